@@ -1,0 +1,76 @@
+package dev.ferry;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+
+/**
+ * Describes one unary method: its full name and how to parse its request and response. Shared by
+ * servers (to route and parse requests) and clients (to name the method and parse responses).
+ * Generated code creates these; they can also be written by hand:
+ *
+ * <pre>{@code
+ * MethodDescriptor<HelloRequest, HelloReply> SAY_HELLO = MethodDescriptor.of(
+ *     "demo.Greeter/SayHello", HelloRequest.parser(), HelloReply.parser());
+ * }</pre>
+ *
+ * @param <ReqT> the request message type
+ * @param <RespT> the response message type
+ */
+public final class MethodDescriptor<ReqT extends MessageLite, RespT extends MessageLite> {
+  private final String fullName;
+  private final String serviceName;
+  private final String methodName;
+  private final Parser<ReqT> requestParser;
+  private final Parser<RespT> responseParser;
+
+  private MethodDescriptor(String fullName, Parser<ReqT> requestParser, Parser<RespT> responseParser) {
+    this.fullName = requireNonNull(fullName, "fullName");
+    int slash = fullName.indexOf('/');
+    if (slash <= 0 || slash == fullName.length() - 1 || fullName.indexOf('/', slash + 1) >= 0) {
+      throw new IllegalArgumentException(
+          "fullName: \"" + fullName + "\" (expected: \"package.Service/Method\")");
+    }
+    this.serviceName = fullName.substring(0, slash);
+    this.methodName = fullName.substring(slash + 1);
+    this.requestParser = requireNonNull(requestParser, "requestParser");
+    this.responseParser = requireNonNull(responseParser, "responseParser");
+  }
+
+  /**
+   * A descriptor for the method {@code fullName} ({@code "package.Service/Method"}).
+   */
+  public static <ReqT extends MessageLite, RespT extends MessageLite> MethodDescriptor<ReqT, RespT> of(
+      String fullName, Parser<ReqT> requestParser, Parser<RespT> responseParser) {
+    return new MethodDescriptor<>(fullName, requestParser, responseParser);
+  }
+
+  /** {@code "package.Service/Method"}, as it travels on the wire. */
+  public String fullName() {
+    return fullName;
+  }
+
+  /** {@code "package.Service"}. */
+  public String serviceName() {
+    return serviceName;
+  }
+
+  /** {@code "Method"}. */
+  public String methodName() {
+    return methodName;
+  }
+
+  public Parser<ReqT> requestParser() {
+    return requestParser;
+  }
+
+  public Parser<RespT> responseParser() {
+    return responseParser;
+  }
+
+  @Override
+  public String toString() {
+    return fullName;
+  }
+}

@@ -1,0 +1,64 @@
+package dev.ferry.protocol;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last inbound handler of every Ferry pipeline: closes the connection on any exception that
+ * reached it, with a logged reason. A {@link ProtocolException} that asks for it is answered with an
+ * ERROR frame first, so the peer learns why. Only the offending connection is closed.
+ *
+ * <p>Log levels: a protocol violation by a Ferry peer is WARN; something that is not Ferry at all, a
+ * connection that ended mid-frame, and I/O errors such as a reset are INFO or DEBUG, since they are
+ * facts about the network rather than faults here; any other exception is a bug and is logged at
+ * ERROR with its stack trace. Stateless and {@link Sharable}.
+ */
+@Sharable
+public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
+  /** The shared instance. */
+  public static final ConnectionErrorHandler INSTANCE = new ConnectionErrorHandler();
+
+  private static final Logger log = LoggerFactory.getLogger(ConnectionErrorHandler.class);
+
+  private ConnectionErrorHandler() {}
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    Throwable c = unwrap(cause);
+    if (c instanceof ProtocolException) {
+      ProtocolException pe = (ProtocolException) c;
+      if (pe instanceof ProtocolException.NotFerryPeer) {
+        log.info("Closing connection from {}: {}", ctx.channel().remoteAddress(), pe.getMessage());
+      } else if (pe instanceof ProtocolException.Truncated) {
+        log.debug("Connection to {} ended: {}", ctx.channel().remoteAddress(), pe.getMessage());
+      } else {
+        log.warn("Closing connection to {}: {} ({})", ctx.channel().remoteAddress(), pe.getMessage(),
+            pe.errorCode());
+      }
+      if (pe.replyWithError() && ctx.channel().isActive()) {
+        ctx.writeAndFlush(Frame.error(ctx.alloc(), pe.errorCode(), pe.getMessage()))
+            .addListener(ChannelFutureListener.CLOSE);
+        return;
+      }
+    } else if (c instanceof IOException) {
+      log.debug("Closing connection to {} after I/O error: {}", ctx.channel().remoteAddress(), c.toString());
+    } else {
+      log.error("Closing connection to {} after an unexpected error", ctx.channel().remoteAddress(), c);
+    }
+    ctx.close();
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    // ByteToMessageDecoder passes ProtocolException (a DecoderException) through unwrapped; other
+    // handlers' exceptions may arrive wrapped once.
+    if (!(t instanceof ProtocolException) && t.getCause() instanceof ProtocolException) {
+      return t.getCause();
+    }
+    return t;
+  }
+}

@@ -1,0 +1,102 @@
+package dev.ferry.protocol;
+
+import com.google.protobuf.MessageLite;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+
+/**
+ * Writes {@link Frame}s and {@link CallFrame}s as bytes. Anything else (the preface's raw bytes)
+ * passes through unchanged.
+ *
+ * <p>A {@link CallFrame} becomes one pooled buffer of exactly the frame's size: the header is written,
+ * then the protobuf call header and body are serialised straight into it. A {@link Frame} with a
+ * small payload is copied behind its header into one buffer; a large payload is not copied but
+ * written behind the header as a second buffer, which the transport gathers into one write.
+ *
+ * <p>An encoding failure (a message that cannot be serialised) fails that write's promise only:
+ * nothing of the frame has been written, so the connection stays in step. Stateless and
+ * {@link Sharable}; runs on the channel's event loop.
+ */
+@Sharable
+public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
+  /** The shared instance. */
+  public static final FrameEncoder INSTANCE = new FrameEncoder();
+
+  private static final int COPY_THRESHOLD = 1024;
+
+  private FrameEncoder() {}
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (msg instanceof CallFrame) {
+      writeCallFrame(ctx, (CallFrame) msg, promise);
+    } else if (msg instanceof Frame) {
+      writeFrame(ctx, (Frame) msg, promise);
+    } else {
+      ctx.write(msg, promise);
+    }
+  }
+
+  private static void writeCallFrame(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
+    ByteBuf buf = null;
+    try {
+      MessageLite header = frame.header();
+      MessageLite body = frame.body();
+      int headerSize = header.getSerializedSize();
+      int bodySize = body == null ? 0 : body.getSerializedSize();
+      long length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
+      if (length > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
+      }
+      buf = ctx.alloc().ioBuffer((int) length);
+      writeHeader(buf, (int) length, frame.type(), 0, frame.requestId(), headerSize);
+      Protobufs.writeTo(header, headerSize, buf);
+      if (body != null) {
+        Protobufs.writeTo(body, bodySize, buf);
+      }
+    } catch (Throwable t) {
+      if (buf != null) {
+        buf.release();
+      }
+      promise.setFailure(t);
+      return;
+    }
+    ctx.write(buf, promise);
+  }
+
+  private static void writeFrame(ChannelHandlerContext ctx, Frame frame, ChannelPromise promise) {
+    ByteBuf payload = frame.content();
+    int payloadLength = payload.readableBytes();
+    try {
+      if (payloadLength <= COPY_THRESHOLD) {
+        ByteBuf buf = ctx.alloc().ioBuffer(Frame.HEADER_SIZE + payloadLength);
+        writeHeader(buf, frame);
+        buf.writeBytes(payload, payload.readerIndex(), payloadLength);
+        ctx.write(buf, promise);
+      } else {
+        ByteBuf header = ctx.alloc().ioBuffer(Frame.HEADER_SIZE);
+        writeHeader(header, frame);
+        ctx.write(ctx.alloc().compositeBuffer(2).addComponents(true, header, payload.retain()), promise);
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  private static void writeHeader(ByteBuf buf, Frame frame) {
+    writeHeader(buf, frame.frameLength(), frame.type(), frame.flags(), frame.requestId(), frame.metaLength());
+  }
+
+  /** Writes the 16-byte frame header. */
+  static void writeHeader(ByteBuf buf, int length, FrameType type, int flags, int requestId, int metaLength) {
+    buf.writeInt(length)
+        .writeByte(type.code())
+        .writeByte(flags)
+        .writeShort(0)
+        .writeInt(requestId)
+        .writeInt(metaLength);
+  }
+}

@@ -1,0 +1,35 @@
+package dev.ferry.protocol;
+
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
+
+/**
+ * Installs the handlers both sides share, in order:
+ *
+ * <pre>
+ *   flush-consolidation   FlushConsolidationHandler  (outbound: batches flushes during a read burst)
+ *   preface-decoder       PrefaceDecoder             (removes itself once the peer's preface checked out)
+ *   frame-decoder         FrameDecoder
+ *   frame-encoder         FrameEncoder
+ *   handshake             HandshakeHandler
+ *   ... the side's own handlers ...
+ *   connection-errors     ConnectionErrorHandler     (add last, with {@link #addErrorHandler})
+ * </pre>
+ */
+public final class ProtocolPipeline {
+  private ProtocolPipeline() {}
+
+  /** Adds the codec and handshake handlers to an empty pipeline. */
+  public static void addCodec(ChannelPipeline p, Settings local, long handshakeTimeoutMillis) {
+    p.addLast("flush-consolidation", new FlushConsolidationHandler(256, false));
+    p.addLast("preface-decoder", new PrefaceDecoder());
+    p.addLast("frame-decoder", new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize()));
+    p.addLast("frame-encoder", FrameEncoder.INSTANCE);
+    p.addLast("handshake", new HandshakeHandler(local, handshakeTimeoutMillis));
+  }
+
+  /** Adds the closing error handler; call after the side's own handlers. */
+  public static void addErrorHandler(ChannelPipeline p) {
+    p.addLast("connection-errors", ConnectionErrorHandler.INSTANCE);
+  }
+}
