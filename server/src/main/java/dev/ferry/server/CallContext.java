@@ -1,0 +1,41 @@
+package dev.ferry.server;
+
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * What a handler knows about the call it is serving. Thread-safe.
+ *
+ * <p>A call is cancelled when the client cancels it, when its deadline passes, or when its
+ * connection is lost; a handler doing long work should check {@link #isCancelled()} or register
+ * {@link #onCancel} and stop, since nobody will read its result.
+ */
+public interface CallContext {
+  /** The method being called. */
+  MethodDescriptor<?, ?> method();
+
+  /** The request metadata the client sent. */
+  Metadata metadata();
+
+  /** The client's address. */
+  SocketAddress remoteAddress();
+
+  /** Time left before the call's deadline (possibly negative), or empty if the client set none. */
+  Optional<Duration> timeRemaining();
+
+  /** Whether the call has been cancelled (by the client, its deadline, or connection loss). */
+  boolean isCancelled();
+
+  /**
+   * Runs {@code listener} once when the call is cancelled, or at once if it already was. Listeners
+   * run on the thread that notices the cancellation (an event loop or the timer): keep them short.
+   * They do not run for a call that completed normally.
+   */
+  void onCancel(Runnable listener);
+
+  /** Adds trailing metadata sent back with the call's status, whether it succeeds or fails. */
+  void addTrailer(String key, String value);
+}

@@ -1,0 +1,409 @@
+package dev.ferry.server;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ferry.protocol.ProtocolPipeline;
+import dev.ferry.protocol.Settings;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Ferry server embedded in an application: it listens on a TCP port and serves the registered
+ * services.
+ *
+ * <pre>{@code
+ * FerryServer server = FerryServer.builder()
+ *     .port(7070)
+ *     .addService(greeterDefinition)
+ *     .build()
+ *     .start();
+ * ...
+ * server.shutdown(Duration.ofSeconds(10)).awaitTermination(Duration.ofSeconds(15));
+ * }</pre>
+ *
+ * <p>Thread-safe. {@link #close()} shuts down gracefully with {@link Builder#DEFAULT_SHUTDOWN_GRACE}.
+ */
+public final class FerryServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FerryServer.class);
+
+  private enum State { NEW, STARTED, SHUTTING_DOWN, TERMINATED }
+
+  private final Builder config;
+  private final Settings localSettings;
+  private final ServerRuntime runtime;
+  private final ExecutorService ownedExecutor;
+  private final HashedWheelTimer timer;
+  private final EventLoopGroup bossGroup;
+  private final EventLoopGroup workerGroup;
+  private final Set<ServerConnectionHandler> connections = ConcurrentHashMap.newKeySet();
+  private final CountDownLatch terminated = new CountDownLatch(1);
+  private final Object lock = new Object();
+  private State state = State.NEW; // guarded by lock
+  private Channel serverChannel;
+  private int port = -1;
+
+  private FerryServer(Builder b) {
+    this.config = b;
+    this.localSettings = Settings.builder()
+        .maxFrameSize(b.maxFrameSize)
+        .maxConcurrentCalls(b.maxConcurrentCallsPerConnection)
+        .maxMetadataSize(b.maxMetadataSize)
+        .build();
+    Executor executor = b.executor;
+    if (b.directExecutor) {
+      this.ownedExecutor = null;
+      executor = null;
+    } else if (executor == null) {
+      int threads = Math.max(8, 2 * Runtime.getRuntime().availableProcessors());
+      ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+          new LinkedBlockingQueue<>(), new DefaultThreadFactory("ferry-handler", true));
+      pool.allowCoreThreadTimeOut(true);
+      this.ownedExecutor = pool;
+      executor = pool;
+    } else {
+      this.ownedExecutor = null;
+    }
+    this.timer = new HashedWheelTimer(new DefaultThreadFactory("ferry-server-timer", true), 10,
+        TimeUnit.MILLISECONDS);
+    this.runtime = new ServerRuntime(Map.copyOf(b.services), executor, timer, b.maxConcurrentCallsPerConnection);
+    this.bossGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("ferry-server-boss", true),
+        NioIoHandler.newFactory());
+    this.workerGroup = new MultiThreadIoEventLoopGroup(b.workerThreads,
+        new DefaultThreadFactory("ferry-server-io", true), NioIoHandler.newFactory());
+  }
+
+  /** A builder with every option at its default. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Binds the port and starts serving. Returns once the port is bound.
+   *
+   * @throws IOException if the address cannot be bound (the server is then terminated)
+   * @throws IllegalStateException if the server was started before
+   */
+  public FerryServer start() throws IOException {
+    synchronized (lock) {
+      if (state != State.NEW) {
+        throw new IllegalStateException("server already started");
+      }
+      state = State.STARTED;
+    }
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(bossGroup, workerGroup)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            initConnection(ch);
+          }
+        });
+    InetSocketAddress address = config.host == null
+        ? new InetSocketAddress(config.port) : new InetSocketAddress(config.host, config.port);
+    try {
+      serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      terminate();
+      throw new IOException("could not bind " + address + ": " + e.getMessage(), e);
+    }
+    port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    log.info("Ferry server listening on {} with services {}", serverChannel.localAddress(),
+        config.services.keySet());
+    return this;
+  }
+
+  private void initConnection(SocketChannel ch) {
+    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, config.handshakeTimeout.toMillis());
+    ServerConnectionHandler handler = new ServerConnectionHandler(runtime);
+    ch.pipeline().addLast("ferry-server", handler);
+    ProtocolPipeline.addErrorHandler(ch.pipeline());
+    connections.add(handler);
+    ch.closeFuture().addListener(f -> {
+      connections.remove(handler);
+      maybeTerminate();
+    });
+    if (runtime.isShuttingDown()) {
+      ch.close();
+    }
+  }
+
+  /** The port the server is bound to (the real one when built with port 0). */
+  public int port() {
+    if (port < 0) {
+      throw new IllegalStateException("server not started");
+    }
+    return port;
+  }
+
+  /**
+   * Starts a graceful shutdown and returns at once: stops accepting connections, sends GOAWAY on each
+   * connection, answers calls that arrive afterwards with UNAVAILABLE, lets calls in flight finish,
+   * and closes each connection once it has none. Calls still running after {@code grace} are
+   * abandoned as by {@link #shutdownNow()}. Idempotent.
+   */
+  public FerryServer shutdown(Duration grace) {
+    requireNonNull(grace, "grace");
+    synchronized (lock) {
+      if (state == State.NEW) {
+        state = State.SHUTTING_DOWN;
+        terminate();
+        return this;
+      }
+      if (state != State.STARTED) {
+        return this;
+      }
+      state = State.SHUTTING_DOWN;
+    }
+    log.info("Ferry server on port {} shutting down (grace {})", port, grace);
+    runtime.startShutdown();
+    serverChannel.close();
+    for (ServerConnectionHandler c : connections) {
+      c.channel().eventLoop().execute(() -> c.goAway("server shutting down"));
+    }
+    timer.newTimeout(t -> {
+      if (!isTerminated()) {
+        log.info("Ferry server on port {}: grace period over, closing remaining connections", port);
+        shutdownNow();
+      }
+    }, Math.max(0, grace.toNanos()), TimeUnit.NANOSECONDS);
+    maybeTerminate();
+    return this;
+  }
+
+  /**
+   * Stops at once: closes every connection; calls in flight have their contexts cancelled and their
+   * clients see the connection close. Idempotent.
+   */
+  public FerryServer shutdownNow() {
+    synchronized (lock) {
+      if (state == State.NEW || state == State.STARTED) {
+        state = State.SHUTTING_DOWN;
+      }
+    }
+    runtime.startShutdown();
+    if (serverChannel != null) {
+      serverChannel.close();
+    }
+    for (ServerConnectionHandler c : connections) {
+      c.channel().close();
+    }
+    maybeTerminate();
+    return this;
+  }
+
+  private void maybeTerminate() {
+    synchronized (lock) {
+      if (state != State.SHUTTING_DOWN || !connections.isEmpty()
+          || (serverChannel != null && serverChannel.isOpen())) {
+        return;
+      }
+    }
+    if (serverChannel != null) {
+      serverChannel.closeFuture().addListener(f -> terminate());
+    } else {
+      terminate();
+    }
+  }
+
+  private void terminate() {
+    synchronized (lock) {
+      if (state == State.TERMINATED) {
+        return;
+      }
+      state = State.TERMINATED;
+    }
+    bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+    workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+    timer.stop();
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdown();
+    }
+    log.info("Ferry server on port {} terminated", port);
+    terminated.countDown();
+  }
+
+  /** Whether {@link #shutdown} or {@link #shutdownNow} has been called. */
+  public boolean isShutdown() {
+    synchronized (lock) {
+      return state == State.SHUTTING_DOWN || state == State.TERMINATED;
+    }
+  }
+
+  /** Whether the server has shut down completely: every connection closed, threads released. */
+  public boolean isTerminated() {
+    return terminated.getCount() == 0;
+  }
+
+  /** Waits up to {@code timeout} for termination; returns whether the server terminated. */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Shuts down gracefully with {@link Builder#DEFAULT_SHUTDOWN_GRACE} and waits for termination
+   * (forcing it if the grace period is not enough).
+   */
+  @Override
+  public void close() {
+    shutdown(Builder.DEFAULT_SHUTDOWN_GRACE);
+    try {
+      if (!awaitTermination(Builder.DEFAULT_SHUTDOWN_GRACE.plusSeconds(5))) {
+        shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      shutdownNow();
+    }
+  }
+
+  /** Builds a {@link FerryServer}. Options are validated as they are set. */
+  public static final class Builder {
+    /** Default grace period of {@link FerryServer#close()}: 10 seconds. */
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    /** Default limit of calls in flight per connection: 10,000. */
+    public static final int DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION = 10_000;
+    /** Default time a new connection has to complete its handshake: 10 seconds. */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
+    private String host;
+    private int port;
+    private final Map<String, ServiceDefinition> services = new LinkedHashMap<>();
+    private Executor executor;
+    private boolean directExecutor;
+    private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
+    private int maxMetadataSize = Settings.DEFAULT_MAX_METADATA_SIZE;
+    private int maxConcurrentCallsPerConnection = DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION;
+    private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    private int workerThreads = Runtime.getRuntime().availableProcessors();
+
+    private Builder() {}
+
+    /** The address to bind (a host name or IP literal); default: every local address. */
+    public Builder host(String host) {
+      this.host = requireNonNull(host, "host");
+      return this;
+    }
+
+    /** The port to bind; 0 (the default) picks a free one, readable from {@link FerryServer#port()}. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** Serves {@code service}. */
+    public Builder addService(ServiceDefinition service) {
+      requireNonNull(service, "service");
+      if (services.putIfAbsent(service.name(), service) != null) {
+        throw new IllegalArgumentException("service: " + service.name() + " added twice");
+      }
+      return this;
+    }
+
+    /**
+     * Runs handlers on {@code executor} (owned by the caller: the server does not shut it down).
+     * Default: a pool of max(8, 2 x cores) daemon threads owned by the server.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = requireNonNull(executor, "executor");
+      this.directExecutor = false;
+      return this;
+    }
+
+    /**
+     * Runs handlers directly on the connection's event loop: the fastest choice for handlers that never
+     * block (pure computation, or returning a stage completed elsewhere). A blocking handler here
+     * stalls every connection on that event loop.
+     */
+    public Builder directExecutor() {
+      this.directExecutor = true;
+      this.executor = null;
+      return this;
+    }
+
+    /** The largest frame accepted, header included; default 16 MiB. */
+    public Builder maxFrameSize(int bytes) {
+      if (bytes < Settings.MIN_MAX_FRAME_SIZE) {
+        throw new IllegalArgumentException(
+            "maxFrameSize: " + bytes + " (expected: >= " + Settings.MIN_MAX_FRAME_SIZE + ")");
+      }
+      this.maxFrameSize = bytes;
+      return this;
+    }
+
+    /** The largest call header (method + metadata) accepted; default 64 KiB. */
+    public Builder maxMetadataSize(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException("maxMetadataSize: " + bytes + " (expected: >= 1024)");
+      }
+      this.maxMetadataSize = bytes;
+      return this;
+    }
+
+    /** Calls in flight allowed per connection, announced to clients; more get RESOURCE_EXHAUSTED. */
+    public Builder maxConcurrentCallsPerConnection(int calls) {
+      if (calls < 1) {
+        throw new IllegalArgumentException("maxConcurrentCallsPerConnection: " + calls + " (expected: > 0)");
+      }
+      this.maxConcurrentCallsPerConnection = calls;
+      return this;
+    }
+
+    /** How long a new connection has to send its preface and SETTINGS; default 10 s. */
+    public Builder handshakeTimeout(Duration timeout) {
+      requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("handshakeTimeout: " + timeout + " (expected: > 0)");
+      }
+      this.handshakeTimeout = timeout;
+      return this;
+    }
+
+    /** Event-loop threads for connections; default: the number of cores. */
+    public Builder workerThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("workerThreads: " + threads + " (expected: > 0)");
+      }
+      this.workerThreads = threads;
+      return this;
+    }
+
+    /** A server with these options; call {@link FerryServer#start()} to serve. */
+    public FerryServer build() {
+      if (services.isEmpty()) {
+        throw new IllegalStateException("no services (expected: at least one addService call)");
+      }
+      return new FerryServer(this);
+    }
+  }
+}

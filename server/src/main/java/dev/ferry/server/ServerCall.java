@@ -1,0 +1,235 @@
+package dev.ferry.server;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import dev.ferry.FerryException;
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.Protobufs;
+import io.netty.util.Timeout;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One unary call on the server, from its REQUEST to its single outcome: a response, an error status,
+ * or a cancellation (client CANCEL, deadline, connection loss), whichever comes first. The
+ * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
+ * thread, the deadline timer, or the connection's event loop.
+ */
+final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext {
+  private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
+
+  final int id;
+  private final ServerConnectionHandler connection;
+  private final ServerMethod<ReqT, RespT> method;
+  private final Metadata metadata;
+  private final long deadlineNanos; // 0 = none
+  private final AtomicBoolean done = new AtomicBoolean();
+  private volatile boolean cancelled;
+  private List<Runnable> cancelListeners; // guarded by this
+  private Metadata.Builder trailers; // guarded by this
+  volatile Timeout deadlineTimer;
+
+  ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
+      long deadlineNanos) {
+    this.connection = connection;
+    this.id = id;
+    this.method = method;
+    this.metadata = metadata;
+    this.deadlineNanos = deadlineNanos;
+  }
+
+  boolean hasDeadline() {
+    return deadlineNanos != 0;
+  }
+
+  long deadlineNanos() {
+    return deadlineNanos;
+  }
+
+  /** Parses the request and runs the handler. Runs on the handler executor; releases the frame. */
+  void run(Frame frame) {
+    ReqT request;
+    try {
+      if (done.get()) {
+        return; // cancelled while queued
+      }
+      if (hasDeadline() && deadlineNanos - System.nanoTime() <= 0) {
+        expire(); // not started: the caller has given up already
+        return;
+      }
+      request = Protobufs.parse(method.descriptor.requestParser(), frame.body());
+    } catch (InvalidProtocolBufferException e) {
+      fail(new FerryException(StatusCode.INVALID_ARGUMENT,
+          "could not parse the request for " + method.descriptor + ": " + e.getMessage()));
+      return;
+    } finally {
+      frame.release();
+    }
+    CompletionStage<RespT> stage;
+    try {
+      stage = method.handler.handle(request, this);
+      if (stage == null) {
+        throw new NullPointerException("handler of " + method.descriptor + " returned null");
+      }
+    } catch (Throwable t) {
+      fail(t);
+      return;
+    }
+    stage.whenComplete((response, error) -> {
+      if (error != null) {
+        fail(error);
+      } else if (response == null) {
+        fail(new NullPointerException("handler of " + method.descriptor + " completed with null"));
+      } else {
+        succeed(response);
+      }
+    });
+  }
+
+  private void succeed(RespT response) {
+    if (done.compareAndSet(false, true)) {
+      cancelTimer();
+      connection.sendResponse(this, StatusCode.OK, "", trailers(), response);
+    }
+  }
+
+  /** Completes the call with the status {@code error} maps to. Any thread. */
+  void fail(Throwable error) {
+    if (!done.compareAndSet(false, true)) {
+      return;
+    }
+    cancelTimer();
+    Throwable cause = unwrap(error);
+    if (cause instanceof FerryException) {
+      FerryException fe = (FerryException) cause;
+      Metadata t = trailers();
+      if (!fe.trailers().isEmpty()) {
+        t = t.toBuilder().addAll(fe.trailers()).build();
+      }
+      connection.sendResponse(this, fe.code(), fe.description(), t, null);
+    } else {
+      log.error("Handler of {} failed for call {} from {}", method.descriptor, id, remoteAddress(), cause);
+      connection.sendResponse(this, StatusCode.INTERNAL, "internal error in " + method.descriptor, trailers(),
+          null);
+    }
+  }
+
+  /** The deadline passed: cancel the handler's context and tell the client. Timer thread or executor. */
+  void expire() {
+    if (done.compareAndSet(false, true)) {
+      cancelTimer();
+      fireCancelled();
+      connection.sendResponse(this, StatusCode.DEADLINE_EXCEEDED,
+          "deadline exceeded on the server for " + method.descriptor, Metadata.EMPTY, null);
+    }
+  }
+
+  /** The client cancelled, or the connection is gone: no response is sent. Event loop. */
+  void cancelSilently() {
+    if (done.compareAndSet(false, true)) {
+      cancelTimer();
+      fireCancelled();
+    }
+  }
+
+  boolean isDone() {
+    return done.get();
+  }
+
+  private void cancelTimer() {
+    Timeout t = deadlineTimer;
+    if (t != null) {
+      t.cancel();
+    }
+  }
+
+  private void fireCancelled() {
+    List<Runnable> listeners;
+    synchronized (this) {
+      cancelled = true;
+      listeners = cancelListeners;
+      cancelListeners = null;
+    }
+    if (listeners != null) {
+      for (Runnable r : listeners) {
+        try {
+          r.run();
+        } catch (Throwable t) {
+          log.warn("Cancellation listener of {} threw", method.descriptor, t);
+        }
+      }
+    }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private synchronized Metadata trailers() {
+    return trailers == null ? Metadata.EMPTY : trailers.build();
+  }
+
+  // ---- CallContext ----
+
+  @Override
+  public MethodDescriptor<?, ?> method() {
+    return method.descriptor;
+  }
+
+  @Override
+  public Metadata metadata() {
+    return metadata;
+  }
+
+  @Override
+  public SocketAddress remoteAddress() {
+    return connection.remoteAddress();
+  }
+
+  @Override
+  public Optional<Duration> timeRemaining() {
+    return hasDeadline() ? Optional.of(Duration.ofNanos(deadlineNanos - System.nanoTime())) : Optional.empty();
+  }
+
+  @Override
+  public boolean isCancelled() {
+    return cancelled;
+  }
+
+  @Override
+  public void onCancel(Runnable listener) {
+    synchronized (this) {
+      if (!cancelled) {
+        if (cancelListeners == null) {
+          cancelListeners = new ArrayList<>(2);
+        }
+        cancelListeners.add(listener);
+        return;
+      }
+    }
+    listener.run();
+  }
+
+  @Override
+  public synchronized void addTrailer(String key, String value) {
+    if (trailers == null) {
+      trailers = Metadata.builder();
+    }
+    trailers.add(key, value);
+  }
+}
