@@ -45,6 +45,8 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
             .addListener(ChannelFutureListener.CLOSE);
         return;
       }
+    } else if (c instanceof HeartbeatTimeoutException) {
+      log.warn("Closing connection: {}", c.getMessage());
     } else if (c instanceof IOException) {
       log.debug("Closing connection to {} after I/O error: {}", ctx.channel().remoteAddress(), c.toString());
     } else {

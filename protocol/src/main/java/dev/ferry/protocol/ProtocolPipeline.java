@@ -12,6 +12,8 @@ import io.netty.handler.flush.FlushConsolidationHandler;
  *   frame-decoder         FrameDecoder
  *   frame-encoder         FrameEncoder
  *   handshake             HandshakeHandler
+ *   heartbeat             HeartbeatHandler           (optional, {@link #addHeartbeat}; installs
+ *                                                     "heartbeat-idle", an IdleStateHandler, at the head)
  *   ... the side's own handlers ...
  *   connection-errors     ConnectionErrorHandler     (add last, with {@link #addErrorHandler})
  * </pre>
@@ -26,6 +28,12 @@ public final class ProtocolPipeline {
     p.addLast("frame-decoder", new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize()));
     p.addLast("frame-encoder", FrameEncoder.INSTANCE);
     p.addLast("handshake", new HandshakeHandler(local, handshakeTimeoutMillis));
+  }
+
+  /** Adds heartbeats (see {@link HeartbeatHandler}); call right after {@link #addCodec}. */
+  public static void addHeartbeat(ChannelPipeline p, long intervalMillis, long timeoutMillis,
+      long minPingIntervalMillis) {
+    p.addLast("heartbeat", new HeartbeatHandler(intervalMillis, timeoutMillis, minPingIntervalMillis));
   }
 
   /** Adds the closing error handler; call after the side's own handlers. */

@@ -2,17 +2,16 @@ package dev.ferry.server;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.ProtocolPipeline;
+import dev.ferry.protocol.Transports;
 import dev.ferry.protocol.Settings;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
@@ -52,7 +51,11 @@ public final class FerryServer implements AutoCloseable {
 
   private enum State { NEW, STARTED, SHUTTING_DOWN, TERMINATED }
 
-  private final Builder config;
+  private final String host;
+  private final int requestedPort;
+  private final long handshakeTimeoutMillis;
+  private final long heartbeatIntervalMillis;
+  private final long heartbeatTimeoutMillis;
   private final Settings localSettings;
   private final ServerRuntime runtime;
   private final ExecutorService ownedExecutor;
@@ -67,8 +70,15 @@ public final class FerryServer implements AutoCloseable {
   private int port = -1;
 
   private FerryServer(Builder b) {
-    this.config = b;
+    this.host = b.host;
+    this.requestedPort = b.port;
+    this.handshakeTimeoutMillis = b.handshakeTimeout.toMillis();
+    this.heartbeatIntervalMillis = b.heartbeatInterval.toMillis();
+    this.heartbeatTimeoutMillis = b.heartbeatTimeout != null ? b.heartbeatTimeout.toMillis()
+        : 3 * heartbeatIntervalMillis;
     this.localSettings = Settings.builder()
+        .heartbeatIntervalMillis(heartbeatIntervalMillis)
+        .minPingIntervalMillis(b.minClientPingInterval.toMillis())
         .maxFrameSize(b.maxFrameSize)
         .maxConcurrentCalls(b.maxConcurrentCallsPerConnection)
         .maxMetadataSize(b.maxMetadataSize)
@@ -89,11 +99,15 @@ public final class FerryServer implements AutoCloseable {
     }
     this.timer = new HashedWheelTimer(new DefaultThreadFactory("ferry-server-timer", true), 10,
         TimeUnit.MILLISECONDS);
-    this.runtime = new ServerRuntime(Map.copyOf(b.services), executor, timer, b.maxConcurrentCallsPerConnection);
-    this.bossGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("ferry-server-boss", true),
-        NioIoHandler.newFactory());
-    this.workerGroup = new MultiThreadIoEventLoopGroup(b.workerThreads,
-        new DefaultThreadFactory("ferry-server-io", true), NioIoHandler.newFactory());
+    this.runtime = new ServerRuntime(Map.copyOf(b.services), executor, timer, b.maxConcurrentCallsPerConnection,
+        nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
+        b.minClientPingInterval.toMillis());
+    this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
+    this.workerGroup = Transports.newEventLoopGroup(b.workerThreads, "ferry-server-io");
+  }
+
+  private static long nanos(Duration d) {
+    return d == null ? 0 : d.toNanos();
   }
 
   /** A builder with every option at its default. */
@@ -116,18 +130,17 @@ public final class FerryServer implements AutoCloseable {
     }
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(bossGroup, workerGroup)
-        .channel(NioServerSocketChannel.class)
+        .channel(Transports.serverChannelType(bossGroup))
         .option(ChannelOption.SO_BACKLOG, 1024)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
             initConnection(ch);
           }
         });
-    InetSocketAddress address = config.host == null
-        ? new InetSocketAddress(config.port) : new InetSocketAddress(config.host, config.port);
+    Transports.configureChild(bootstrap, workerGroup, heartbeatTimeoutMillis);
+    InetSocketAddress address = host == null
+        ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
     try {
       serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) {
@@ -136,12 +149,14 @@ public final class FerryServer implements AutoCloseable {
     }
     port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     log.info("Ferry server listening on {} with services {}", serverChannel.localAddress(),
-        config.services.keySet());
+        runtime.serviceNames());
     return this;
   }
 
   private void initConnection(SocketChannel ch) {
-    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, config.handshakeTimeout.toMillis());
+    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis);
+    ProtocolPipeline.addHeartbeat(ch.pipeline(), heartbeatIntervalMillis, heartbeatTimeoutMillis,
+        localSettings.minPingIntervalMillis());
     ServerConnectionHandler handler = new ServerConnectionHandler(runtime);
     ch.pipeline().addLast("ferry-server", handler);
     ProtocolPipeline.addErrorHandler(ch.pipeline());
@@ -186,7 +201,7 @@ public final class FerryServer implements AutoCloseable {
     runtime.startShutdown();
     serverChannel.close();
     for (ServerConnectionHandler c : connections) {
-      c.channel().eventLoop().execute(() -> c.goAway("server shutting down"));
+      c.channel().eventLoop().execute(() -> c.goAway(ErrorCode.NO_ERROR, "server shutting down"));
     }
     timer.newTimeout(t -> {
       if (!isTerminated()) {
@@ -292,6 +307,12 @@ public final class FerryServer implements AutoCloseable {
     public static final int DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION = 10_000;
     /** Default time a new connection has to complete its handshake: 10 seconds. */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    /** Default server heartbeat interval: 30 seconds (timeout: 3 intervals). */
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
+    /** Default shortest PING interval allowed to clients: 5 seconds. */
+    public static final Duration DEFAULT_MIN_CLIENT_PING_INTERVAL = Duration.ofSeconds(5);
+    /** Default grace after a max-age GOAWAY: 30 seconds. */
+    public static final Duration DEFAULT_MAX_CONNECTION_AGE_GRACE = Duration.ofSeconds(30);
 
     private String host;
     private int port;
@@ -303,8 +324,81 @@ public final class FerryServer implements AutoCloseable {
     private int maxConcurrentCallsPerConnection = DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION;
     private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
     private int workerThreads = Runtime.getRuntime().availableProcessors();
+    private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+    private Duration heartbeatTimeout;
+    private Duration minClientPingInterval = DEFAULT_MIN_CLIENT_PING_INTERVAL;
+    private Duration maxConnectionIdle;
+    private Duration maxConnectionAge;
+    private Duration maxConnectionAgeGrace = DEFAULT_MAX_CONNECTION_AGE_GRACE;
 
     private Builder() {}
+
+    /**
+     * PING a connection the server has written nothing to for this long; default 30 s; zero turns
+     * server heartbeats off (clients still ping, and are still answered).
+     */
+    public Builder heartbeatInterval(Duration interval) {
+      this.heartbeatInterval = nonNegative("heartbeatInterval", interval);
+      return this;
+    }
+
+    /**
+     * Close a connection from which nothing has been read for this long: the client is gone (crashed,
+     * unplugged, half-open). Default: 3 x the heartbeat interval; zero turns it off.
+     */
+    public Builder heartbeatTimeout(Duration timeout) {
+      this.heartbeatTimeout = nonNegative("heartbeatTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * The shortest PING interval clients may use, announced in SETTINGS so that they adapt to it; a
+     * client that keeps pinging at under half of it gets GOAWAY(TOO_MANY_PINGS). Default 5 s.
+     */
+    public Builder minClientPingInterval(Duration interval) {
+      this.minClientPingInterval = nonNegative("minClientPingInterval", interval);
+      return this;
+    }
+
+    /**
+     * Close (with GOAWAY) a connection that has had no call in flight for this long, so abandoned
+     * clients do not pile up. Off by default. Ferry clients replace such connections without error.
+     */
+    public Builder maxConnectionIdle(Duration idle) {
+      this.maxConnectionIdle = positive("maxConnectionIdle", idle);
+      return this;
+    }
+
+    /**
+     * Send GOAWAY to a connection this old (give or take 10% jitter), then close it once its calls are
+     * done or {@link #maxConnectionAgeGrace} has passed. Spreads load after scaling. Off by default.
+     */
+    public Builder maxConnectionAge(Duration age) {
+      this.maxConnectionAge = positive("maxConnectionAge", age);
+      return this;
+    }
+
+    /** How long calls may run on after a max-age GOAWAY before the connection is closed; default 30 s. */
+    public Builder maxConnectionAgeGrace(Duration grace) {
+      this.maxConnectionAgeGrace = nonNegative("maxConnectionAgeGrace", grace);
+      return this;
+    }
+
+    private static Duration nonNegative(String name, Duration d) {
+      requireNonNull(d, name);
+      if (d.isNegative()) {
+        throw new IllegalArgumentException(name + ": " + d + " (expected: >= 0)");
+      }
+      return d;
+    }
+
+    private static Duration positive(String name, Duration d) {
+      requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+      }
+      return d;
+    }
 
     /** The address to bind (a host name or IP literal); default: every local address. */
     public Builder host(String host) {

@@ -23,15 +23,19 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.collection.IntObjectHashMap;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import dev.ferry.protocol.TooManyPingsEvent;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The server side of one connection: turns REQUEST frames into {@link ServerCall}s and dispatches
- * them, handles CANCEL, PING and the peer's errors, writes responses, and runs this connection's
- * part of a graceful shutdown (GOAWAY, drain, close).
+ * them, handles CANCEL and the peer's errors, writes responses, and runs this connection's graceful
+ * closes: server shutdown, max idle, max age and too many pings all send GOAWAY, then drain, then close.
+ * (PING and PONG are answered by the {@code HeartbeatHandler} before frames reach this handler.)
  *
  * <p>Threads: Netty callbacks and every access to {@link #calls} run on the connection's event loop.
  * {@link #sendResponse} may be called from any thread; it hops to the event loop through the
@@ -47,6 +51,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private Settings remote = Settings.DEFAULTS;
   private int highestRequestId;
   private boolean goAwaySent;
+  private long idleSinceNanos;
+  private ScheduledFuture<?> idleCheck;
 
   ServerConnectionHandler(ServerRuntime server) {
     this.server = server;
@@ -64,14 +70,65 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
     writeQueue = new WriteQueue(channel);
+    if (server.maxConnectionIdleNanos > 0) {
+      markIdle();
+    }
+    if (server.maxConnectionAgeNanos > 0) {
+      // +-10% jitter, so that connections opened together do not all go away together.
+      long age = (long) (server.maxConnectionAgeNanos * (0.9 + 0.2 * ThreadLocalRandom.current().nextDouble()));
+      channel.eventLoop().schedule(() -> {
+        goAway(ErrorCode.NO_ERROR, "maximum connection age reached");
+        channel.eventLoop().schedule(() -> {
+          if (channel.isActive()) {
+            log.debug("Closing {}: max-age grace period over with {} calls in flight", remoteAddress(),
+                calls.size());
+            channel.close();
+          }
+        }, server.maxConnectionAgeGraceNanos, TimeUnit.NANOSECONDS);
+      }, age, TimeUnit.NANOSECONDS);
+    }
   }
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof HandshakeCompleted) {
       remote = ((HandshakeCompleted) evt).remote();
+    } else if (evt instanceof TooManyPingsEvent) {
+      goAway(ErrorCode.TOO_MANY_PINGS, "too many pings: the minimum interval between PINGs is "
+          + server.minPingIntervalMillis() + " ms");
+      return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /** A call left the map: arm the idle timer or finish a drain if that was the last one. Event loop. */
+  private void callRemoved() {
+    if (calls.isEmpty() && server.maxConnectionIdleNanos > 0) {
+      markIdle();
+    }
+    closeIfDrained();
+  }
+
+  private void markIdle() {
+    idleSinceNanos = System.nanoTime();
+    if (idleCheck == null) {
+      idleCheck = channel.eventLoop().schedule(this::checkIdle, server.maxConnectionIdleNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void checkIdle() {
+    idleCheck = null;
+    if (goAwaySent || !channel.isActive() || !calls.isEmpty()) {
+      return; // a busy connection re-arms the check when its last call ends
+    }
+    long idleFor = System.nanoTime() - idleSinceNanos;
+    if (idleFor >= server.maxConnectionIdleNanos) {
+      goAway(ErrorCode.NO_ERROR, "connection idle for " + TimeUnit.NANOSECONDS.toMillis(idleFor)
+          + " ms (maxConnectionIdle)");
+    } else {
+      idleCheck = channel.eventLoop().schedule(this::checkIdle, server.maxConnectionIdleNanos - idleFor,
+          TimeUnit.NANOSECONDS);
+    }
   }
 
   @Override
@@ -90,17 +147,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         ServerCall<?, ?> call = calls.remove(frame.requestId());
         if (call != null) {
           call.cancelSilently();
-          closeIfDrained();
+          callRemoved();
         }
         return;
       }
-      case PING:
-        ctx.writeAndFlush(Frame.pong(ctx.alloc(), frame.pingData()));
-        frame.release();
-        return;
-      case PONG:
-        frame.release();
-        return;
       case GOAWAY:
         log.debug("Client {} is going away: {}", ctx.channel().remoteAddress(), frame.reason());
         frame.release();
@@ -193,7 +243,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       if (calls.get(call.id) == call) {
         calls.remove(call.id);
         writeResponse(call.id, code, message, trailers, body);
-        closeIfDrained();
+        callRemoved();
       }
     });
   }
@@ -227,12 +277,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
-  void goAway(String reason) {
+  void goAway(ErrorCode code, String reason) {
     if (goAwaySent || !channel.isActive()) {
       return;
     }
     goAwaySent = true;
-    channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, ErrorCode.NO_ERROR, reason));
+    log.debug("GOAWAY to {} (last request id {}, {}): {}", remoteAddress(), highestRequestId, code, reason);
+    channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, code, reason));
     closeIfDrained();
   }
 
@@ -244,6 +295,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (idleCheck != null) {
+      idleCheck.cancel(false);
+      idleCheck = null;
+    }
     if (!calls.isEmpty()) {
       log.debug("Connection from {} closed with {} calls in flight; cancelling them", ctx.channel().remoteAddress(),
           calls.size());

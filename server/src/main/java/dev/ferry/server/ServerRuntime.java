@@ -14,13 +14,27 @@ final class ServerRuntime {
   private final Executor executor; // null = run handlers on the event loop
   private final Timer timer;
   private final int maxConcurrentCalls;
+  final long maxConnectionIdleNanos; // 0 = off
+  final long maxConnectionAgeNanos; // 0 = off
+  final long maxConnectionAgeGraceNanos;
+  private final long minPingIntervalMillis;
   private volatile boolean shuttingDown;
 
-  ServerRuntime(Map<String, ServiceDefinition> services, Executor executor, Timer timer, int maxConcurrentCalls) {
+  ServerRuntime(Map<String, ServiceDefinition> services, Executor executor, Timer timer, int maxConcurrentCalls,
+      long maxConnectionIdleNanos, long maxConnectionAgeNanos, long maxConnectionAgeGraceNanos,
+      long minPingIntervalMillis) {
+    this.minPingIntervalMillis = minPingIntervalMillis;
     this.services = services;
     this.executor = executor;
     this.timer = timer;
     this.maxConcurrentCalls = maxConcurrentCalls;
+    this.maxConnectionIdleNanos = maxConnectionIdleNanos;
+    this.maxConnectionAgeNanos = maxConnectionAgeNanos;
+    this.maxConnectionAgeGraceNanos = maxConnectionAgeGraceNanos;
+  }
+
+  java.util.Set<String> serviceNames() {
+    return services.keySet();
   }
 
   ServerMethod<?, ?> lookup(String fullName) {
@@ -55,6 +69,10 @@ final class ServerRuntime {
 
   Timer timer() {
     return timer;
+  }
+
+  long minPingIntervalMillis() {
+    return minPingIntervalMillis;
   }
 
   int maxConcurrentCalls() {

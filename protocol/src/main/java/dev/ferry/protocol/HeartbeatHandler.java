@@ -1,0 +1,148 @@
+package dev.ferry.protocol;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keeps a quiet connection provably alive and declares a silent peer dead (PROTOCOL.md, "Heartbeats").
+ *
+ * <ul>
+ *   <li>Once the handshake completes it installs an {@link IdleStateHandler} at the head of the
+ *       pipeline, so that any bytes read count as liveness, even part of a large frame.
+ *   <li><b>Writer idle</b> (this side wrote nothing for the interval): send PING. A busy connection
+ *       never goes writer-idle and so sends no PINGs. The interval is raised to the peer's
+ *       MIN_PING_INTERVAL_MS when that is longer, so the peer never sees us ping too often.
+ *   <li><b>Reader idle</b> (nothing read for the timeout): the peer is dead. Fires
+ *       {@link HeartbeatTimeoutException}; the pipeline's error handling closes the connection and the
+ *       side's handler fails its calls. It never pings in response: a silent peer is closed, not probed.
+ *   <li>PING from the peer: answer PONG at once. PONG: nothing beyond the liveness it proves. PINGs
+ *       that keep arriving well under this side's MIN_PING_INTERVAL_MS fire {@link TooManyPingsEvent}.
+ * </ul>
+ *
+ * <p>Stateful: one per connection. Runs on the channel's event loop.
+ */
+public final class HeartbeatHandler extends ChannelDuplexHandler {
+  private static final int STRIKES_BEFORE_EVENT = 3;
+
+  private final long intervalMillis;
+  private final long timeoutMillis;
+  private final long minPingIntervalMillis;
+  private long effectiveIntervalMillis;
+  private long pingsSent;
+  private long pongsReceived;
+  private long pingsReceived;
+  private long lastPingReceivedNanos;
+  private int strikes;
+
+  /**
+   * @param intervalMillis PING after this long without writing; 0 = send no heartbeats
+   * @param timeoutMillis declare the peer dead after this long without reading; 0 = never
+   * @param minPingIntervalMillis the shortest PING interval tolerated from the peer (announced in
+   *     SETTINGS); 0 = any
+   */
+  public HeartbeatHandler(long intervalMillis, long timeoutMillis, long minPingIntervalMillis) {
+    if (intervalMillis < 0 || timeoutMillis < 0 || minPingIntervalMillis < 0) {
+      throw new IllegalArgumentException("heartbeat times must be >= 0: interval=" + intervalMillis
+          + ", timeout=" + timeoutMillis + ", minPingInterval=" + minPingIntervalMillis);
+    }
+    this.intervalMillis = intervalMillis;
+    this.timeoutMillis = timeoutMillis;
+    this.minPingIntervalMillis = minPingIntervalMillis;
+  }
+
+  /** The interval in use after the handshake (ours, or the peer's minimum if longer); 0 before it. */
+  public long effectiveIntervalMillis() {
+    return effectiveIntervalMillis;
+  }
+
+  /** PINGs this side has sent. */
+  public long pingsSent() {
+    return pingsSent;
+  }
+
+  /** PONGs this side has received. */
+  public long pongsReceived() {
+    return pongsReceived;
+  }
+
+  /** PINGs this side has received (and answered). */
+  public long pingsReceived() {
+    return pingsReceived;
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof HandshakeCompleted) {
+      start(ctx, ((HandshakeCompleted) evt).remote());
+    } else if (evt instanceof IdleStateEvent) {
+      onIdle(ctx, (IdleStateEvent) evt);
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private void start(ChannelHandlerContext ctx, Settings remote) {
+    effectiveIntervalMillis = intervalMillis == 0 ? 0 : Math.max(intervalMillis, remote.minPingIntervalMillis());
+    if (effectiveIntervalMillis == 0 && timeoutMillis == 0) {
+      return;
+    }
+    ctx.pipeline().addFirst("heartbeat-idle",
+        new IdleStateHandler(timeoutMillis, effectiveIntervalMillis, 0, TimeUnit.MILLISECONDS));
+  }
+
+  private void onIdle(ChannelHandlerContext ctx, IdleStateEvent evt) {
+    switch (evt.state()) {
+      case WRITER_IDLE:
+        pingsSent++;
+        ctx.writeAndFlush(Frame.ping(ctx.alloc(), ctx.executor().ticker().nanoTime()));
+        break;
+      case READER_IDLE:
+        ctx.fireExceptionCaught(new HeartbeatTimeoutException(ctx.channel().remoteAddress(), timeoutMillis));
+        break;
+      default:
+        break;
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof Frame) {
+      Frame frame = (Frame) msg;
+      if (frame.type() == FrameType.PING) {
+        long data = frame.pingData();
+        frame.release();
+        pingsReceived++;
+        checkPingRate(ctx);
+        ctx.writeAndFlush(Frame.pong(ctx.alloc(), data));
+        return;
+      }
+      if (frame.type() == FrameType.PONG) {
+        frame.release();
+        pongsReceived++;
+        return;
+      }
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  private void checkPingRate(ChannelHandlerContext ctx) {
+    long now = ctx.executor().ticker().nanoTime();
+    long sinceLast = TimeUnit.NANOSECONDS.toMillis(now - lastPingReceivedNanos);
+    boolean first = pingsReceived == 1;
+    lastPingReceivedNanos = now;
+    if (minPingIntervalMillis == 0 || first) {
+      return;
+    }
+    // A strike for a PING at less than half the allowed interval: clocks and timers are not exact.
+    if (sinceLast < minPingIntervalMillis / 2) {
+      if (++strikes == STRIKES_BEFORE_EVENT) {
+        ctx.fireUserEventTriggered(TooManyPingsEvent.INSTANCE);
+      }
+    } else {
+      strikes = 0;
+    }
+  }
+}
