@@ -13,6 +13,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.HashedWheelTimer;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -148,6 +149,7 @@ public final class FerryServer implements AutoCloseable {
       throw new IOException("could not bind " + address + ": " + e.getMessage(), e);
     }
     port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    serverChannel.closeFuture().addListener(f -> maybeTerminate());
     log.info("Ferry server listening on {} with services {}", serverChannel.localAddress(),
         runtime.serviceNames());
     return this;
@@ -234,18 +236,17 @@ public final class FerryServer implements AutoCloseable {
     return this;
   }
 
+  /** Terminates once shutting down with the listener closed and no connection left. Any thread. */
   private void maybeTerminate() {
     synchronized (lock) {
-      if (state != State.SHUTTING_DOWN || !connections.isEmpty()
-          || (serverChannel != null && serverChannel.isOpen())) {
+      if (state != State.SHUTTING_DOWN || !connections.isEmpty()) {
         return;
       }
     }
-    if (serverChannel != null) {
-      serverChannel.closeFuture().addListener(f -> terminate());
-    } else {
-      terminate();
+    if (serverChannel != null && serverChannel.isOpen()) {
+      return; // its close listener calls back
     }
+    terminate();
   }
 
   private void terminate() {
@@ -257,7 +258,8 @@ public final class FerryServer implements AutoCloseable {
     }
     bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
     workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
-    timer.stop();
+    // stop() may not run on the timer's own thread (the grace-period task may have brought us here).
+    GlobalEventExecutor.INSTANCE.execute(timer::stop);
     if (ownedExecutor != null) {
       ownedExecutor.shutdown();
     }

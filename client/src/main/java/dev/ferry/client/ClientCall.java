@@ -1,0 +1,252 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import dev.ferry.FerryException;
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.Protobufs;
+import dev.ferry.protocol.WireMetadata;
+import dev.ferry.protocol.wire.ResponseHeader;
+import io.netty.util.Timeout;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One unary call, and the future handed to its caller.
+ *
+ * <p>The call completes exactly once: with the response, an error status, {@code DEADLINE_EXCEEDED},
+ * cancellation, or a connection failure, whichever comes first (the {@code complete*} methods' return
+ * values decide). Whatever completed it, a completion hook then cleans up after it: it stops the
+ * deadline timer, asks the connection to forget the call (and to send CANCEL if its request went out
+ * and no response came), and tells the channel the call is over.
+ *
+ * <p>Threads: created on the caller's thread. Its request is written, its response parsed and the
+ * future completed on its connection's event loop; the exceptions are {@link #cancel} (completes on
+ * the cancelling thread) and failures detected before the call reached a connection (on the calling
+ * thread). Fields marked "event loop" are touched only by the loop of {@link #connection()}.
+ *
+ * @param <RespT> the response message type
+ * @param <T> what the future yields: the message, or a {@link Response}
+ */
+final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T> {
+  private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
+
+  private final MethodDescriptor<?, RespT> method;
+  private final MessageLite request;
+  private final Metadata metadata;
+  private final long timeoutNanos;
+  private final boolean hasDeadline;
+  private final long deadlineNanos;
+  private final BiFunction<? super RespT, Metadata, ? extends T> result;
+  private final Consumer<ClientCall<?, ?>> onDone;
+
+  private volatile ClientConnection connection;
+  private volatile Timeout deadlineTimer;
+  private volatile boolean sent;
+
+  /** Event loop: the request id on {@link #connection()}, 0 until the request is written. */
+  int requestId;
+  /** Event loop: how many connections this call was handed to (see {@link ClientCallHandler}). */
+  int dispatches;
+
+  /**
+   * @param timeoutNanos the timeout the deadline stands for, for messages
+   * @param result turns the response message and trailers into the future's value
+   * @param onDone told once the call completed, however it did (after the connection forgot it)
+   */
+  ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, boolean hasDeadline,
+      long deadlineNanos, long timeoutNanos, BiFunction<? super RespT, Metadata, ? extends T> result,
+      Consumer<ClientCall<?, ?>> onDone) {
+    this.method = requireNonNull(method, "method");
+    this.request = requireNonNull(request, "request");
+    this.metadata = requireNonNull(metadata, "metadata");
+    this.timeoutNanos = timeoutNanos;
+    this.hasDeadline = hasDeadline;
+    this.deadlineNanos = deadlineNanos;
+    this.result = requireNonNull(result, "result");
+    this.onDone = requireNonNull(onDone, "onDone");
+    super.whenComplete(this::afterCompletion);
+  }
+
+  MethodDescriptor<?, RespT> method() {
+    return method;
+  }
+
+  MessageLite request() {
+    return request;
+  }
+
+  Metadata metadata() {
+    return metadata;
+  }
+
+  boolean hasDeadline() {
+    return hasDeadline;
+  }
+
+  /** The deadline on the {@link System#nanoTime()} clock; meaningful only if {@link #hasDeadline()}. */
+  long deadlineNanos() {
+    return deadlineNanos;
+  }
+
+  /** The connection the call was last handed to, or {@code null} before that. */
+  ClientConnection connection() {
+    return connection;
+  }
+
+  /** Hands the call to {@code connection}; from now on its deadline fires on that connection's loop. */
+  void bind(ClientConnection connection) {
+    this.connection = connection;
+  }
+
+  /** Whether the request was written to the socket (its write succeeded). */
+  boolean sent() {
+    return sent;
+  }
+
+  /** Event loop: the request's write succeeded. */
+  void markSent() {
+    sent = true;
+  }
+
+  /**
+   * Starts watching the deadline, if there is one; fails the call at once if it has already passed.
+   * Any thread.
+   */
+  void armDeadline() {
+    if (!hasDeadline) {
+      return;
+    }
+    long remaining = deadlineNanos - System.nanoTime();
+    if (remaining <= 0) {
+      expire();
+      return;
+    }
+    Timeout t = Deadlines.timer().newTimeout(timeout -> expireOnEventLoop(), remaining, TimeUnit.NANOSECONDS);
+    deadlineTimer = t;
+    if (isDone()) {
+      t.cancel();
+    }
+  }
+
+  /** Timer thread: move the expiry to the event loop, so that dependent stages never run on the timer. */
+  private void expireOnEventLoop() {
+    ClientConnection c = connection;
+    if (c != null) {
+      c.execute(this::expire);
+    } else {
+      expire();
+    }
+  }
+
+  /** Fails the call with {@code DEADLINE_EXCEEDED} (if it is still running). Any thread. */
+  void expire() {
+    if (isDone()) {
+      return;
+    }
+    String what = timeoutNanos > 0
+        ? "deadline exceeded after " + (timeoutNanos + 500_000) / 1_000_000 + "ms"
+        : "deadline had already passed when the call started";
+    fail(StatusCode.DEADLINE_EXCEEDED, what, null);
+  }
+
+  /**
+   * Fails the call with {@code code}; the message is {@code what} followed by which method it was
+   * and whether its request had been sent. Returns whether this completed the call. Any thread.
+   */
+  boolean fail(StatusCode code, String what, Throwable cause) {
+    if (isDone()) {
+      return false;
+    }
+    return completeExceptionally(new FerryException(code, what + requestClause(), cause));
+  }
+
+  /** {@code " (request for demo.Greeter/SayHello was sent)"} or {@code "... was not sent)"}. */
+  String requestClause() {
+    return " (request for " + method.fullName() + (sent ? " was sent)" : " was not sent)");
+  }
+
+  /**
+   * Event loop: completes the call from its RESPONSE frame (the caller releases the frame). The body
+   * is parsed here, on the event loop, straight from the frame's buffer.
+   */
+  void deliver(Frame frame) {
+    ResponseHeader header;
+    Metadata trailers;
+    try {
+      header = Protobufs.parse(ResponseHeader.parser(), frame.callHeader());
+      trailers = WireMetadata.fromWire(header.getMetadataList());
+    } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+      fail(StatusCode.INTERNAL, "malformed response header from the server: " + e.getMessage(), e);
+      return;
+    }
+    StatusCode code = StatusCode.fromValue(header.getStatus());
+    if (code != StatusCode.OK) {
+      completeExceptionally(new FerryException(code, header.getMessage(), trailers, null));
+      return;
+    }
+    RespT message;
+    try {
+      message = Protobufs.parse(method.responseParser(), frame.body());
+    } catch (InvalidProtocolBufferException e) {
+      completeExceptionally(new FerryException(StatusCode.INTERNAL,
+          "could not parse response of " + method.fullName() + ": " + e.getMessage(), trailers, e));
+      return;
+    }
+    complete(result.apply(message, trailers));
+  }
+
+  /**
+   * Cancels the call: the future completes with a {@link java.util.concurrent.CancellationException}
+   * and, if the request was already written, the server is sent CANCEL for it. Stages that depend on
+   * this future are not affected the other way round: cancelling them does not cancel the call.
+   */
+  @Override
+  public boolean cancel(boolean mayInterruptIfRunning) {
+    return super.cancel(mayInterruptIfRunning);
+  }
+
+  /** Not supported: a call completes exactly once. */
+  @Override
+  public void obtrudeValue(T value) {
+    throw new UnsupportedOperationException("a Ferry call completes exactly once");
+  }
+
+  /** Not supported: a call completes exactly once. */
+  @Override
+  public void obtrudeException(Throwable ex) {
+    throw new UnsupportedOperationException("a Ferry call completes exactly once");
+  }
+
+  /** Runs once, on the completing thread, however the call completed. */
+  private void afterCompletion(T value, Throwable error) {
+    try {
+      Timeout t = deadlineTimer;
+      if (t != null) {
+        t.cancel();
+      }
+      ClientConnection c = connection;
+      if (c != null) {
+        c.forget(this);
+      }
+    } catch (RuntimeException e) {
+      log.error("Cleaning up after call {} failed", method, e);
+    } finally {
+      onDone.accept(this);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ClientCall{" + method.fullName() + (sent ? ", sent" : "") + ", " + super.toString() + '}';
+  }
+}

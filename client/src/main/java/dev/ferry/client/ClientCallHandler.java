@@ -1,0 +1,407 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.CallFrame;
+import dev.ferry.protocol.ErrorCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameType;
+import dev.ferry.protocol.HandshakeCompleted;
+import dev.ferry.protocol.ProtocolException;
+import dev.ferry.protocol.Settings;
+import dev.ferry.protocol.WireMetadata;
+import dev.ferry.protocol.wire.RequestHeader;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client's per-connection handler: writes requests, matches responses to calls by request id, and
+ * fails the calls in flight when the connection ends. Sits after the protocol codec and handshake:
+ *
+ * <pre>
+ *   ... frame codec → HandshakeHandler → ClientCallHandler → ConnectionErrorHandler
+ * </pre>
+ *
+ * <p>It owns the connection's pending map (request id → call) and its id counter. Ids are assigned
+ * here, when a request is written, so they increase strictly on the wire (1, 2, 3, ...) whatever order
+ * callers started their calls in. A call enters the map just before its request is written and leaves
+ * it when its response arrives, its write fails, the caller gives up (then CANCEL goes out), or the
+ * connection ends; a RESPONSE whose id is not in the map is dropped and counted.
+ *
+ * <p>Threads: everything here runs on the connection's event loop, including {@link #write} and
+ * {@link #forget}, which {@link ClientConnection} calls from there. Only {@link #handshakeFuture()},
+ * {@link #acceptsNewCalls()} and {@link #connectFailed} may be used from other threads. One instance
+ * per connection.
+ */
+final class ClientCallHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(ClientCallHandler.class);
+
+  /** How many connections one call may be handed to when connections stop taking calls under it. */
+  static final int MAX_DISPATCHES = 3;
+
+  private final String authority;
+  private final Promise<Settings> handshake;
+  private final Consumer<ClientCall<?, ?>> redispatch;
+  private final AtomicLong droppedResponses;
+  private final IntObjectHashMap<ClientCall<?, ?>> pending = new IntObjectHashMap<>();
+
+  private ChannelHandlerContext ctx;
+  private Settings remote;
+  private String peer;
+  private int nextId = 1;
+  /** Why the connection ended or failed; null while it is healthy or draining. */
+  private String closeReason;
+  /** Why the connection takes no new calls although it still finishes old ones; null until then. */
+  private String drainReason;
+  private volatile boolean acceptsNewCalls = true;
+
+  /**
+   * @param authority {@code host:port} as configured, for messages until the peer's address is known
+   * @param handshake completed with the server's settings once its SETTINGS arrived, or failed with a
+   *     {@link ConnectFailure} if the connection or handshake failed first
+   * @param redispatch starts a call again on another connection (one that was queued here but not
+   *     written when this connection stopped taking new calls)
+   * @param droppedResponses incremented for each RESPONSE that matched no call in flight
+   */
+  ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
+      AtomicLong droppedResponses) {
+    this.authority = requireNonNull(authority, "authority");
+    this.peer = authority;
+    this.handshake = requireNonNull(handshake, "handshake");
+    this.redispatch = requireNonNull(redispatch, "redispatch");
+    this.droppedResponses = requireNonNull(droppedResponses, "droppedResponses");
+  }
+
+  /** Succeeds with the server's settings when calls may be written. Any thread. */
+  Future<Settings> handshakeFuture() {
+    return handshake;
+  }
+
+  /** False once the connection is closing, failed, or draining (GOAWAY). Any thread. */
+  boolean acceptsNewCalls() {
+    return acceptsNewCalls;
+  }
+
+  /** The number of calls in the pending map. */
+  int pendingCount() {
+    return pending.size();
+  }
+
+  /** The server's settings; {@code null} before the handshake completed. */
+  Settings remoteSettings() {
+    return remote;
+  }
+
+  /** The TCP connect failed (or the channel could not be registered). Any thread: no call is pending yet. */
+  void connectFailed(Throwable cause) {
+    acceptsNewCalls = false;
+    handshake.tryFailure(new ConnectFailure("could not connect to " + authority + ": " + describe(cause), cause));
+  }
+
+  // ---- calls, from ClientConnection ----
+
+  /**
+   * Writes {@code call}'s REQUEST (without flushing; the write queue flushes once per batch), unless it
+   * already completed, its deadline passed, it is too large for the server, or this connection takes
+   * no new calls.
+   */
+  void write(ClientCall<?, ?> call) {
+    if (call.isDone()) {
+      return;
+    }
+    if (drainReason != null && call.dispatches < MAX_DISPATCHES) {
+      // Queued before the server's GOAWAY (or id exhaustion) and never written: safe elsewhere.
+      redispatch.accept(call);
+      return;
+    }
+    if (!acceptsNewCalls) {
+      call.fail(StatusCode.UNAVAILABLE,
+          closeReason != null ? closeReason : "connection to " + peer + " is draining (" + drainReason + ")", null);
+      return;
+    }
+    long timeoutMicros = 0;
+    if (call.hasDeadline()) {
+      long remaining = call.deadlineNanos() - System.nanoTime();
+      if (remaining <= 0) {
+        call.expire();
+        return;
+      }
+      timeoutMicros = Math.max(1, TimeUnit.NANOSECONDS.toMicros(remaining));
+    }
+    RequestHeader header = RequestHeader.newBuilder()
+        .setMethod(call.method().fullName())
+        .setTimeoutMicros(timeoutMicros)
+        .addAllMetadata(WireMetadata.toWire(call.metadata()))
+        .build();
+    int headerSize = header.getSerializedSize();
+    long frameSize = (long) Frame.HEADER_SIZE + headerSize + call.request().getSerializedSize();
+    if (headerSize > remote.maxMetadataSize()) {
+      call.fail(StatusCode.RESOURCE_EXHAUSTED, "request header of " + headerSize
+          + " bytes (method name and metadata) exceeds the server's MAX_METADATA_SIZE of "
+          + remote.maxMetadataSize() + " bytes", null);
+      return;
+    }
+    if (frameSize > remote.maxFrameSize()) {
+      call.fail(StatusCode.RESOURCE_EXHAUSTED, "request frame of " + frameSize
+          + " bytes exceeds the server's MAX_FRAME_SIZE of " + remote.maxFrameSize() + " bytes", null);
+      return;
+    }
+    int id = nextId++;
+    if (id == Frame.MAX_REQUEST_ID) {
+      startDraining("request ids exhausted");
+    }
+    call.requestId = id;
+    pending.put(id, call);
+    ChannelPromise promise = ctx.newPromise();
+    promise.addListener((ChannelFutureListener) f -> written(call, id, f));
+    ctx.write(new CallFrame(FrameType.REQUEST, id, header, call.request()), promise);
+  }
+
+  private void written(ClientCall<?, ?> call, int id, ChannelFuture f) {
+    if (f.isSuccess()) {
+      call.markSent();
+      return;
+    }
+    if (pending.get(id) != call) {
+      return;
+    }
+    pending.remove(id);
+    Throwable cause = f.cause();
+    if (!f.channel().isActive() || cause instanceof ClosedChannelException) {
+      call.fail(StatusCode.UNAVAILABLE, "could not write to " + peer + ": "
+          + (closeReason != null ? closeReason : describe(cause)), cause);
+    } else {
+      call.fail(StatusCode.INTERNAL, "could not encode the request: " + describe(cause), cause);
+    }
+    closeIfDrained();
+  }
+
+  /**
+   * Forgets {@code call}, which completed without its response (deadline, cancel, shutdown): removes
+   * it from the pending map and, if its request was written, sends CANCEL so the server stops working
+   * on it. Nothing happens for a call that is not pending here.
+   */
+  void forget(ClientCall<?, ?> call) {
+    int id = call.requestId;
+    if (id == 0 || pending.get(id) != call) {
+      return;
+    }
+    pending.remove(id);
+    if (ctx.channel().isActive()) {
+      ctx.writeAndFlush(Frame.cancel(id), ctx.voidPromise());
+    }
+    closeIfDrained();
+  }
+
+  /** The channel is shutting down: fails everything in flight with {@code reason}. The caller closes. */
+  void shutDown(String reason) {
+    connectionFailed(reason, null);
+  }
+
+  // ---- inbound ----
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    peer = describe(ctx.channel().remoteAddress());
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof HandshakeCompleted) {
+      remote = ((HandshakeCompleted) evt).remote();
+      log.debug("Connected to {}; server settings {}", peer, remote);
+      handshake.trySuccess(remote);
+    } else {
+      ctx.fireUserEventTriggered(evt);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof Frame)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    Frame frame = (Frame) msg;
+    try {
+      switch (frame.type()) {
+        case RESPONSE:
+          onResponse(frame);
+          break;
+        case PING:
+          ctx.writeAndFlush(Frame.pong(ctx.alloc(), frame.pingData()), ctx.voidPromise());
+          break;
+        case PONG:
+          break;
+        case GOAWAY:
+          onGoAway(frame);
+          break;
+        case ERROR:
+          onError(frame);
+          break;
+        default:
+          throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, frame.type()
+              + " frame from the server (a server sends RESPONSE, PING, PONG, GOAWAY and ERROR)");
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  private void onResponse(Frame frame) {
+    ClientCall<?, ?> call = pending.remove(frame.requestId());
+    if (call == null) {
+      long dropped = droppedResponses.incrementAndGet();
+      log.debug("Dropped RESPONSE for request id {} from {}: no such call in flight (late after a "
+          + "deadline or cancel, or a duplicate); {} dropped so far", frame.requestId(), peer, dropped);
+      return;
+    }
+    call.deliver(frame);
+    closeIfDrained();
+  }
+
+  private void onGoAway(Frame frame) {
+    int lastId = frame.goAwayLastRequestId();
+    String reason = frame.reason();
+    String why = reason.isEmpty() ? frame.errorCode().name() : reason;
+    log.info("Server {} is going away (GOAWAY {}, last request id {}): {}", peer, frame.errorCode(), lastId,
+        reason);
+    startDraining("GOAWAY: " + why);
+    List<ClientCall<?, ?>> unprocessed = new ArrayList<>();
+    for (IntObjectMap.PrimitiveEntry<ClientCall<?, ?>> e : pending.entries()) {
+      if (e.key() > lastId) {
+        unprocessed.add(e.value());
+      }
+    }
+    for (ClientCall<?, ?> call : unprocessed) {
+      pending.remove(call.requestId);
+    }
+    for (ClientCall<?, ?> call : unprocessed) {
+      call.fail(StatusCode.UNAVAILABLE, "not processed by the server (GOAWAY: " + why + ")", null);
+    }
+    closeIfDrained();
+  }
+
+  private void onError(Frame frame) {
+    ErrorCode code = frame.errorCode();
+    String reason = frame.reason();
+    log.warn("Server {} closed the connection with ERROR {}: {}", peer, code, reason);
+    connectionFailed("connection to " + peer + " closed by the server with ERROR " + code
+        + (reason.isEmpty() ? "" : ": " + reason), null);
+    ctx.close();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    connectionFailed(handshake.isDone()
+        ? "connection to " + peer + " closed by peer"
+        : "connection to " + peer + " closed by peer during the handshake", null);
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    connectionFailed((handshake.isDone() ? "connection to " + peer + " failed: " : "handshake with " + peer
+        + " failed: ") + describe(cause), cause);
+    // ConnectionErrorHandler, next in line, logs the cause and closes the connection (sending ERROR
+    // first for a protocol violation).
+    ctx.fireExceptionCaught(cause);
+  }
+
+  // ---- connection state ----
+
+  private void startDraining(String why) {
+    if (drainReason == null) {
+      drainReason = why;
+    }
+    acceptsNewCalls = false;
+  }
+
+  /** Closes a draining connection once its last call is done. */
+  private void closeIfDrained() {
+    if (drainReason != null && pending.isEmpty() && ctx.channel().isOpen()) {
+      log.debug("Closing drained connection to {} ({})", peer, drainReason);
+      ctx.close();
+    }
+  }
+
+  /**
+   * The connection is lost or being closed: it takes no new calls, and every call pending on it fails
+   * now with UNAVAILABLE. The first reason given is kept and reused for later messages.
+   */
+  private void connectionFailed(String reason, Throwable cause) {
+    if (closeReason == null) {
+      closeReason = reason;
+    }
+    acceptsNewCalls = false;
+    if (!handshake.isDone()) {
+      handshake.tryFailure(new ConnectFailure(closeReason, cause));
+    }
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<ClientCall<?, ?>> calls = new ArrayList<>(pending.values());
+    pending.clear();
+    for (ClientCall<?, ?> call : calls) {
+      call.fail(StatusCode.UNAVAILABLE, closeReason, cause);
+    }
+  }
+
+  // ---- messages ----
+
+  /** {@code host:port}, with the IP address in parentheses when the host is a name. */
+  static String describe(SocketAddress address) {
+    if (!(address instanceof InetSocketAddress)) {
+      return String.valueOf(address);
+    }
+    InetSocketAddress a = (InetSocketAddress) address;
+    String host = a.getHostString();
+    String ip = a.getAddress() == null ? null : a.getAddress().getHostAddress();
+    return host + ":" + a.getPort() + (ip == null || ip.equals(host) ? "" : " (" + ip + ")");
+  }
+
+  /** A throwable's message, or its class name when it has none. */
+  static String describe(Throwable t) {
+    if (t == null) {
+      return "unknown cause";
+    }
+    String message = t.getMessage();
+    return message == null || message.isEmpty() ? t.getClass().getSimpleName() : message;
+  }
+
+  /**
+   * Why a connection could not be used for calls (connect, handshake or early close failure): its
+   * message is ready to be shown to callers, its cause is the underlying exception, if any.
+   */
+  static final class ConnectFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    ConnectFailure(String message, Throwable cause) {
+      super(message, cause, false, false);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Settings;
+import dev.ferry.protocol.Transports;
+import dev.ferry.protocol.WriteQueue;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.FutureListener;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * One TCP connection to the server, from the connect through the handshake to the close.
+ *
+ * <p>{@link #open} starts connecting and returns at once; it never waits. Calls handed to
+ * {@link #start} wait for the handshake with a listener, and are then moved onto the event loop
+ * through the connection's {@link WriteQueue}, where {@link ClientCallHandler} assigns their request
+ * ids and writes them, one flush per batch. If the connect or handshake fails, the waiting calls fail
+ * with UNAVAILABLE naming the address and the cause.
+ *
+ * <p>Threads: every method may be called from any thread. State lives in the handler, which only the
+ * connection's event loop touches; the methods here only hand work over to that loop.
+ */
+final class ClientConnection {
+  private final EventLoop eventLoop;
+  private final Channel channel;
+  private final ClientCallHandler handler;
+  private final WriteQueue writeQueue;
+  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+
+  /**
+   * What a connection needs to know, fixed for the channel's life.
+   *
+   * @param host the server's host name or address; resolved by Netty on each connect
+   * @param port the server's port
+   * @param localSettings what this side announces in its SETTINGS
+   * @param connectTimeoutMillis how long the TCP connect may take
+   * @param handshakeTimeoutMillis how long the server has to send its preface and SETTINGS
+   */
+  record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
+      long handshakeTimeoutMillis) {
+    Config {
+      requireNonNull(host, "host");
+      requireNonNull(localSettings, "localSettings");
+    }
+
+    String authority() {
+      return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+    }
+  }
+
+  private ClientConnection(EventLoop eventLoop, Channel channel, ClientCallHandler handler) {
+    this.eventLoop = eventLoop;
+    this.channel = channel;
+    this.handler = handler;
+    this.writeQueue = new WriteQueue(channel);
+  }
+
+  /**
+   * Starts connecting to the server on {@code eventLoop}; does not wait.
+   *
+   * @param redispatch starts a call on another connection (see {@link ClientCallHandler#write})
+   * @param droppedResponses the channel's counter of responses that matched no call
+   */
+  static ClientConnection open(Config config, EventLoop eventLoop, Consumer<ClientCall<?, ?>> redispatch,
+      AtomicLong droppedResponses) {
+    ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
+        droppedResponses);
+    Bootstrap bootstrap = new Bootstrap()
+        .group(eventLoop)
+        // NIO or epoll, whichever the (possibly shared) event loop runs.
+        .channel(Transports.socketChannelType(eventLoop))
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis())
+        .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(), handler));
+    Transports.configure(bootstrap, eventLoop, 0); // TCP_NODELAY, SO_KEEPALIVE
+    // Unresolved: the name is looked up again on every connect, by Netty's resolver.
+    ChannelFuture connect = bootstrap.connect(InetSocketAddress.createUnresolved(config.host(), config.port()));
+    ClientConnection connection = new ClientConnection(eventLoop, connect.channel(), handler);
+    connect.addListener((ChannelFutureListener) f -> {
+      if (!f.isSuccess()) {
+        handler.connectFailed(f.cause());
+        connection.closeFuture.complete(null);
+      }
+    });
+    connect.channel().closeFuture().addListener(f -> connection.closeFuture.complete(null));
+    return connection;
+  }
+
+  /** Whether new calls may be started here: not closed, failed or draining. */
+  boolean isUsable() {
+    return handler.acceptsNewCalls();
+  }
+
+  /** Starts {@code call} here: writes its request once the handshake is done, or fails it if that fails. */
+  void start(ClientCall<?, ?> call) {
+    Future<Settings> handshake = handler.handshakeFuture();
+    if (handshake.isSuccess()) {
+      enqueueWrite(call);
+      return;
+    }
+    handshake.addListener((FutureListener<Settings>) f -> {
+      if (f.isSuccess()) {
+        enqueueWrite(call);
+      } else {
+        Throwable failure = f.cause();
+        call.fail(StatusCode.UNAVAILABLE, ClientCallHandler.describe(failure),
+            failure instanceof ClientCallHandler.ConnectFailure ? failure.getCause() : failure);
+      }
+    });
+  }
+
+  private void enqueueWrite(ClientCall<?, ?> call) {
+    writeQueue.enqueue(() -> {
+      if (eventLoop.inEventLoop()) {
+        handler.write(call);
+      } else {
+        // The write queue runs commands on the calling thread once the event loop is gone.
+        call.fail(StatusCode.UNAVAILABLE, "connection's event loop was shut down", null);
+      }
+    });
+  }
+
+  /**
+   * Forgets {@code call}, which just completed: removes it from the pending map and sends CANCEL if
+   * its request was written and no response came (see {@link ClientCallHandler#forget}).
+   */
+  void forget(ClientCall<?, ?> call) {
+    if (eventLoop.inEventLoop()) {
+      handler.forget(call);
+    } else if (handler.handshakeFuture().isSuccess()) {
+      // Before the handshake the call cannot be pending (its write waits for the handshake and skips
+      // completed calls), so there is nothing to do.
+      writeQueue.enqueue(() -> {
+        if (eventLoop.inEventLoop()) {
+          handler.forget(call);
+        }
+      });
+    }
+  }
+
+  /** Runs {@code task} on the event loop, or right here if the loop is shut down. */
+  void execute(Runnable task) {
+    try {
+      eventLoop.execute(task);
+    } catch (RejectedExecutionException e) {
+      task.run();
+    }
+  }
+
+  /** Fails every call in flight here with UNAVAILABLE {@code reason}, then closes the connection. */
+  void close(String reason) {
+    execute(() -> {
+      if (eventLoop.inEventLoop()) {
+        handler.shutDown(reason);
+      }
+      channel.close();
+    });
+  }
+
+  /** Completes when the connection is closed (or never opened). */
+  CompletionStage<Void> closeFuture() {
+    return closeFuture;
+  }
+
+  /** The event loop this connection runs on. */
+  EventLoop eventLoop() {
+    return eventLoop;
+  }
+
+  /** For tests: the number of calls in the pending map (waits for the event loop). */
+  int pendingCount() {
+    try {
+      return eventLoop.submit(handler::pendingCount).syncUninterruptibly().getNow();
+    } catch (RejectedExecutionException e) {
+      return 0;
+    }
+  }
+
+  /** For tests: the server's settings, or {@code null} before the handshake completed. */
+  Settings remoteSettings() {
+    Future<Settings> handshake = handler.handshakeFuture();
+    return handshake.isSuccess() ? handshake.getNow() : null;
+  }
+
+  @Override
+  public String toString() {
+    return "ClientConnection{" + channel + '}';
+  }
+}

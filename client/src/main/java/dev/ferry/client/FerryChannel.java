@@ -1,0 +1,474 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.MessageLite;
+import dev.ferry.FerryException;
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Settings;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.EventExecutor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
+
+/**
+ * A client of one Ferry server: makes unary calls over a multiplexed connection. Thread-safe; make
+ * one per server and share it.
+ *
+ * <pre>{@code
+ * try (FerryChannel channel = FerryChannel.builder("localhost", 7000).build()) {
+ *   HelloReply reply = channel.blockingCall(SAY_HELLO, request, CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(1)));
+ * }
+ * }</pre>
+ *
+ * <p>The connection is opened on the first call, without blocking the caller, and opened again by the
+ * next call after it closed or failed. Requests are written once the server's SETTINGS arrived.
+ *
+ * <p><b>Threads.</b> The futures returned by {@link #call} and {@link #exchange} complete on the
+ * connection's event loop (calls that fail before reaching a connection, for example after
+ * {@link #shutdown()}, complete on the calling thread; a {@code cancel} completes on the cancelling
+ * thread). Dependent stages attached with {@code thenApply}, {@code whenComplete} and the like
+ * therefore run on the event loop and hold up every other call on the connection while they run:
+ * never block in them. Use the {@code *Async} variants with your own executor for blocking work.
+ *
+ * <p><b>Failures</b> are {@link FerryException}s (as the cause of the failed future): the server's
+ * status with its message and trailers, or a local one: {@code DEADLINE_EXCEEDED} when the deadline
+ * passed, {@code UNAVAILABLE} when the connection could not be made or was lost (the message says
+ * whether the request had been sent), {@code RESOURCE_EXHAUSTED} for a request larger than the server
+ * accepts, {@code INTERNAL} for a response that could not be parsed. Cancelling a returned future
+ * cancels the call and tells the server.
+ */
+public final class FerryChannel implements AutoCloseable {
+  /** How long {@link #close()} lets calls in flight finish before it fails them. */
+  static final Duration CLOSE_GRACE_PERIOD = Duration.ofSeconds(5);
+
+  private static final String SHUT_DOWN = "channel shut down";
+
+  private final ClientConnection.Config config;
+  private final long defaultTimeoutNanos;
+  private final EventLoopGroup group;
+  private final boolean ownsGroup;
+
+  private final Set<ClientCall<?, ?>> calls = ConcurrentHashMap.newKeySet();
+  private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
+  private final AtomicLong droppedResponses = new AtomicLong();
+  private final Object lock = new Object();
+  private volatile ClientConnection current;
+  private volatile boolean shutdown;
+  /** Guarded by {@link #lock}: no connection may be opened any more. */
+  private boolean closing;
+  private final AtomicBoolean terminating = new AtomicBoolean();
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+  private FerryChannel(Builder b) {
+    Settings local = Settings.builder().maxFrameSize(b.maxFrameSize).build();
+    this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
+        b.handshakeTimeout.toMillis());
+    this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
+    this.ownsGroup = b.eventLoopGroup == null;
+    this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : b.eventLoopGroup;
+  }
+
+  /** A builder of a channel to the server at {@code host:port}. */
+  public static Builder builder(String host, int port) {
+    return new Builder(host, port);
+  }
+
+  // ---- calls ----
+
+  /**
+   * Calls {@code method} with {@code request}. The future yields the response message, or fails with
+   * a {@link FerryException}; it completes on the connection's event loop (see the class comment).
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> call(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    return start(method, request, options, (message, trailers) -> message);
+  }
+
+  /** Calls {@code method} with {@code request} and {@link CallOptions#DEFAULT}. */
+  public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> call(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return call(method, request, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Like {@link #call}, but the future also carries the trailing metadata the server sent with the
+   * response.
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> exchange(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    return start(method, request, options, Response::new);
+  }
+
+  /**
+   * Calls {@code method} and waits for the response.
+   *
+   * @throws FerryException the call's failure, as the server or the client reported it; if the
+   *     waiting thread is interrupted the call is cancelled, the interrupt flag is set again, and the
+   *     code is {@link StatusCode#CANCELLED}
+   * @throws IllegalStateException if called on one of this channel's event loop threads, which must
+   *     stay free to complete the call
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    checkNotOnEventLoop("blockingCall");
+    CompletableFuture<RespT> future = call(method, request, options);
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      future.cancel(false);
+      Thread.currentThread().interrupt();
+      throw new FerryException(StatusCode.CANCELLED,
+          "interrupted while waiting for " + method.fullName() + "; call cancelled", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof FerryException) {
+        throw (FerryException) cause;
+      }
+      throw new FerryException(StatusCode.UNKNOWN, ClientCallHandler.describe(cause), cause);
+    } catch (CancellationException e) {
+      throw new FerryException(StatusCode.CANCELLED, method.fullName() + " was cancelled", e);
+    }
+  }
+
+  /** Calls {@code method} with {@link CallOptions#DEFAULT} and waits for the response; see above. */
+  public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return blockingCall(method, request, CallOptions.DEFAULT);
+  }
+
+  private <ReqT extends MessageLite, RespT extends MessageLite, T> ClientCall<RespT, T> start(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options,
+      BiFunction<RespT, Metadata, T> result) {
+    requireNonNull(method, "method");
+    requireNonNull(request, "request");
+    requireNonNull(options, "options");
+    long now = System.nanoTime();
+    boolean hasDeadline;
+    long deadline;
+    long timeout;
+    if (options.hasDeadline()) {
+      hasDeadline = true;
+      deadline = options.deadlineNanoTime();
+      timeout = options.timeoutNanos() > 0 ? options.timeoutNanos() : deadline - now;
+    } else {
+      hasDeadline = defaultTimeoutNanos > 0;
+      deadline = now + defaultTimeoutNanos;
+      timeout = defaultTimeoutNanos;
+    }
+    ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), hasDeadline, deadline,
+        timeout, result, this::callDone);
+    // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
+    calls.add(call);
+    if (shutdown) {
+      call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
+      return call;
+    }
+    call.armDeadline();
+    if (!call.isDone()) {
+      dispatch(call);
+    }
+    return call;
+  }
+
+  /** Hands {@code call} to the current connection, opening one if needed. Any thread. */
+  private void dispatch(ClientCall<?, ?> call) {
+    ClientConnection c = connection();
+    if (c == null) {
+      call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
+      return;
+    }
+    call.dispatches++;
+    call.bind(c);
+    c.start(call);
+  }
+
+  /** The connection for new calls: the current one if it takes them, else a new one; null once closing. */
+  private ClientConnection connection() {
+    ClientConnection c = current;
+    if (c != null && c.isUsable()) {
+      return c;
+    }
+    synchronized (lock) {
+      if (closing) {
+        return null;
+      }
+      c = current;
+      if (c == null || !c.isUsable()) {
+        ClientConnection opened = ClientConnection.open(config, group.next(), this::dispatch, droppedResponses);
+        connections.add(opened);
+        opened.closeFuture().whenComplete((v, t) -> connectionClosed(opened));
+        current = c = opened;
+      }
+      return c;
+    }
+  }
+
+  private void callDone(ClientCall<?, ?> call) {
+    calls.remove(call);
+    if (shutdown && calls.isEmpty()) {
+      closeConnections(SHUT_DOWN);
+    }
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Starts a graceful shutdown: new calls fail at once with {@code UNAVAILABLE} ("channel shut down"),
+   * calls in flight go on until they complete; then the connection is closed and, if the channel
+   * created its own event loop group, that is shut down. Returns without waiting.
+   */
+  public void shutdown() {
+    shutdown = true;
+    if (calls.isEmpty()) {
+      closeConnections(SHUT_DOWN);
+    }
+  }
+
+  /**
+   * Shuts down now: like {@link #shutdown()}, but the calls in flight fail at once with
+   * {@code UNAVAILABLE} and the connection is closed. Returns without waiting.
+   */
+  public void shutdownNow() {
+    shutdown = true;
+    // Closing first fails the calls pending on a connection with a message saying whether each request
+    // had been sent; the calls still waiting for a connection or queued for writing are failed after.
+    closeConnections(SHUT_DOWN);
+    for (ClientCall<?, ?> call : new ArrayList<>(calls)) {
+      ClientConnection c = call.connection();
+      if (c == null) {
+        call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
+      } else {
+        c.execute(() -> call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null));
+      }
+    }
+  }
+
+  /**
+   * Waits until the channel has terminated after a shutdown: every call completed, the connection
+   * closed, and an event loop group the channel created shut down.
+   *
+   * @return true if terminated, false if {@code timeout} passed first
+   * @throws IllegalStateException if called on one of this channel's event loop threads
+   */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    requireNonNull(timeout, "timeout");
+    checkNotOnEventLoop("awaitTermination");
+    try {
+      terminated.get(CallOptions.saturatedNanos(timeout), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (ExecutionException e) {
+      return true;
+    }
+  }
+
+  /** Whether {@link #shutdown()} or {@link #shutdownNow()} was called. */
+  public boolean isShutdown() {
+    return shutdown;
+  }
+
+  /** Whether the channel has terminated (see {@link #awaitTermination}). */
+  public boolean isTerminated() {
+    return terminated.isDone();
+  }
+
+  /**
+   * Shuts down gracefully, waits up to 5 seconds for the calls in flight, then fails those left with
+   * {@link #shutdownNow()} and waits (again up to 5 seconds) for the connection to close. On one of the
+   * channel's event loop threads, where it must not wait, it only starts the graceful shutdown.
+   */
+  @Override
+  public void close() {
+    shutdown();
+    if (onOwnEventLoop()) {
+      return;
+    }
+    try {
+      if (!awaitTermination(CLOSE_GRACE_PERIOD)) {
+        shutdownNow();
+        awaitTermination(CLOSE_GRACE_PERIOD);
+      }
+    } catch (InterruptedException e) {
+      shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Stops opening connections and closes those open (failing their calls); terminates once all closed. */
+  private void closeConnections(String reason) {
+    List<ClientConnection> open;
+    synchronized (lock) {
+      closing = true;
+      current = null;
+      open = new ArrayList<>(connections);
+    }
+    for (ClientConnection c : open) {
+      c.close(reason);
+    }
+    maybeTerminated();
+  }
+
+  private void connectionClosed(ClientConnection c) {
+    connections.remove(c);
+    maybeTerminated();
+  }
+
+  private void maybeTerminated() {
+    boolean done;
+    synchronized (lock) {
+      done = closing && connections.isEmpty();
+    }
+    if (!done || !terminating.compareAndSet(false, true)) {
+      return;
+    }
+    if (ownsGroup) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
+    } else {
+      terminated.complete(null);
+    }
+  }
+
+  private boolean onOwnEventLoop() {
+    for (EventExecutor e : group) {
+      if (e.inEventLoop()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void checkNotOnEventLoop(String what) {
+    if (onOwnEventLoop()) {
+      throw new IllegalStateException(what + " called on the channel's event loop thread "
+          + Thread.currentThread().getName() + ", which must stay free to complete calls (it would deadlock)");
+    }
+  }
+
+  // ---- for tests ----
+
+  /** Responses that matched no call in flight (late, or duplicates) and were dropped. */
+  long droppedResponses() {
+    return droppedResponses.get();
+  }
+
+  /** Calls not yet completed. */
+  int activeCalls() {
+    return calls.size();
+  }
+
+  /** The connection new calls go to, or null if none is open or usable. */
+  ClientConnection currentConnection() {
+    ClientConnection c = current;
+    return c != null && c.isUsable() ? c : null;
+  }
+
+  @Override
+  public String toString() {
+    return "FerryChannel{" + config.authority() + (shutdown ? ", shut down" : "") + '}';
+  }
+
+  private static int toMillisInt(Duration d) {
+    return (int) Math.min(Integer.MAX_VALUE, CallOptions.saturatedNanos(d) / 1_000_000);
+  }
+
+  /** Builds a {@link FerryChannel}. Not thread-safe. */
+  public static final class Builder {
+    private final String host;
+    private final int port;
+    private Duration defaultTimeout;
+    private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
+    private Duration connectTimeout = Duration.ofSeconds(10);
+    private Duration handshakeTimeout = Duration.ofSeconds(10);
+    private EventLoopGroup eventLoopGroup;
+
+    private Builder(String host, int port) {
+      requireNonNull(host, "host");
+      if (host.isEmpty()) {
+        throw new IllegalArgumentException("host: \"\" (expected: a host name or address)");
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port: " + port + " (expected: 1 to 65535)");
+      }
+      this.host = host;
+      this.port = port;
+    }
+
+    /**
+     * The timeout of calls whose {@link CallOptions} have no deadline, counted from the call's start.
+     * Default: none (such calls wait until they complete or the connection fails).
+     */
+    public Builder defaultTimeout(Duration timeout) {
+      this.defaultTimeout = checkPositive(timeout, "defaultTimeout");
+      return this;
+    }
+
+    /**
+     * The largest frame this client accepts (it announces it in SETTINGS): responses must fit. Default
+     * 16 MiB; at least 16384.
+     */
+    public Builder maxFrameSize(int maxFrameSize) {
+      if (maxFrameSize < Settings.MIN_MAX_FRAME_SIZE) {
+        throw new IllegalArgumentException(
+            "maxFrameSize: " + maxFrameSize + " (expected: >= " + Settings.MIN_MAX_FRAME_SIZE + ")");
+      }
+      this.maxFrameSize = maxFrameSize;
+      return this;
+    }
+
+    /** How long a TCP connect may take. Default 10 seconds. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = checkPositive(timeout, "connectTimeout");
+      return this;
+    }
+
+    /** How long the server has, once connected, to send its preface and SETTINGS. Default 10 seconds. */
+    public Builder handshakeTimeout(Duration timeout) {
+      Duration t = checkPositive(timeout, "handshakeTimeout");
+      if (t.toMillis() < 1) {
+        throw new IllegalArgumentException("handshakeTimeout: " + t + " (expected: >= 1ms)");
+      }
+      this.handshakeTimeout = t;
+      return this;
+    }
+
+    /**
+     * An event loop group (NIO or epoll) to share with other channels or a server, instead of the
+     * one-thread NIO group the channel creates and shuts down by itself. A group given here is not shut
+     * down by the channel.
+     */
+    public Builder eventLoopGroup(EventLoopGroup group) {
+      this.eventLoopGroup = requireNonNull(group, "group");
+      return this;
+    }
+
+    /** The channel. It connects on its first call. */
+    public FerryChannel build() {
+      return new FerryChannel(this);
+    }
+
+    private static Duration checkPositive(Duration d, String name) {
+      requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+      }
+      return d;
+    }
+  }
+}

@@ -1,0 +1,343 @@
+package dev.ferry.client;
+
+import static dev.ferry.client.ClientTests.BLOB;
+import static dev.ferry.client.ClientTests.ECHO;
+import static dev.ferry.client.ClientTests.failure;
+import static dev.ferry.client.ClientTests.s;
+import static dev.ferry.client.ClientTests.value;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.BytesValue;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.StringValue;
+import dev.ferry.FerryException;
+import dev.ferry.Metadata;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Settings;
+import dev.ferry.protocol.wire.RequestHeader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Calls against a scripted server: matching by id, deadlines, cancellation, statuses, sizes. */
+class FerryChannelCallsTest {
+  private FakeServer server;
+  private FerryChannel channel;
+
+  private FerryChannel channel(FerryChannel.Builder builder) {
+    channel = builder.build();
+    return channel;
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (channel != null) {
+      channel.shutdownNow();
+      channel.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void simpleCallCarriesMethodMetadataAndNoTimeout() throws Exception {
+    server = FakeServer.start();
+    server.autoEcho();
+    FerryChannel ch = channel(server.client());
+    Metadata md = Metadata.builder().add("x-request-id", "42").add("tenant", "acme").add("tenant", "ü").build();
+
+    StringValue reply = value(ch.call(ECHO, s("hi"), CallOptions.builder().metadata(md).build()));
+
+    assertThat(reply.getValue()).isEqualTo("echo:hi");
+    FakeServer.FakeRequest r = server.nextRequest();
+    assertThat(r.id()).isEqualTo(1);
+    assertThat(r.method()).isEqualTo("test.Echo/Say");
+    assertThat(r.timeoutMicros()).as("no deadline").isZero();
+    assertThat(r.metadata()).isEqualTo(md);
+  }
+
+  @Test
+  void exchangeReturnsTrailers() throws Exception {
+    server = FakeServer.start();
+    server.autoRespond(r -> r.respond(s("ok"), Metadata.of("x-cost", "7")));
+    FerryChannel ch = channel(server.client());
+
+    Response<StringValue> response = value(ch.exchange(ECHO, s("a"), CallOptions.DEFAULT));
+
+    assertThat(response.message().getValue()).isEqualTo("ok");
+    assertThat(response.trailers().get("x-cost")).isEqualTo("7");
+  }
+
+  @Test
+  void thousandConcurrentCallsAnsweredInShuffledOrderEachGetTheirOwnResponse() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    int n = 1000;
+    List<CompletableFuture<StringValue>> futures = new ArrayList<>(n);
+    ExecutorService callers = Executors.newFixedThreadPool(8);
+    try {
+      List<CompletableFuture<CompletableFuture<StringValue>>> started = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        String body = "req-" + i;
+        started.add(CompletableFuture.supplyAsync(() -> ch.call(ECHO, s(body)), callers));
+      }
+      for (CompletableFuture<CompletableFuture<StringValue>> f : started) {
+        futures.add(f.get(10, TimeUnit.SECONDS));
+      }
+    } finally {
+      callers.shutdown();
+    }
+
+    List<FakeServer.FakeRequest> requests = server.nextRequests(n);
+    List<Integer> ids = requests.stream().map(FakeServer.FakeRequest::id).toList();
+    assertThat(ids).as("ids are strictly increasing from 1 on the wire").isSorted().doesNotHaveDuplicates();
+    assertThat(ids.get(0)).isEqualTo(1);
+    assertThat(ids.get(n - 1)).isEqualTo(n);
+    Collections.shuffle(requests, new Random(7));
+    for (FakeServer.FakeRequest r : requests) {
+      r.respond(s("resp:" + r.string()));
+    }
+
+    for (int i = 0; i < n; i++) {
+      assertThat(value(futures.get(i)).getValue()).isEqualTo("resp:req-" + i);
+    }
+    assertThat(ch.droppedResponses()).isZero();
+    assertThat(ch.currentConnection().pendingCount()).isZero();
+    assertThat(server.connections).hasSize(1);
+  }
+
+  @Test
+  void responsesInReverseOrder() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    List<CompletableFuture<StringValue>> futures = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      futures.add(ch.call(ECHO, s("r" + i)));
+    }
+    List<FakeServer.FakeRequest> requests = server.nextRequests(5);
+    Collections.reverse(requests);
+    CompletableFuture<?> last = futures.get(futures.size() - 1);
+    for (FakeServer.FakeRequest r : requests) {
+      r.respond(s(r.string() + "!"));
+      if (r.string().equals("r4")) {
+        // Completion follows response order, not call order.
+        assertThat(value(last)).isNotNull();
+        assertThat(futures.get(0)).isNotDone();
+      }
+    }
+    for (int i = 0; i < 5; i++) {
+      assertThat(value(futures.get(i)).getValue()).isEqualTo("r" + i + "!");
+    }
+  }
+
+  @Test
+  void deadlineFiresWithoutAnswerAndCancelIsSent() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    long start = System.nanoTime();
+
+    CompletableFuture<StringValue> f = ch.call(ECHO, s("slow"), CallOptions.DEFAULT.withTimeout(Duration.ofMillis(300)));
+
+    FakeServer.FakeRequest r = server.nextRequest();
+    assertThat(r.timeoutMicros()).isPositive().isLessThanOrEqualTo(300_000);
+    FerryException e = failure(f);
+    long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    assertThat(e.description()).contains("deadline exceeded after 300ms").contains("test.Echo/Say")
+        .contains("was sent");
+    assertThat(elapsedMillis).isGreaterThanOrEqualTo(300).isLessThan(5_000);
+    assertThat(server.nextCancel()).isEqualTo(r.id());
+    assertThat(ch.currentConnection().pendingCount()).isZero();
+  }
+
+  @Test
+  void defaultTimeoutAppliesWhenOptionsHaveNoDeadline() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client().defaultTimeout(Duration.ofMillis(200)));
+
+    CompletableFuture<StringValue> f = ch.call(ECHO, s("slow"));
+
+    assertThat(server.nextRequest().timeoutMicros()).isPositive().isLessThanOrEqualTo(200_000);
+    assertThat(failure(f).code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    server.nextCancel();
+  }
+
+  @Test
+  void expiredDeadlineFailsLocallyWithoutSending() throws Exception {
+    server = FakeServer.start();
+    server.autoEcho();
+    FerryChannel ch = channel(server.client());
+    value(ch.call(ECHO, s("warm-up")));
+
+    FerryException e = failure(ch.call(ECHO, s("late"),
+        CallOptions.builder().deadline(System.nanoTime() - 1_000_000).build()));
+
+    assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    assertThat(e.description()).contains("was not sent");
+    assertThat(value(ch.call(ECHO, s("next"))).getValue()).isEqualTo("echo:next");
+    assertThat(server.nextRequests(2)).extracting(FakeServer.FakeRequest::string).containsExactly("warm-up", "next");
+    assertThat(server.requests).isEmpty();
+  }
+
+  @Test
+  void cancelSendsCancelAndForgetsTheCall() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    CompletableFuture<StringValue> f = ch.call(ECHO, s("forever"));
+    FakeServer.FakeRequest r = server.nextRequest();
+
+    assertThat(f.cancel(true)).isTrue();
+
+    assertThat(f).isCancelled();
+    assertThat(server.nextCancel()).isEqualTo(r.id());
+    assertThat(ch.currentConnection().pendingCount()).isZero();
+    assertThat(f.completeExceptionally(new RuntimeException())).as("completes once").isFalse();
+    assertThat(f.complete(s("x"))).isFalse();
+    assertThat(f).isCancelled();
+  }
+
+  @Test
+  void lateResponseAfterDeadlineIsDroppedAndCounted() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    CompletableFuture<StringValue> late = ch.call(ECHO, s("late"), CallOptions.DEFAULT.withTimeout(Duration.ofMillis(100)));
+    FakeServer.FakeRequest r = server.nextRequest();
+    assertThat(failure(late).code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    server.nextCancel();
+
+    CompletableFuture<StringValue> next = ch.call(ECHO, s("next"));
+    FakeServer.FakeRequest r2 = server.nextRequest();
+    r.respond(s("too late"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> ch.droppedResponses() == 1);
+    assertThat(next).as("the late response goes to no other call").isNotDone();
+
+    r2.respond(s("in time"));
+    assertThat(value(next).getValue()).isEqualTo("in time");
+  }
+
+  @Test
+  void responseForUnknownOrDuplicateIdIsDropped() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    CompletableFuture<StringValue> f = ch.call(ECHO, s("a"));
+    FakeServer.FakeRequest r = server.nextRequest();
+
+    FakeServer.respond(r.channel(), 999, s("nobody asked"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> ch.droppedResponses() == 1);
+    assertThat(f).isNotDone();
+
+    r.respond(s("first"));
+    r.respond(s("duplicate"));
+    assertThat(value(f).getValue()).isEqualTo("first");
+    await().atMost(Duration.ofSeconds(5)).until(() -> ch.droppedResponses() == 2);
+  }
+
+  @Test
+  void errorStatusCarriesUnicodeMessageAndTrailers() throws Exception {
+    server = FakeServer.start();
+    String message = "ключ не найден ✓ — 鍵が見つかりません 🔑";
+    Metadata trailers = Metadata.builder().add("x-key", "ä/ß").add("retry-after", "5").build();
+    server.autoRespond(r -> r.fail(StatusCode.NOT_FOUND, message, trailers));
+    FerryChannel ch = channel(server.client());
+
+    FerryException e = failure(ch.call(ECHO, s("k")));
+
+    assertThat(e.code()).isEqualTo(StatusCode.NOT_FOUND);
+    assertThat(e.description()).isEqualTo(message);
+    assertThat(e.trailers()).isEqualTo(trailers);
+    assertThat(e.getMessage()).isEqualTo("NOT_FOUND: " + message);
+  }
+
+  @Test
+  void unknownStatusNumberIsReadAsUnknown() throws Exception {
+    server = FakeServer.start();
+    server.autoRespond(r -> r.fail(StatusCode.UNKNOWN, "odd", Metadata.EMPTY));
+    FerryChannel ch = channel(server.client());
+    assertThat(failure(ch.call(ECHO, s("x"))).code()).isEqualTo(StatusCode.UNKNOWN);
+  }
+
+  @Test
+  void unparsableResponseFailsInternal() throws Exception {
+    server = FakeServer.start();
+    // Field 1, length 5, but only 1 byte follows.
+    server.autoRespond(r -> r.respondRaw(new byte[] {0x0A, 0x05, 'a'}));
+    FerryChannel ch = channel(server.client());
+
+    FerryException e = failure(ch.call(ECHO, s("x")));
+
+    assertThat(e.code()).isEqualTo(StatusCode.INTERNAL);
+    assertThat(e.description()).contains("could not parse response").contains("test.Echo/Say");
+    server.autoEcho();
+    assertThat(value(ch.call(ECHO, s("y"))).getValue()).as("the connection stays usable").isEqualTo("echo:y");
+  }
+
+  @Test
+  void oversizeRequestIsRejectedWithoutBeingSent() throws Exception {
+    server = FakeServer.start(Settings.builder().maxFrameSize(Settings.MIN_MAX_FRAME_SIZE).build());
+    server.autoRespond(r -> r.respond(BytesValue.of(ByteString.copyFromUtf8("ok"))));
+    FerryChannel ch = channel(server.client());
+    BytesValue big = BytesValue.of(ByteString.copyFrom(new byte[20_000]));
+    long expectedSize = 16 + RequestHeader.newBuilder().setMethod(BLOB.fullName()).build().getSerializedSize()
+        + big.getSerializedSize();
+
+    FerryException e = failure(ch.call(BLOB, big));
+
+    assertThat(e.code()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
+    assertThat(e.description()).contains(expectedSize + " bytes").contains("16384 bytes").contains("was not sent");
+    BytesValue fits = BytesValue.of(ByteString.copyFrom(new byte[16_000]));
+    assertThat(value(ch.call(BLOB, fits)).getValue().toStringUtf8()).isEqualTo("ok");
+    FakeServer.FakeRequest r = server.nextRequest();
+    assertThat(r.id()).as("the rejected call used no id").isEqualTo(1);
+    assertThat(r.body()).hasSize(fits.getSerializedSize());
+    assertThat(server.frames()).containsExactly("REQUEST 1");
+  }
+
+  @Test
+  void callsFromManyThreadsGetIncreasingIds() throws Exception {
+    server = FakeServer.start();
+    server.autoEcho();
+    FerryChannel ch = channel(server.client());
+    int threads = 8;
+    int perThread = 200;
+    CountDownLatch go = new CountDownLatch(1);
+    List<CompletableFuture<Void>> done = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      for (int t = 0; t < threads; t++) {
+        int thread = t;
+        done.add(CompletableFuture.runAsync(() -> {
+          try {
+            go.await();
+            List<CompletableFuture<StringValue>> mine = new ArrayList<>();
+            for (int i = 0; i < perThread; i++) {
+              mine.add(ch.call(ECHO, s(thread + "/" + i)));
+            }
+            for (int i = 0; i < perThread; i++) {
+              assertThat(mine.get(i).get(10, TimeUnit.SECONDS).getValue()).isEqualTo("echo:" + thread + "/" + i);
+            }
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        }, pool));
+      }
+      go.countDown();
+      CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+    } finally {
+      pool.shutdown();
+    }
+    List<Integer> ids = server.nextRequests(threads * perThread).stream().map(FakeServer.FakeRequest::id).toList();
+    assertThat(ids).isSorted().doesNotHaveDuplicates().hasSize(threads * perThread);
+    assertThat(ch.activeCalls()).isZero();
+  }
+}

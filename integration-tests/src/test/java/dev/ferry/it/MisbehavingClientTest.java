@@ -1,0 +1,115 @@
+package dev.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.BytesValue;
+import dev.ferry.StatusCode;
+import dev.ferry.client.CallOptions;
+import dev.ferry.client.FerryChannel;
+import dev.ferry.protocol.ErrorCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameType;
+import dev.ferry.protocol.Protobufs;
+import dev.ferry.protocol.wire.RequestHeader;
+import dev.ferry.protocol.wire.ResponseHeader;
+import dev.ferry.server.FerryServer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Clients that break the rules lose their own connection, and only that; good clients carry on. */
+class MisbehavingClientTest {
+  private FerryServer server;
+  private FerryChannel healthy;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = FerryServer.builder().host("127.0.0.1").addService(new TestService().definition()).build().start();
+    healthy = FerryChannel.builder("127.0.0.1", server.port()).build();
+    healthyCall();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    healthyCall();
+    healthy.close();
+    server.shutdownNow();
+    assertThat(server.awaitTermination(Duration.ofSeconds(10))).isTrue();
+  }
+
+  private void healthyCall() {
+    assertThat(healthy.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance(),
+        CallOptions.builder().timeout(Duration.ofSeconds(10)).build())).isNotNull();
+  }
+
+  private static Frame request(int id, String method, byte[] body) {
+    byte[] header = RequestHeader.newBuilder().setMethod(method).build().toByteArray();
+    ByteBuf payload = Unpooled.buffer().writeBytes(header).writeBytes(body);
+    return new Frame(FrameType.REQUEST, 0, id, header.length, payload);
+  }
+
+  @Test
+  void undecodableRequestBodyIsInvalidArgument() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port()).handshake()) {
+      peer.send(request(1, TestService.ECHO.fullName(), new byte[] {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF}));
+      Frame response = peer.next();
+      try {
+        assertThat(response.type()).isEqualTo(FrameType.RESPONSE);
+        assertThat(response.requestId()).isEqualTo(1);
+        ResponseHeader h = Protobufs.parse(ResponseHeader.parser(), response.callHeader());
+        assertThat(h.getStatus()).isEqualTo(StatusCode.INVALID_ARGUMENT.value());
+        assertThat(h.getMessage()).contains("Echo");
+      } finally {
+        response.release();
+      }
+    }
+  }
+
+  @Test
+  void reusedRequestIdClosesThatConnectionWithAProtocolError() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port()).handshake()) {
+      peer.send(request(5, TestService.HANG.fullName(), new byte[0]));
+      peer.send(request(5, TestService.HANG.fullName(), new byte[0]));
+      List<Frame> frames = peer.untilClosed();
+      try {
+        assertThat(frames).last().satisfies(f -> {
+          assertThat(f.type()).isEqualTo(FrameType.ERROR);
+          assertThat(f.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+          assertThat(f.reason()).contains("5");
+        });
+      } finally {
+        frames.forEach(Frame::release);
+      }
+    }
+  }
+
+  @Test
+  void httpRequestIsClosedWithoutAReply() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port())) {
+      peer.writeBytes(Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: x\r\n\r\n", StandardCharsets.US_ASCII));
+      List<Frame> frames = peer.untilClosed();
+      assertThat(frames).isEmpty();
+    }
+  }
+
+  @Test
+  void responseFrameFromAClientIsAProtocolError() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port()).handshake()) {
+      peer.send(new Frame(FrameType.RESPONSE, 0, 1, 0, Unpooled.EMPTY_BUFFER));
+      List<Frame> frames = peer.untilClosed();
+      try {
+        assertThat(frames).singleElement().satisfies(f -> {
+          assertThat(f.type()).isEqualTo(FrameType.ERROR);
+          assertThat(f.reason()).contains("RESPONSE");
+        });
+      } finally {
+        frames.forEach(Frame::release);
+      }
+    }
+  }
+}

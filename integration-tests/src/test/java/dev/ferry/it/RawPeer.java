@@ -1,0 +1,115 @@
+package dev.ferry.it;
+
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameDecoder;
+import dev.ferry.protocol.FrameEncoder;
+import dev.ferry.protocol.Preface;
+import dev.ferry.protocol.Settings;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A hand-driven peer on a blocking socket: writes exactly the bytes a test chooses and decodes what the
+ * server sends back. For misbehaving-client tests that a well-behaved FerryChannel cannot produce.
+ */
+final class RawPeer implements AutoCloseable {
+  private final Socket socket;
+  private final EmbeddedChannel decoder = new EmbeddedChannel(new FrameDecoder(Integer.MAX_VALUE));
+  private boolean prefaceSkipped;
+  private final ByteBuf pending = Unpooled.buffer();
+
+  RawPeer(int port) throws IOException {
+    socket = new Socket("127.0.0.1", port);
+    socket.setSoTimeout(10_000);
+  }
+
+  /** Sends preface and SETTINGS, like a well-behaved client. */
+  RawPeer handshake() throws IOException {
+    ByteBuf b = Preface.encode(UnpooledByteBufAllocator.DEFAULT);
+    writeBytes(b);
+    return send(Frame.settings(UnpooledByteBufAllocator.DEFAULT, Settings.DEFAULTS));
+  }
+
+  RawPeer send(Object frame) throws IOException {
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    enc.writeOutbound(frame);
+    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
+      writeBytes(b);
+    }
+    enc.finishAndReleaseAll();
+    return this;
+  }
+
+  RawPeer writeBytes(ByteBuf b) throws IOException {
+    try {
+      socket.getOutputStream().write(ByteBufUtil.getBytes(b));
+      socket.getOutputStream().flush();
+    } finally {
+      b.release();
+    }
+    return this;
+  }
+
+  /** The next frame from the server, skipping its preface and SETTINGS; null once the server closed. */
+  Frame next() throws IOException {
+    for (;;) {
+      Object o = decoder.readInbound();
+      if (o != null) {
+        Frame f = (Frame) o;
+        if (f.type() == dev.ferry.protocol.FrameType.SETTINGS) {
+          f.release();
+          continue;
+        }
+        return f;
+      }
+      byte[] buf = new byte[8192];
+      int n;
+      InputStream in = socket.getInputStream();
+      try {
+        n = in.read(buf);
+      } catch (SocketTimeoutException e) {
+        throw new AssertionError("no frame from the server within 10 s");
+      } catch (IOException e) {
+        return null; // reset
+      }
+      if (n < 0) {
+        return null;
+      }
+      pending.writeBytes(buf, 0, n);
+      if (!prefaceSkipped) {
+        if (pending.readableBytes() < Preface.SIZE) {
+          continue;
+        }
+        pending.skipBytes(Preface.SIZE);
+        prefaceSkipped = true;
+      }
+      decoder.writeInbound(pending.readRetainedSlice(pending.readableBytes()));
+      pending.discardReadBytes();
+    }
+  }
+
+  /** Reads until the server closes; returns every frame it sent (caller releases). */
+  List<Frame> untilClosed() throws IOException {
+    List<Frame> frames = new ArrayList<>();
+    for (Frame f; (f = next()) != null; ) {
+      frames.add(f);
+    }
+    return frames;
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+    pending.release();
+    decoder.finishAndReleaseAll();
+  }
+}

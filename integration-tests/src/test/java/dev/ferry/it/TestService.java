@@ -1,0 +1,111 @@
+package dev.ferry.it;
+
+import com.google.protobuf.BytesValue;
+import com.google.protobuf.Int32Value;
+import com.google.protobuf.Int64Value;
+import com.google.protobuf.StringValue;
+import dev.ferry.FerryException;
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.server.CallContext;
+import dev.ferry.server.ServiceDefinition;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A service with one method per behaviour the integration tests need, on well-known protobuf types. */
+final class TestService {
+  static final String NAME = "ferry.test.TestService";
+
+  static final MethodDescriptor<BytesValue, BytesValue> ECHO =
+      MethodDescriptor.of(NAME + "/Echo", BytesValue.parser(), BytesValue.parser());
+  /** Replies with a payload of the requested size. */
+  static final MethodDescriptor<Int32Value, BytesValue> SIZED =
+      MethodDescriptor.of(NAME + "/Sized", Int32Value.parser(), BytesValue.parser());
+  /** Sleeps for the requested milliseconds (or until cancelled), then echoes. */
+  static final MethodDescriptor<Int64Value, Int64Value> SLEEP =
+      MethodDescriptor.of(NAME + "/Sleep", Int64Value.parser(), Int64Value.parser());
+  /** Never completes; records its context so tests can watch it get cancelled. */
+  static final MethodDescriptor<StringValue, StringValue> HANG =
+      MethodDescriptor.of(NAME + "/Hang", StringValue.parser(), StringValue.parser());
+  /** Fails with NOT_FOUND, the request as message and a trailer. */
+  static final MethodDescriptor<StringValue, StringValue> FAIL =
+      MethodDescriptor.of(NAME + "/Fail", StringValue.parser(), StringValue.parser());
+  /** Throws an unexpected exception whose message must not reach the client. */
+  static final MethodDescriptor<StringValue, StringValue> CRASH =
+      MethodDescriptor.of(NAME + "/Crash", StringValue.parser(), StringValue.parser());
+  /** Echoes the request metadata "x-in" values and adds trailer "x-out". */
+  static final MethodDescriptor<StringValue, StringValue> METADATA =
+      MethodDescriptor.of(NAME + "/Metadata", StringValue.parser(), StringValue.parser());
+  /** Async: holds calls until {@link #shuffleBatch} have arrived, then answers them in random order. */
+  static final MethodDescriptor<Int32Value, Int32Value> SHUFFLE =
+      MethodDescriptor.of(NAME + "/Shuffle", Int32Value.parser(), Int32Value.parser());
+  /** A method the server does not implement. */
+  static final MethodDescriptor<StringValue, StringValue> MISSING =
+      MethodDescriptor.of(NAME + "/Missing", StringValue.parser(), StringValue.parser());
+
+  final BlockingQueue<CallContext> hanging = new LinkedBlockingQueue<>();
+  final CountDownLatch sleepCancelled = new CountDownLatch(1);
+  final AtomicInteger sleeping = new AtomicInteger();
+  volatile int shuffleBatch = Integer.MAX_VALUE;
+  private final List<Object[]> shuffleHeld = new ArrayList<>();
+
+  ServiceDefinition definition() {
+    return ServiceDefinition.builder(NAME)
+        .unary(ECHO, (req, ctx) -> req)
+        .unary(SIZED, (req, ctx) -> BytesValue.of(com.google.protobuf.ByteString.copyFrom(new byte[req.getValue()])))
+        .unary(SLEEP, (req, ctx) -> {
+          CountDownLatch cancelled = new CountDownLatch(1);
+          ctx.onCancel(cancelled::countDown);
+          sleeping.incrementAndGet();
+          if (cancelled.await(req.getValue(), TimeUnit.MILLISECONDS)) {
+            sleepCancelled.countDown();
+            throw new FerryException(StatusCode.CANCELLED, "cancelled while sleeping");
+          }
+          return req;
+        })
+        .unaryAsync(HANG, (req, ctx) -> {
+          hanging.add(ctx);
+          return new CompletableFuture<>();
+        })
+        .unary(FAIL, (req, ctx) -> {
+          throw new FerryException(StatusCode.NOT_FOUND, req.getValue(), Metadata.of("x-why", "missing"), null);
+        })
+        .unary(CRASH, (req, ctx) -> {
+          throw new IllegalStateException("secret internal detail");
+        })
+        .unary(METADATA, (req, ctx) -> {
+          ctx.addTrailer("x-out", "trailer-" + req.getValue());
+          return StringValue.of(String.join(",", ctx.metadata().getAll("x-in")));
+        })
+        .unaryAsync(SHUFFLE, (req, ctx) -> {
+          CompletableFuture<Int32Value> f = new CompletableFuture<>();
+          List<Object[]> release = null;
+          synchronized (shuffleHeld) {
+            shuffleHeld.add(new Object[] {req, f});
+            if (shuffleHeld.size() >= shuffleBatch) {
+              release = new ArrayList<>(shuffleHeld);
+              shuffleHeld.clear();
+            }
+          }
+          if (release != null) {
+            Collections.shuffle(release, new Random(42));
+            for (Object[] held : release) {
+              @SuppressWarnings("unchecked")
+              CompletableFuture<Int32Value> pending = (CompletableFuture<Int32Value>) held[1];
+              pending.complete(Int32Value.of(((Int32Value) held[0]).getValue() * 2));
+            }
+          }
+          return f;
+        })
+        .build();
+  }
+}

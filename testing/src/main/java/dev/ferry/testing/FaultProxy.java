@@ -1,0 +1,219 @@
+package dev.ferry.testing;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TCP proxy on 127.0.0.1 that sits between a client and a server in tests and misbehaves on request:
+ * it can pass traffic, delay it, drop it silently in one or both directions while keeping the
+ * connections open (a black hole: what a crashed host, a pulled cable or a dropped NAT entry looks like
+ * to the peer), reset every connection, or refuse new ones.
+ *
+ * <pre>{@code
+ * try (FaultProxy proxy = FaultProxy.start(server.port())) {
+ *   channel = FerryChannel.builder("127.0.0.1", proxy.port()).build();
+ *   proxy.blackHole();   // both directions go silent
+ *   proxy.pass();        // and back to normal
+ * }
+ * }</pre>
+ *
+ * Thread-safe. Faults apply to bytes from the moment they are set, on every connection.
+ */
+public final class FaultProxy implements AutoCloseable {
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fault-proxy", true), NioIoHandler.newFactory());
+  private final InetSocketAddress target;
+  private final Channel listener;
+  private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger accepted = new AtomicInteger();
+  private volatile boolean dropToServer;
+  private volatile boolean dropToClient;
+  private volatile boolean refuse;
+  private volatile long delayNanos;
+
+  private FaultProxy(InetSocketAddress target) {
+    this.target = target;
+    this.listener = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel client) {
+            accept(client);
+          }
+        })
+        .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+  }
+
+  /** A proxy to 127.0.0.1:{@code targetPort}. */
+  public static FaultProxy start(int targetPort) {
+    return new FaultProxy(new InetSocketAddress("127.0.0.1", targetPort));
+  }
+
+  /** The port clients connect to. */
+  public int port() {
+    return ((InetSocketAddress) listener.localAddress()).getPort();
+  }
+
+  /** Connections accepted so far. */
+  public int acceptedConnections() {
+    return accepted.get();
+  }
+
+  /** Connection pairs currently open (each counts once). */
+  public int openConnections() {
+    return channels.size() / 2;
+  }
+
+  /** Pass traffic normally again (no drop, no delay, accept new connections). */
+  public FaultProxy pass() {
+    dropToServer = false;
+    dropToClient = false;
+    refuse = false;
+    delayNanos = 0;
+    return this;
+  }
+
+  /** Drop everything silently in both directions, keeping the connections open. */
+  public FaultProxy blackHole() {
+    return blackHole(true, true);
+  }
+
+  /** Drop silently what the client sends, what the server sends, or both. */
+  public FaultProxy blackHole(boolean towardServer, boolean towardClient) {
+    dropToServer = towardServer;
+    dropToClient = towardClient;
+    return this;
+  }
+
+  /** Delay every byte by {@code delay} in each direction (order is kept). */
+  public FaultProxy delay(Duration delay) {
+    delayNanos = delay.toNanos();
+    return this;
+  }
+
+  /** Close new connections as soon as they are accepted (existing ones are untouched). */
+  public FaultProxy refuseNew(boolean refuse) {
+    this.refuse = refuse;
+    return this;
+  }
+
+  /** Reset every open connection (RST, not FIN), on both sides. */
+  public FaultProxy resetAll() {
+    for (Channel c : channels) {
+      if (c.isActive()) {
+        c.config().setOption(ChannelOption.SO_LINGER, 0);
+      }
+      c.close();
+    }
+    return this;
+  }
+
+  private void accept(SocketChannel client) {
+    accepted.incrementAndGet();
+    if (refuse) {
+      client.close();
+      return;
+    }
+    channels.add(client);
+    client.closeFuture().addListener(f -> channels.remove(client));
+    new Bootstrap()
+        .group(client.eventLoop())
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .handler(new Relay(client, false))
+        .connect(target)
+        .addListener((ChannelFutureListener) f -> {
+          if (!f.isSuccess()) {
+            client.close();
+            return;
+          }
+          Channel server = f.channel();
+          channels.add(server);
+          server.closeFuture().addListener(x -> {
+            channels.remove(server);
+            client.close();
+          });
+          client.pipeline().addLast(new Relay(server, true));
+          client.closeFuture().addListener(x -> server.close());
+          client.config().setAutoRead(true);
+          server.config().setAutoRead(true);
+        });
+  }
+
+  private final class Relay extends ChannelInboundHandlerAdapter {
+    private final Channel peer;
+    private final boolean towardServer;
+
+    Relay(Channel peer, boolean towardServer) {
+      this.peer = peer;
+      this.towardServer = towardServer;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (towardServer ? dropToServer : dropToClient) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      long delay = delayNanos;
+      if (delay > 0) {
+        ByteBuf buf = (ByteBuf) msg;
+        ctx.executor().schedule(() -> forward(buf), delay, TimeUnit.NANOSECONDS);
+      } else {
+        forward(msg);
+      }
+    }
+
+    private void forward(Object msg) {
+      if (peer.isActive()) {
+        peer.writeAndFlush(msg);
+      } else {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      peer.close();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+
+  @Override
+  public void close() {
+    listener.close().syncUninterruptibly();
+    for (Channel c : channels) {
+      c.close();
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}
