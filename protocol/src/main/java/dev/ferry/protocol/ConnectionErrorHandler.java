@@ -34,6 +34,8 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
       ProtocolException pe = (ProtocolException) c;
       if (pe instanceof ProtocolException.NotFerryPeer) {
         log.info("Closing connection from {}: {}", ctx.channel().remoteAddress(), pe.getMessage());
+      } else if (pe instanceof ProtocolException.PeerError) {
+        log.warn("Connection to {} failed: {}", ctx.channel().remoteAddress(), pe.getMessage());
       } else if (pe instanceof ProtocolException.Truncated) {
         log.debug("Connection to {} ended: {}", ctx.channel().remoteAddress(), pe.getMessage());
       } else {

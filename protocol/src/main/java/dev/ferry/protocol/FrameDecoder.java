@@ -92,7 +92,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
     FrameType type = FrameType.forCode(typeCode);
     if (expectSettings) {
-      if (type != FrameType.SETTINGS) {
+      // ERROR may stand in for SETTINGS: a peer refusing the connection says why and closes.
+      if (type != FrameType.SETTINGS && type != FrameType.ERROR) {
         throw fail(in, ErrorCode.PROTOCOL_ERROR, "expected SETTINGS as the peer's first frame, got "
             + (type != null ? type : "type 0x" + Integer.toHexString(typeCode)));
       }

@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the connection handshake of PROTOCOL.md: when the connection becomes active it sends this
- * side's preface and SETTINGS; it then requires the peer's first frame to be SETTINGS, fires
+ * side's preface and SETTINGS; it then requires the peer's first frame to be SETTINGS (or an ERROR
+ * refusing the connection, reported as {@link ProtocolException.PeerError}), fires
  * {@link HandshakeCompleted}, and from then on rejects any further SETTINGS. A peer that has not
  * completed its handshake within the timeout gets ERROR(HANDSHAKE_TIMEOUT).
  *
@@ -87,6 +88,10 @@ public final class HandshakeHandler extends ChannelDuplexHandler {
       return;
     }
     try {
+      if (frame.type() == FrameType.ERROR) {
+        throw new ProtocolException.PeerError("peer refused the connection with ERROR " + frame.errorCode()
+            + (frame.reason().isEmpty() ? "" : ": " + frame.reason()));
+      }
       if (frame.type() != FrameType.SETTINGS) {
         throw new ProtocolException(ErrorCode.PROTOCOL_ERROR,
             "expected SETTINGS as the peer's first frame, got " + frame.type());

@@ -70,10 +70,14 @@ public final class PrefaceDecoder extends ByteToMessageDecoder {
           + "plaintext server?)";
     }
     String text = in.toString(at, n, java.nio.charset.StandardCharsets.ISO_8859_1);
-    for (String method : new String[] {"GET ", "POST", "PUT ", "HEAD", "PRI ", "OPTI", "DELE", "CONN", "PATC"}) {
-      if (text.startsWith(method.substring(0, Math.min(method.length(), text.length())))
-          && text.length() >= 3) {
-        return "first bytes " + hex + " look like an HTTP request (\"" + text.trim() + "...\")";
+    if (text.length() >= 3) {
+      if (text.startsWith("HTTP")) {
+        return "first bytes " + hex + " look like an HTTP response (is this an HTTP server?)";
+      }
+      for (String method : new String[] {"GET ", "POST", "PUT ", "HEAD", "PRI ", "OPTI", "DELE", "CONN", "PATC"}) {
+        if (text.startsWith(method.substring(0, Math.min(method.length(), text.length())))) {
+          return "first bytes " + hex + " look like an HTTP request (\"" + text.trim() + "...\")";
+        }
       }
     }
     return "first bytes " + hex + " are not the preface magic fe465259";

@@ -50,6 +50,15 @@ public class ProtocolException extends DecoderException {
     }
   }
 
+  /** The peer sent ERROR instead of SETTINGS: it refused the connection. Not answered. */
+  public static final class PeerError extends ProtocolException {
+    private static final long serialVersionUID = 1L;
+
+    public PeerError(String message) {
+      super(ErrorCode.PROTOCOL_ERROR, message, false);
+    }
+  }
+
   /** The connection ended in the middle of a frame or of the preface. */
   public static final class Truncated extends ProtocolException {
     private static final long serialVersionUID = 1L;

@@ -19,7 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * task, which writes everything queued and flushes once (and every {@value #MAX_WRITES_BEFORE_FLUSH}
  * writes, so a long burst still goes out steadily).
  *
- * <p>Thread-safe. Writes are drained in the order they were enqueued.
+ * <p>Thread-safe. Writes are drained in the order they were enqueued. The channel must be registered
+ * with its event loop before the first enqueue. If that event loop has shut down, queued messages are
+ * released with their promises failed, and queued commands run on the enqueuing thread (they should
+ * check {@code eventLoop().inEventLoop()} if that matters to them).
  */
 public final class WriteQueue {
   private static final int MAX_WRITES_BEFORE_FLUSH = 256;

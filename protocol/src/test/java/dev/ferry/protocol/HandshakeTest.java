@@ -173,4 +173,34 @@ class HandshakeTest {
     assertThat(ch.isOpen()).isFalse();
     outbound(ch).release();
   }
+
+  @Test
+  void errorInPlaceOfSettingsIsReportedWithItsReasonAndNotAnswered() {
+    EmbeddedChannel ch = channel(10_000);
+    outbound(ch).release();
+    ByteBuf in = Preface.encode(UnpooledByteBufAllocator.DEFAULT);
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    enc.writeOutbound(Frame.error(UnpooledByteBufAllocator.DEFAULT, ErrorCode.REFUSED, "too many connections"));
+    ByteBuf error = enc.readOutbound();
+    in.writeBytes(error);
+    error.release();
+    enc.finishAndReleaseAll();
+    ch.writeInbound(in);
+    assertThat(errors).singleElement(org.assertj.core.api.InstanceOfAssertFactories.THROWABLE)
+        .isInstanceOf(ProtocolException.PeerError.class)
+        .hasMessageContaining("REFUSED").hasMessageContaining("too many connections");
+    assertThat(ch.isOpen()).isFalse();
+    ByteBuf reply = outbound(ch);
+    assertThat(reply.readableBytes()).as("no ERROR sent back").isZero();
+    reply.release();
+  }
+
+  @Test
+  void httpResponseIsNamed() {
+    EmbeddedChannel ch = channel(10_000);
+    outbound(ch).release();
+    ch.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 400 Bad Request\r\n", StandardCharsets.US_ASCII));
+    assertThat(errors).singleElement(org.assertj.core.api.InstanceOfAssertFactories.THROWABLE)
+        .hasMessageContaining("HTTP response");
+  }
 }
