@@ -24,7 +24,7 @@ import java.time.Duration;
  */
 public final class CallOptions {
   /** No deadline, no metadata. */
-  public static final CallOptions DEFAULT = new CallOptions(false, 0, 0, Metadata.EMPTY);
+  public static final CallOptions DEFAULT = new CallOptions(false, 0, 0, Metadata.EMPTY, false);
 
   /**
    * Timeouts are capped at about 146 years, so that {@code now + timeout} stays comparable on the
@@ -36,12 +36,15 @@ public final class CallOptions {
   private final long deadlineNanoTime;
   private final long timeoutNanos;
   private final Metadata metadata;
+  private final boolean waitForReady;
 
-  private CallOptions(boolean hasDeadline, long deadlineNanoTime, long timeoutNanos, Metadata metadata) {
+  private CallOptions(boolean hasDeadline, long deadlineNanoTime, long timeoutNanos, Metadata metadata,
+      boolean waitForReady) {
     this.hasDeadline = hasDeadline;
     this.deadlineNanoTime = deadlineNanoTime;
     this.timeoutNanos = timeoutNanos;
     this.metadata = metadata;
+    this.waitForReady = waitForReady;
   }
 
   /** A builder starting with no deadline and no metadata. */
@@ -56,6 +59,7 @@ public final class CallOptions {
     b.deadlineNanoTime = deadlineNanoTime;
     b.timeoutNanos = timeoutNanos;
     b.metadata = metadata;
+    b.waitForReady = waitForReady;
     return b;
   }
 
@@ -93,6 +97,14 @@ public final class CallOptions {
     return timeoutNanos;
   }
 
+  /**
+   * Whether the call waits (up to its deadline) for a connection when none is ready, instead of failing
+   * fast with {@code UNAVAILABLE} once a connection attempt has failed. False by default, as in gRPC.
+   */
+  public boolean waitForReady() {
+    return waitForReady;
+  }
+
   /** The metadata sent with the request; {@link Metadata#EMPTY} by default. */
   public Metadata metadata() {
     return metadata;
@@ -105,7 +117,8 @@ public final class CallOptions {
     }
     CallOptions other = (CallOptions) o;
     return hasDeadline == other.hasDeadline && deadlineNanoTime == other.deadlineNanoTime
-        && timeoutNanos == other.timeoutNanos && metadata.equals(other.metadata);
+        && timeoutNanos == other.timeoutNanos && metadata.equals(other.metadata)
+        && waitForReady == other.waitForReady;
   }
 
   @Override
@@ -118,7 +131,8 @@ public final class CallOptions {
     String deadline = hasDeadline
         ? "in " + Duration.ofNanos(deadlineNanoTime - System.nanoTime())
         : "none";
-    return "CallOptions{deadline=" + deadline + ", metadata=" + metadata + '}';
+    return "CallOptions{deadline=" + deadline + ", metadata=" + metadata
+        + (waitForReady ? ", waitForReady" : "") + '}';
   }
 
   /** Builds {@link CallOptions}. Not thread-safe. */
@@ -128,8 +142,18 @@ public final class CallOptions {
     private long timeoutNanos;
     private Duration timeout;
     private Metadata metadata = Metadata.EMPTY;
+    private boolean waitForReady;
 
     private Builder() {}
+
+    /**
+     * Wait for a ready connection (up to the deadline) instead of failing fast while the server cannot
+     * be reached. Default false.
+     */
+    public Builder waitForReady(boolean waitForReady) {
+      this.waitForReady = waitForReady;
+      return this;
+    }
 
     /**
      * Sets the deadline to {@code timeout} after {@link #build()} is called (replacing any deadline
@@ -177,14 +201,14 @@ public final class CallOptions {
     public CallOptions build() {
       if (timeout != null) {
         long nanos = saturatedNanos(timeout);
-        return new CallOptions(true, System.nanoTime() + nanos, nanos, metadata);
+        return new CallOptions(true, System.nanoTime() + nanos, nanos, metadata, waitForReady);
       }
-      if (!hasDeadline && metadata.isEmpty()) {
+      if (!hasDeadline && metadata.isEmpty() && !waitForReady) {
         return DEFAULT;
       }
       return hasDeadline
-          ? new CallOptions(true, deadlineNanoTime, timeoutNanos, metadata)
-          : new CallOptions(false, 0, 0, metadata);
+          ? new CallOptions(true, deadlineNanoTime, timeoutNanos, metadata, waitForReady)
+          : new CallOptions(false, 0, 0, metadata, waitForReady);
     }
   }
 

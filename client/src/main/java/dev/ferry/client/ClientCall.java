@@ -49,13 +49,15 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   private final BiFunction<? super RespT, Metadata, ? extends T> result;
   private final Consumer<ClientCall<?, ?>> onDone;
 
-  private volatile ClientConnection connection;
+  private final boolean waitForReady;
+  private ClientConnection connection; // guarded by this
+  private boolean released; // guarded by this: the call no longer counts against a connection
   private volatile Timeout deadlineTimer;
   private volatile boolean sent;
 
   /** Event loop: the request id on {@link #connection()}, 0 until the request is written. */
   int requestId;
-  /** Event loop: how many connections this call was handed to (see {@link ClientCallHandler}). */
+  /** How many connections this call was handed to (see {@link ClientCallHandler}); guarded by this. */
   int dispatches;
 
   /**
@@ -64,8 +66,9 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
    * @param onDone told once the call completed, however it did (after the connection forgot it)
    */
   ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, boolean hasDeadline,
-      long deadlineNanos, long timeoutNanos, BiFunction<? super RespT, Metadata, ? extends T> result,
-      Consumer<ClientCall<?, ?>> onDone) {
+      long deadlineNanos, long timeoutNanos, boolean waitForReady,
+      BiFunction<? super RespT, Metadata, ? extends T> result, Consumer<ClientCall<?, ?>> onDone) {
+    this.waitForReady = waitForReady;
     this.method = requireNonNull(method, "method");
     this.request = requireNonNull(request, "request");
     this.metadata = requireNonNull(metadata, "metadata");
@@ -98,14 +101,46 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     return deadlineNanos;
   }
 
+  /** Whether the call waits for a ready connection instead of failing fast. */
+  boolean waitForReady() {
+    return waitForReady;
+  }
+
   /** The connection the call was last handed to, or {@code null} before that. */
-  ClientConnection connection() {
+  synchronized ClientConnection connection() {
     return connection;
   }
 
-  /** Hands the call to {@code connection}; from now on its deadline fires on that connection's loop. */
-  void bind(ClientConnection connection) {
-    this.connection = connection;
+  /**
+   * Hands the call to {@code next}, on which the pool has already counted it; from now on its
+   * deadline fires on that connection's loop. Returns false (and gives the count back) if the call has
+   * completed meanwhile. Any thread.
+   */
+  boolean bind(ClientConnection next) {
+    synchronized (this) {
+      if (!released) {
+        if (connection != null) {
+          connection.release();
+        }
+        connection = next;
+        dispatches++;
+        sent = false;
+        return true;
+      }
+    }
+    next.release();
+    return false;
+  }
+
+  /** The call completed: it stops counting against its connection. */
+  private synchronized ClientConnection releaseConnection() {
+    if (!released) {
+      released = true;
+      if (connection != null) {
+        connection.release();
+      }
+    }
+    return connection;
   }
 
   /** Whether the request was written to the socket (its write succeeded). */
@@ -140,7 +175,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
 
   /** Timer thread: move the expiry to the event loop, so that dependent stages never run on the timer. */
   private void expireOnEventLoop() {
-    ClientConnection c = connection;
+    ClientConnection c = connection();
     if (c != null) {
       c.execute(this::expire);
     } else {
@@ -234,7 +269,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
       if (t != null) {
         t.cancel();
       }
-      ClientConnection c = connection;
+      ClientConnection c = releaseConnection();
       if (c != null) {
         c.forget(this);
       }

@@ -61,6 +61,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final Promise<Settings> handshake;
   private final Consumer<ClientCall<?, ?>> redispatch;
   private final AtomicLong droppedResponses;
+  private final Runnable onDraining;
   private final IntObjectHashMap<ClientCall<?, ?>> pending = new IntObjectHashMap<>();
 
   private ChannelHandlerContext ctx;
@@ -82,7 +83,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * @param droppedResponses incremented for each RESPONSE that matched no call in flight
    */
   ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses) {
+      AtomicLong droppedResponses, Runnable onDraining) {
+    this.onDraining = requireNonNull(onDraining, "onDraining");
     this.authority = requireNonNull(authority, "authority");
     this.peer = authority;
     this.handshake = requireNonNull(handshake, "handshake");
@@ -133,8 +135,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (!acceptsNewCalls) {
-      call.fail(StatusCode.UNAVAILABLE,
-          closeReason != null ? closeReason : "connection to " + peer + " is draining (" + drainReason + ")", null);
+      String why = closeReason != null ? closeReason : "connection to " + peer + " is draining (" + drainReason + ")";
+      retryOrFail(call, why, null);
       return;
     }
     long timeoutMicros = 0;
@@ -252,11 +254,6 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
         case RESPONSE:
           onResponse(frame);
           break;
-        case PING:
-          ctx.writeAndFlush(Frame.pong(ctx.alloc(), frame.pingData()), ctx.voidPromise());
-          break;
-        case PONG:
-          break;
         case GOAWAY:
           onGoAway(frame);
           break;
@@ -265,7 +262,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
           break;
         default:
           throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, frame.type()
-              + " frame from the server (a server sends RESPONSE, PING, PONG, GOAWAY and ERROR)");
+              + " frame from the server (a server sends RESPONSE, GOAWAY and ERROR; PING and PONG are "
+              + "the heartbeat handler's)");
       }
     } finally {
       frame.release();
@@ -301,7 +299,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       pending.remove(call.requestId);
     }
     for (ClientCall<?, ?> call : unprocessed) {
-      call.fail(StatusCode.UNAVAILABLE, "not processed by the server (GOAWAY: " + why + ")", null);
+      // The server says it never processed these: safe to send again, elsewhere.
+      retryOrFail(call, "not processed by the server (GOAWAY: " + why + ")", null);
     }
     closeIfDrained();
   }
@@ -335,10 +334,28 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   // ---- connection state ----
 
   private void startDraining(String why) {
+    acceptsNewCalls = false;
     if (drainReason == null) {
       drainReason = why;
+      onDraining.run();
     }
-    acceptsNewCalls = false;
+  }
+
+  /**
+   * Sends {@code call} again on another connection if that is safe and it has not moved too often,
+   * else fails it with UNAVAILABLE. Only for calls the server provably never processed: never written,
+   * or above a GOAWAY's last request id.
+   */
+  private void retryOrFail(ClientCall<?, ?> call, String why, Throwable cause) {
+    if (call.isDone()) {
+      return;
+    }
+    if (call.dispatches < MAX_DISPATCHES) {
+      log.debug("Retrying {} on another connection: {}", call.method(), why);
+      redispatch.accept(call);
+    } else {
+      call.fail(StatusCode.UNAVAILABLE, why, cause);
+    }
   }
 
   /** Closes a draining connection once its last call is done. */
@@ -367,7 +384,11 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     List<ClientCall<?, ?>> calls = new ArrayList<>(pending.values());
     pending.clear();
     for (ClientCall<?, ?> call : calls) {
-      call.fail(StatusCode.UNAVAILABLE, closeReason, cause);
+      if (call.sent()) {
+        call.fail(StatusCode.UNAVAILABLE, closeReason, cause); // may have been processed: not retried
+      } else {
+        retryOrFail(call, closeReason, cause); // no byte of it left this machine
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelPipeline;
  *
  * <pre>
  *   flush-consolidation, preface-decoder, frame-decoder, frame-encoder, handshake   (ProtocolPipeline.addCodec)
+ *   heartbeat            HeartbeatHandler    (PING when quiet, dead-peer timeout; ProtocolPipeline.addHeartbeat)
  *   client-calls         ClientCallHandler   (pending calls by request id)
  *   connection-errors    ConnectionErrorHandler  (ProtocolPipeline.addErrorHandler)
  * </pre>
@@ -23,10 +24,13 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
   private final Settings local;
   private final long handshakeTimeoutMillis;
   private final ClientCallHandler handler;
+  private final HeartbeatOptions heartbeat;
 
-  ClientChannelInitializer(Settings local, long handshakeTimeoutMillis, ClientCallHandler handler) {
+  ClientChannelInitializer(Settings local, long handshakeTimeoutMillis, HeartbeatOptions heartbeat,
+      ClientCallHandler handler) {
     this.local = requireNonNull(local, "local");
     this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    this.heartbeat = requireNonNull(heartbeat, "heartbeat");
     this.handler = requireNonNull(handler, "handler");
   }
 
@@ -34,6 +38,7 @@ final class ClientChannelInitializer extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     ChannelPipeline p = ch.pipeline();
     ProtocolPipeline.addCodec(p, local, handshakeTimeoutMillis);
+    ProtocolPipeline.addHeartbeat(p, heartbeat.interval().toMillis(), heartbeat.timeout().toMillis(), 0);
     p.addLast("client-calls", handler);
     ProtocolPipeline.addErrorHandler(p);
   }

@@ -18,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -34,6 +35,16 @@ import java.util.function.Consumer;
  * connection's event loop touches; the methods here only hand work over to that loop.
  */
 final class ClientConnection {
+  /** Hears about one connection's life: told first which connection it is, then when it drains. */
+  interface Listener {
+    /** Called once, right after the connection object exists (before any other callback). */
+    void bind(ClientConnection connection);
+
+    /** The connection takes no new calls any more (GOAWAY, ids exhausted); called on its event loop. */
+    void draining();
+  }
+
+  private final AtomicInteger inFlight = new AtomicInteger();
   private final EventLoop eventLoop;
   private final Channel channel;
   private final ClientCallHandler handler;
@@ -50,10 +61,11 @@ final class ClientConnection {
    * @param handshakeTimeoutMillis how long the server has to send its preface and SETTINGS
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
-      long handshakeTimeoutMillis) {
+      long handshakeTimeoutMillis, HeartbeatOptions heartbeat) {
     Config {
       requireNonNull(host, "host");
       requireNonNull(localSettings, "localSettings");
+      requireNonNull(heartbeat, "heartbeat");
     }
 
     String authority() {
@@ -75,19 +87,23 @@ final class ClientConnection {
    * @param droppedResponses the channel's counter of responses that matched no call
    */
   static ClientConnection open(Config config, EventLoop eventLoop, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses) {
+      AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
-        droppedResponses);
+        droppedResponses, listener::draining);
     Bootstrap bootstrap = new Bootstrap()
         .group(eventLoop)
         // NIO or epoll, whichever the (possibly shared) event loop runs.
         .channel(Transports.socketChannelType(eventLoop))
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis())
-        .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(), handler));
-    Transports.configure(bootstrap, eventLoop, 0); // TCP_NODELAY, SO_KEEPALIVE
+        .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(),
+            config.heartbeat(), handler));
+    // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
+    // server's settings are known).
+    Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
     // Unresolved: the name is looked up again on every connect, by Netty's resolver.
     ChannelFuture connect = bootstrap.connect(InetSocketAddress.createUnresolved(config.host(), config.port()));
     ClientConnection connection = new ClientConnection(eventLoop, connect.channel(), handler);
+    listener.bind(connection);
     connect.addListener((ChannelFutureListener) f -> {
       if (!f.isSuccess()) {
         handler.connectFailed(f.cause());
@@ -101,6 +117,46 @@ final class ClientConnection {
   /** Whether new calls may be started here: not closed, failed or draining. */
   boolean isUsable() {
     return handler.acceptsNewCalls();
+  }
+
+  /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */
+  Future<Settings> handshakeFuture() {
+    return handler.handshakeFuture();
+  }
+
+  /** Whether the handshake is done and the connection takes new calls. */
+  boolean isReady() {
+    return handler.handshakeFuture().isSuccess() && handler.acceptsNewCalls();
+  }
+
+  /** Calls assigned to this connection and not yet completed. */
+  int inFlight() {
+    return inFlight.get();
+  }
+
+  /** The server's MAX_CONCURRENT_CALLS (unlimited before the handshake). */
+  int maxConcurrentCalls() {
+    Settings remote = handler.remoteSettings();
+    return remote == null ? Integer.MAX_VALUE : remote.maxConcurrentCalls();
+  }
+
+  /** Counts one more call here if that stays under the server's limit. Any thread. */
+  boolean tryAcquire() {
+    int max = maxConcurrentCalls();
+    for (;;) {
+      int n = inFlight.get();
+      if (n >= max) {
+        return false;
+      }
+      if (inFlight.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** A call counted here completed or moved elsewhere. Any thread. */
+  void release() {
+    inFlight.decrementAndGet();
   }
 
   /** Starts {@code call} here: writes its request once the handshake is done, or fails it if that fails. */

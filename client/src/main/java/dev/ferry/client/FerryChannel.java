@@ -8,9 +8,8 @@ import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.Settings;
+import dev.ferry.protocol.Transports;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,10 +64,9 @@ public final class FerryChannel implements AutoCloseable {
   private final boolean ownsGroup;
 
   private final Set<ClientCall<?, ?>> calls = ConcurrentHashMap.newKeySet();
-  private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
+  private final ConnectionPool pool;
   private final AtomicLong droppedResponses = new AtomicLong();
   private final Object lock = new Object();
-  private volatile ClientConnection current;
   private volatile boolean shutdown;
   /** Guarded by {@link #lock}: no connection may be opened any more. */
   private boolean closing;
@@ -76,12 +74,26 @@ public final class FerryChannel implements AutoCloseable {
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
   private FerryChannel(Builder b) {
-    Settings local = Settings.builder().maxFrameSize(b.maxFrameSize).build();
+    Settings local = Settings.builder()
+        .maxFrameSize(b.maxFrameSize)
+        .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
+        .build();
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis());
+        b.handshakeTimeout.toMillis(), b.heartbeat);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
     this.ownsGroup = b.eventLoopGroup == null;
-    this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : b.eventLoopGroup;
+    this.group = ownsGroup ? Transports.newEventLoopGroup(1, "ferry-client") : b.eventLoopGroup;
+    this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
+        listener -> ClientConnection.open(config, group.next(), this::dispatch, droppedResponses, listener),
+        this::maybeTerminated);
+    if (b.pool.eager()) {
+      pool.connectAll();
+    }
+  }
+
+  /** The channel's connectivity state; transitions are logged (INFO, WARN for TRANSIENT_FAILURE). */
+  public ChannelState state() {
+    return shutdown ? ChannelState.SHUTDOWN : pool.state();
   }
 
   /** A builder of a channel to the server at {@code host:port}. */
@@ -172,7 +184,7 @@ public final class FerryChannel implements AutoCloseable {
       timeout = defaultTimeoutNanos;
     }
     ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), hasDeadline, deadline,
-        timeout, result, this::callDone);
+        timeout, options.waitForReady(), result, this::callDone);
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
     calls.add(call);
     if (shutdown) {
@@ -186,41 +198,14 @@ public final class FerryChannel implements AutoCloseable {
     return call;
   }
 
-  /** Hands {@code call} to the current connection, opening one if needed. Any thread. */
+  /** Hands {@code call} to the pool: a ready connection, the waiting queue, or a fast failure. Any thread. */
   private void dispatch(ClientCall<?, ?> call) {
-    ClientConnection c = connection();
-    if (c == null) {
-      call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
-      return;
-    }
-    call.dispatches++;
-    call.bind(c);
-    c.start(call);
-  }
-
-  /** The connection for new calls: the current one if it takes them, else a new one; null once closing. */
-  private ClientConnection connection() {
-    ClientConnection c = current;
-    if (c != null && c.isUsable()) {
-      return c;
-    }
-    synchronized (lock) {
-      if (closing) {
-        return null;
-      }
-      c = current;
-      if (c == null || !c.isUsable()) {
-        ClientConnection opened = ClientConnection.open(config, group.next(), this::dispatch, droppedResponses);
-        connections.add(opened);
-        opened.closeFuture().whenComplete((v, t) -> connectionClosed(opened));
-        current = c = opened;
-      }
-      return c;
-    }
+    pool.dispatch(call);
   }
 
   private void callDone(ClientCall<?, ?> call) {
     calls.remove(call);
+    pool.callDone();
     if (shutdown && calls.isEmpty()) {
       closeConnections(SHUT_DOWN);
     }
@@ -313,27 +298,19 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Stops opening connections and closes those open (failing their calls); terminates once all closed. */
   private void closeConnections(String reason) {
-    List<ClientConnection> open;
     synchronized (lock) {
       closing = true;
-      current = null;
-      open = new ArrayList<>(connections);
     }
-    for (ClientConnection c : open) {
+    for (ClientConnection c : pool.shutdown()) {
       c.close(reason);
     }
-    maybeTerminated();
-  }
-
-  private void connectionClosed(ClientConnection c) {
-    connections.remove(c);
     maybeTerminated();
   }
 
   private void maybeTerminated() {
     boolean done;
     synchronized (lock) {
-      done = closing && connections.isEmpty();
+      done = closing && pool.allClosed();
     }
     if (!done || !terminating.compareAndSet(false, true)) {
       return;
@@ -368,15 +345,20 @@ public final class FerryChannel implements AutoCloseable {
     return droppedResponses.get();
   }
 
-  /** Calls not yet completed. */
-  int activeCalls() {
+  /** Calls started on this channel and not yet completed (waiting, in flight, or being retried). */
+  public int activeCalls() {
     return calls.size();
   }
 
-  /** The connection new calls go to, or null if none is open or usable. */
+  /** A connection new calls may go to, or null if none is ready. */
   ClientConnection currentConnection() {
-    ClientConnection c = current;
-    return c != null && c.isUsable() ? c : null;
+    List<ClientConnection> ready = pool.readyConnections();
+    return ready.isEmpty() ? null : ready.get(0);
+  }
+
+  /** The pool, for tests. */
+  ConnectionPool pool() {
+    return pool;
   }
 
   @Override
@@ -397,6 +379,9 @@ public final class FerryChannel implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(10);
     private Duration handshakeTimeout = Duration.ofSeconds(10);
     private EventLoopGroup eventLoopGroup;
+    private PoolOptions pool = PoolOptions.DEFAULT;
+    private HeartbeatOptions heartbeat = HeartbeatOptions.DEFAULT;
+    private BackoffOptions backoff = BackoffOptions.DEFAULT;
 
     private Builder(String host, int port) {
       requireNonNull(host, "host");
@@ -458,7 +443,25 @@ public final class FerryChannel implements AutoCloseable {
       return this;
     }
 
-    /** The channel. It connects on its first call. */
+    /** How many connections to keep and when to open them; default {@link PoolOptions#DEFAULT}. */
+    public Builder pool(PoolOptions pool) {
+      this.pool = requireNonNull(pool, "pool");
+      return this;
+    }
+
+    /** Heartbeats on each connection; default {@link HeartbeatOptions#DEFAULT} (10 s, dead after 30 s). */
+    public Builder heartbeat(HeartbeatOptions heartbeat) {
+      this.heartbeat = requireNonNull(heartbeat, "heartbeat");
+      return this;
+    }
+
+    /** Backoff between failed connection attempts; default {@link BackoffOptions#DEFAULT}. */
+    public Builder reconnectBackoff(BackoffOptions backoff) {
+      this.backoff = requireNonNull(backoff, "backoff");
+      return this;
+    }
+
+    /** The channel. It connects on its first call, or now if the pool is eager. */
     public FerryChannel build() {
       return new FerryChannel(this);
     }

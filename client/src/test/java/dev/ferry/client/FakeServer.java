@@ -173,9 +173,12 @@ final class FakeServer implements AutoCloseable {
     return ((InetSocketAddress) serverChannel.localAddress()).getPort();
   }
 
-  /** A client builder for this server. */
+  /**
+   * A client builder for this server, with a pool of one connection: these tests look at what happens
+   * on one connection (ids, order, GOAWAY); the pool has tests of its own.
+   */
   FerryChannel.Builder client() {
-    return FerryChannel.builder("127.0.0.1", port());
+    return FerryChannel.builder("127.0.0.1", port()).pool(PoolOptions.builder().size(1).build());
   }
 
   /** Answers every request from now on with {@code responder} (requests are still queued too). */

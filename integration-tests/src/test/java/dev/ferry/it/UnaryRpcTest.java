@@ -14,6 +14,7 @@ import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.PoolOptions;
 import dev.ferry.client.Response;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
@@ -178,16 +179,20 @@ class UnaryRpcTest {
   }
 
   @Test
-  void tenThousandConcurrentCallsAnsweredInShuffledOrderEachGetItsOwnResult() throws Exception {
+  void tenThousandConcurrentCallsOnOneConnectionAnsweredInShuffledOrderEachGetItsOwnResult() throws Exception {
     int n = 10_000;
     service.shuffleBatch = n;
-    List<CompletableFuture<Int32Value>> calls = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      calls.add(channel.call(TestService.SHUFFLE, Int32Value.of(i), timeout(Duration.ofSeconds(60))));
-    }
-    CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
-    for (int i = 0; i < n; i++) {
-      assertThat(calls.get(i).join().getValue()).isEqualTo(2 * i);
+    try (FerryChannel single = FerryChannel.builder("127.0.0.1", server.port())
+        .pool(PoolOptions.builder().size(1).build()).build()) {
+      List<CompletableFuture<Int32Value>> calls = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        calls.add(single.call(TestService.SHUFFLE, Int32Value.of(i), timeout(Duration.ofSeconds(60))));
+      }
+      CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
+      for (int i = 0; i < n; i++) {
+        assertThat(calls.get(i).join().getValue()).isEqualTo(2 * i);
+      }
+      assertThat(single.activeCalls()).isZero();
     }
   }
 

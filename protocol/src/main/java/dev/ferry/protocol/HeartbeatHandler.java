@@ -15,7 +15,11 @@ import java.util.concurrent.TimeUnit;
  *   <li><b>Writer idle</b> (this side wrote nothing for the interval): send PING. A busy connection
  *       never goes writer-idle and so sends no PINGs. The interval is raised to the peer's
  *       MIN_PING_INTERVAL_MS when that is longer, so the peer never sees us ping too often.
- *   <li><b>Reader idle</b> (nothing read for the timeout): the peer is dead. Fires
+ *   <li><b>Reader idle</b> (nothing read for the timeout): the peer is dead. The timeout is at least
+ *       twice the longest gap a live peer may leave on an idle connection (the shorter of our PING
+ *       interval, which it must PONG, and its own announced interval); when neither side pings there is
+ *       no timeout, since silence would prove nothing. On epoll, TCP_USER_TIMEOUT is set to the same
+ *       value, so unacknowledged writes cannot hide a half-open link from it either. Fires
  *       {@link HeartbeatTimeoutException}; the pipeline's error handling closes the connection and the
  *       side's handler fails its calls. It never pings in response: a silent peer is closed, not probed.
  *   <li>PING from the peer: answer PONG at once. PONG: nothing beyond the liveness it proves. PINGs
@@ -31,6 +35,7 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
   private final long timeoutMillis;
   private final long minPingIntervalMillis;
   private long effectiveIntervalMillis;
+  private long effectiveTimeoutMillis;
   private long pingsSent;
   private long pongsReceived;
   private long pingsReceived;
@@ -86,11 +91,25 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
 
   private void start(ChannelHandlerContext ctx, Settings remote) {
     effectiveIntervalMillis = intervalMillis == 0 ? 0 : Math.max(intervalMillis, remote.minPingIntervalMillis());
-    if (effectiveIntervalMillis == 0 && timeoutMillis == 0) {
+    // How often a live peer is bound to send something on an idle connection: the PONG to our PING, or
+    // its own PING. Without either, silence proves nothing, and no timeout applies.
+    long guaranteedGap = minPositive(effectiveIntervalMillis, remote.heartbeatIntervalMillis());
+    effectiveTimeoutMillis = timeoutMillis == 0 || guaranteedGap == 0 ? 0 : Math.max(timeoutMillis, 2 * guaranteedGap);
+    if (effectiveIntervalMillis == 0 && effectiveTimeoutMillis == 0) {
       return;
     }
     ctx.pipeline().addFirst("heartbeat-idle",
-        new IdleStateHandler(timeoutMillis, effectiveIntervalMillis, 0, TimeUnit.MILLISECONDS));
+        new IdleStateHandler(effectiveTimeoutMillis, effectiveIntervalMillis, 0, TimeUnit.MILLISECONDS));
+    Transports.setUserTimeout(ctx.channel(), effectiveTimeoutMillis);
+  }
+
+  private static long minPositive(long a, long b) {
+    return a == 0 ? b : b == 0 ? a : Math.min(a, b);
+  }
+
+  /** The dead-peer timeout in use after the handshake; 0 = none. */
+  public long effectiveTimeoutMillis() {
+    return effectiveTimeoutMillis;
   }
 
   private void onIdle(ChannelHandlerContext ctx, IdleStateEvent evt) {
@@ -100,7 +119,8 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
         ctx.writeAndFlush(Frame.ping(ctx.alloc(), ctx.executor().ticker().nanoTime()));
         break;
       case READER_IDLE:
-        ctx.fireExceptionCaught(new HeartbeatTimeoutException(ctx.channel().remoteAddress(), timeoutMillis));
+        ctx.fireExceptionCaught(
+            new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis));
         break;
       default:
         break;

@@ -76,4 +76,11 @@ public final class Transports {
           (int) Math.min(Integer.MAX_VALUE, userTimeoutMillis));
     }
   }
+
+  /** Sets TCP_USER_TIMEOUT on an epoll connection (no-op on other transports or for 0). */
+  public static void setUserTimeout(io.netty.channel.Channel channel, long millis) {
+    if (millis > 0 && channel instanceof EpollSocketChannel) {
+      channel.config().setOption(EpollChannelOption.TCP_USER_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, millis));
+    }
+  }
 }

@@ -142,4 +142,25 @@ class HeartbeatHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+
+  @Test
+  void timeoutGrowsWithTheAdaptedIntervalAndVanishesWhenNobodyPings() {
+    HeartbeatHandler adapted = new HeartbeatHandler(200, 600, 0);
+    EmbeddedChannel a = channel(adapted, Settings.builder().minPingIntervalMillis(5_000).build());
+    assertThat(adapted.effectiveIntervalMillis()).isEqualTo(5_000);
+    assertThat(adapted.effectiveTimeoutMillis()).as("two adapted intervals").isEqualTo(10_000);
+    a.finishAndReleaseAll();
+
+    HeartbeatHandler peerPings = new HeartbeatHandler(0, 600, 0);
+    EmbeddedChannel b = channel(peerPings, Settings.builder().heartbeatIntervalMillis(100).build());
+    assertThat(peerPings.effectiveTimeoutMillis()).as("the peer's PINGs bound the silence").isEqualTo(600);
+    b.finishAndReleaseAll();
+
+    HeartbeatHandler nobody = new HeartbeatHandler(0, 600, 0);
+    EmbeddedChannel c = channel(nobody, Settings.DEFAULTS);
+    assertThat(nobody.effectiveTimeoutMillis()).isZero();
+    tick(c, 10_000);
+    assertThat(errors).as("an idle connection without heartbeats is not declared dead").isEmpty();
+    c.finishAndReleaseAll();
+  }
 }

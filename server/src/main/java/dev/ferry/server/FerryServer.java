@@ -133,6 +133,7 @@ public final class FerryServer implements AutoCloseable {
         .group(bossGroup, workerGroup)
         .channel(Transports.serverChannelType(bossGroup))
         .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true) // a restarted server can bind its port again at once
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
