@@ -175,6 +175,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "REQUEST id " + id
           + (calls.containsKey(id) ? " is already in flight" : " is not above the previous id " + highestRequestId));
     }
+    if (!goAwaySent && server.isShuttingDown()) {
+      // The shutdown's GOAWAY has not reached this connection yet: send it now, before this request
+      // counts, so that its last id tells the client this call was not processed and may be retried.
+      goAway(ErrorCode.NO_ERROR, "server shutting down");
+    }
     highestRequestId = id;
     RequestHeader header;
     try {
@@ -188,7 +193,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     StatusCode refusalCode = null;
     ServerMethod<?, ?> method = null;
     Metadata metadata = Metadata.EMPTY;
-    if (goAwaySent || server.isShuttingDown()) {
+    if (goAwaySent) {
       refusalCode = StatusCode.UNAVAILABLE;
       refusal = "server is shutting down; " + header.getMethod() + " was not processed";
     } else if (calls.size() >= server.maxConcurrentCalls()) {
