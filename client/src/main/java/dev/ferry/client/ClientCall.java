@@ -133,14 +133,13 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   }
 
   /** The call completed: it stops counting against its connection. */
-  private synchronized ClientConnection releaseConnection() {
+  private synchronized void releaseConnection() {
     if (!released) {
       released = true;
       if (connection != null) {
         connection.release();
       }
     }
-    return connection;
   }
 
   /** Whether the request was written to the socket (its write succeeded). */
@@ -269,10 +268,13 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
       if (t != null) {
         t.cancel();
       }
-      ClientConnection c = releaseConnection();
+      // Forget (queueing CANCEL) before giving the slot back, so that a call started in its place
+      // cannot overtake the CANCEL and find the server still counting this one.
+      ClientConnection c = connection();
       if (c != null) {
         c.forget(this);
       }
+      releaseConnection();
     } catch (RuntimeException e) {
       log.error("Cleaning up after call {} failed", method, e);
     } finally {

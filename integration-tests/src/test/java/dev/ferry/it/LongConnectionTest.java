@@ -242,4 +242,53 @@ class LongConnectionTest {
     assertThat(succeeded).hasValue(total);
     assertThat(channel.activeCalls()).isZero();
   }
+
+  @Test
+  void serversConcurrencyLimitIsHonouredWithABoundedQueue() throws Exception {
+    FerryServer server = server(0, FerryServer.builder().maxConcurrentCallsPerConnection(2));
+    FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", server.port())
+        .pool(PoolOptions.builder().size(1).maxPendingCalls(3).build()).build());
+    echo(channel, "handshake done");
+    List<CompletableFuture<StringValue>> hanging = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      hanging.add(channel.call(TestService.HANG, StringValue.of("h" + i), within(Duration.ofSeconds(30))));
+    }
+    for (int i = 0; i < 2; i++) {
+      assertThat(service.hanging.poll(10, TimeUnit.SECONDS)).isNotNull();
+    }
+    // Two in flight is the server's limit: the next three wait on the client, the sixth is refused.
+    List<CompletableFuture<BytesValue>> queued = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      queued.add(channel.call(TestService.ECHO, BytesValue.of(ByteString.copyFromUtf8("q" + i)),
+          within(Duration.ofSeconds(30))));
+    }
+    FerryException refused = failure(channel.call(TestService.ECHO, BytesValue.getDefaultInstance(),
+        within(Duration.ofSeconds(30))), Duration.ofSeconds(5));
+    assertThat(refused.code()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
+    assertThat(queued).noneMatch(CompletableFuture::isDone);
+    assertThat(service.hanging).as("the server never saw a third call at once").isEmpty();
+
+    hanging.get(0).cancel(true);
+    for (int i = 0; i < 3; i++) {
+      assertThat(queued.get(i).get(10, TimeUnit.SECONDS).getValue().toStringUtf8()).isEqualTo("q" + i);
+    }
+    hanging.get(1).cancel(true);
+    await().atMost(Duration.ofSeconds(5)).until(() -> channel.activeCalls() == 0);
+  }
+
+  @Test
+  void maxConnectionAgeRotatesConnectionsWithoutCallerErrors() throws Exception {
+    FerryServer server = server(0, FerryServer.builder()
+        .maxConnectionAge(Duration.ofMillis(300)).maxConnectionAgeGrace(Duration.ofSeconds(5)));
+    FaultProxy proxy = closeLater(FaultProxy.start(server.port()));
+    FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", proxy.port())
+        .reconnectBackoff(FAST_BACKOFF).build());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    int calls = 0;
+    // Bounded by count and time: call steadily until the server has aged out a few connections.
+    while (proxy.acceptedConnections() < 6 && calls < 100_000 && System.nanoTime() < deadline) {
+      echo(channel, "call " + calls++);
+    }
+    assertThat(proxy.acceptedConnections()).isGreaterThanOrEqualTo(6);
+  }
 }

@@ -112,4 +112,53 @@ class MisbehavingClientTest {
       }
     }
   }
+
+  @Test
+  void clientPingingFarTooOftenGetsGoAwayWithAReadableReason() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port()).handshake()) {
+      // The server announces a 5 s minimum (its default); this peer pings every few milliseconds.
+      List<Frame> frames = new java.util.ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        peer.send(Frame.ping(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, i));
+      }
+      for (Frame f; (f = peer.next()) != null; ) {
+        frames.add(f);
+        if (f.type() == FrameType.GOAWAY) {
+          break;
+        }
+      }
+      try {
+        assertThat(frames).last().satisfies(f -> {
+          assertThat(f.type()).isEqualTo(FrameType.GOAWAY);
+          assertThat(f.errorCode()).isEqualTo(ErrorCode.TOO_MANY_PINGS);
+          assertThat(f.reason()).contains("too many pings").contains("5000 ms");
+        });
+      } finally {
+        frames.forEach(Frame::release);
+      }
+      List<Frame> rest = peer.untilClosed();
+      rest.forEach(Frame::release);
+    }
+  }
+
+  @Test
+  void silentClientIsClosedByTheServersHeartbeat() throws Exception {
+    FerryServer strict = FerryServer.builder().host("127.0.0.1").addService(new TestService().definition())
+        .heartbeatInterval(Duration.ofMillis(100)).heartbeatTimeout(Duration.ofMillis(300)).build().start();
+    try (RawPeer peer = new RawPeer(strict.port()).handshake()) {
+      // The peer never answers the server's PINGs: a client that crashed or vanished behind a NAT.
+      long start = System.nanoTime();
+      List<Frame> frames = peer.untilClosed();
+      long tookMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      try {
+        assertThat(frames).isNotEmpty().allSatisfy(f -> assertThat(f.type()).isEqualTo(FrameType.PING));
+        assertThat(tookMillis).isBetween(200L, 5_000L);
+      } finally {
+        frames.forEach(Frame::release);
+      }
+    } finally {
+      strict.shutdownNow();
+      assertThat(strict.awaitTermination(Duration.ofSeconds(10))).isTrue();
+    }
+  }
 }
