@@ -1,0 +1,370 @@
+package dev.ferry.codegen;
+
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.DescriptorProtos.MethodDescriptorProto;
+import com.google.protobuf.DescriptorProtos.ServiceDescriptorProto;
+import com.google.protobuf.DescriptorProtos.SourceCodeInfo;
+import com.google.protobuf.compiler.PluginProtos.CodeGeneratorRequest;
+import com.google.protobuf.compiler.PluginProtos.CodeGeneratorResponse;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Generates, for each service {@code S} of each file to generate, three files in the file's Java
+ * package:
+ *
+ * <ul>
+ *   <li>{@code SFerry}: the service name and one {@code MethodDescriptor} constant per rpc. Depends on
+ *       {@code ferry-protocol} only.
+ *   <li>{@code SFerryService}: the server side. An interface with one blocking method per rpc, for
+ *       handlers run on the server's executor, and a nested {@code Async} interface with one
+ *       {@code CompletionStage}-returning method per rpc, for handlers that must not block (direct
+ *       executor) or that call other services asynchronously. Both have default methods that answer
+ *       UNIMPLEMENTED, so adding an rpc to the {@code .proto} does not break existing implementations;
+ *       {@code bind} and {@code bindAsync} turn an implementation into a {@code ServiceDefinition}.
+ *       Depends on {@code ferry-server}.
+ *   <li>{@code SFerryStub}: the client stub, with a blocking method and an {@code ...Async} method
+ *       returning {@code CompletableFuture} per rpc, and immutable {@code withTimeout},
+ *       {@code withMetadata}, {@code withWaitForReady} and {@code withOptions} variants. Depends on
+ *       {@code ferry-client}.
+ * </ul>
+ *
+ * Splitting them keeps a server-only application free of the client module and vice versa. Generated
+ * code names every type it uses in full, so user message names never clash with Ferry's.
+ */
+final class ServiceGenerator {
+  private final CodeGeneratorRequest request;
+  private final JavaNames names;
+
+  ServiceGenerator(CodeGeneratorRequest request) {
+    this.request = request;
+    this.names = new JavaNames(request.getProtoFileList());
+  }
+
+  List<CodeGeneratorResponse.File> generate() {
+    Set<String> toGenerate = new HashSet<>(request.getFileToGenerateList());
+    List<CodeGeneratorResponse.File> out = new ArrayList<>();
+    for (FileDescriptorProto file : request.getProtoFileList()) {
+      if (!toGenerate.contains(file.getName())) {
+        continue;
+      }
+      Map<String, String> comments = comments(file.getSourceCodeInfo());
+      for (int s = 0; s < file.getServiceCount(); s++) {
+        out.addAll(new ServiceFiles(file, file.getService(s), s, comments).files());
+      }
+    }
+    return out;
+  }
+
+  /** Leading comments by location path ("6,0" for the first service, "6,0,2,1" for its second rpc). */
+  private static Map<String, String> comments(SourceCodeInfo info) {
+    Map<String, String> out = new HashMap<>();
+    for (SourceCodeInfo.Location loc : info.getLocationList()) {
+      if (loc.hasLeadingComments() && !loc.getLeadingComments().isBlank()) {
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < loc.getPathCount(); i++) {
+          key.append(i == 0 ? "" : ",").append(loc.getPath(i));
+        }
+        out.put(key.toString(), loc.getLeadingComments());
+      }
+    }
+    return out;
+  }
+
+  /** The three files of one service. */
+  private final class ServiceFiles {
+    private final FileDescriptorProto file;
+    private final ServiceDescriptorProto service;
+    private final String javaPackage;
+    private final String fullName;
+    private final String base;
+    private final String serviceDoc;
+    private final List<Rpc> rpcs = new ArrayList<>();
+
+    ServiceFiles(FileDescriptorProto file, ServiceDescriptorProto service, int index, Map<String, String> comments) {
+      this.file = file;
+      this.service = service;
+      this.javaPackage = JavaNames.javaPackage(file);
+      this.fullName = file.getPackage().isEmpty() ? service.getName() : file.getPackage() + "." + service.getName();
+      this.base = service.getName();
+      this.serviceDoc = comments.get("6," + index);
+      Set<String> constants = new HashSet<>(List.of("SERVICE_NAME"));
+      Set<String> methods = new HashSet<>();
+      for (int m = 0; m < service.getMethodCount(); m++) {
+        MethodDescriptorProto method = service.getMethod(m);
+        if (method.getClientStreaming() || method.getServerStreaming()) {
+          throw new GenerationException("Ferry does not support streaming rpcs yet: " + fullName + "/"
+              + method.getName() + " in " + file.getName() + " is "
+              + (method.getClientStreaming() && method.getServerStreaming() ? "bidirectional-streaming"
+                  : method.getClientStreaming() ? "client-streaming" : "server-streaming")
+              + "; make it unary or leave it out of services compiled with the Ferry plugin");
+        }
+        String methodName = JavaNames.methodName(method.getName());
+        if (!methods.add(methodName)) {
+          throw new GenerationException("rpcs of " + fullName + " map to the same Java method name "
+              + methodName + "; rename one of them");
+        }
+        rpcs.add(new Rpc(method, methodName, unique(JavaNames.constantName(method.getName()), constants),
+            comments.get("6," + index + ",2," + m)));
+      }
+      // "Foo" and "FooAsync" would both want a method called fooAsync in the stub.
+      for (Rpc rpc : rpcs) {
+        String async = rpc.methodName + "Async";
+        while (methods.contains(async)) {
+          async += "_";
+        }
+        methods.add(async);
+        rpc.asyncName = async;
+      }
+    }
+
+    private String unique(String name, Set<String> taken) {
+      String candidate = name;
+      for (int n = 2; !taken.add(candidate); n++) {
+        candidate = name + "_" + n;
+      }
+      return candidate;
+    }
+
+    List<CodeGeneratorResponse.File> files() {
+      return List.of(
+          javaFile(base + "Ferry", descriptors()),
+          javaFile(base + "FerryService", serverSide()),
+          javaFile(base + "FerryStub", clientSide()));
+    }
+
+    private CodeGeneratorResponse.File javaFile(String className, String body) {
+      String dir = javaPackage.isEmpty() ? "" : javaPackage.replace('.', '/') + "/";
+      String text = "// Generated by the Ferry protoc plugin from " + file.getName() + ". Do not edit.\n"
+          + (javaPackage.isEmpty() ? "" : "package " + javaPackage + ";\n") + "\n" + body;
+      return CodeGeneratorResponse.File.newBuilder().setName(dir + className + ".java").setContent(text).build();
+    }
+
+    private String req(Rpc rpc) {
+      return names.messageClass(rpc.method.getInputType());
+    }
+
+    private String resp(Rpc rpc) {
+      return names.messageClass(rpc.method.getOutputType());
+    }
+
+    private String descriptors() {
+      Code c = new Code();
+      c.doc(serviceDoc, "Method descriptors of the {@code " + fullName + "} service, shared by {@link " + base
+          + "FerryService} (server) and {@link " + base + "FerryStub} (client).");
+      c.line("public final class " + base + "Ferry {");
+      c.line("  /** The service's full name, {@value}. */");
+      c.line("  public static final String SERVICE_NAME = \"" + fullName + "\";");
+      for (Rpc rpc : rpcs) {
+        c.line("");
+        c.doc("  ", rpc.doc, "The unary rpc {@code " + fullName + "/" + rpc.method.getName() + "}.");
+        c.line("  public static final dev.ferry.MethodDescriptor<" + req(rpc) + ", " + resp(rpc) + "> "
+            + rpc.constant + " =");
+        c.line("      dev.ferry.MethodDescriptor.of(\"" + fullName + "/" + rpc.method.getName() + "\", "
+            + req(rpc) + ".parser(), " + resp(rpc) + ".parser());");
+      }
+      c.line("");
+      c.line("  private " + base + "Ferry() {}");
+      c.line("}");
+      return c.toString();
+    }
+
+    private String serverSide() {
+      Code c = new Code();
+      c.doc(serviceDoc, "Server side of {@code " + fullName + "}: implement the methods (blocking style, run on"
+          + " the server's handler executor) and register with {@code FerryServer.builder().addService("
+          + base + "FerryService.bind(impl))}. For handlers that must not block, implement {@link Async}"
+          + " instead and register it with {@link #bindAsync}. Methods left unimplemented answer"
+          + " {@code UNIMPLEMENTED}.");
+      c.line("public interface " + base + "FerryService {");
+      for (Rpc rpc : rpcs) {
+        c.doc("  ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}.");
+        c.line("  default " + resp(rpc) + " " + rpc.methodName + "(" + req(rpc)
+            + " request, dev.ferry.server.CallContext context) throws Exception {");
+        c.line("    throw new dev.ferry.FerryException(dev.ferry.StatusCode.UNIMPLEMENTED, \""
+            + fullName + "/" + rpc.method.getName() + " is not implemented\");");
+        c.line("  }");
+        c.line("");
+      }
+      c.line("  /**");
+      c.line("   * Asynchronous server side of {@code " + fullName + "}: each method returns a stage that completes"
+          + " with the");
+      c.line("   * response, or exceptionally with a {@link dev.ferry.FerryException} for a status. Register with");
+      c.line("   * {@link " + base + "FerryService#bindAsync}.");
+      c.line("   */");
+      c.line("  interface Async {");
+      for (Rpc rpc : rpcs) {
+        c.doc("    ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}.");
+        c.line("    default java.util.concurrent.CompletionStage<" + resp(rpc) + "> " + rpc.methodName + "("
+            + req(rpc) + " request, dev.ferry.server.CallContext context) {");
+        c.line("      return java.util.concurrent.CompletableFuture.failedFuture(new dev.ferry.FerryException(");
+        c.line("          dev.ferry.StatusCode.UNIMPLEMENTED, \"" + fullName + "/" + rpc.method.getName()
+            + " is not implemented\"));");
+        c.line("    }");
+        c.line("");
+      }
+      c.line("  }");
+      c.line("");
+      c.line("  /** The definition to register with a server, handled by {@code impl}. */");
+      c.line("  static dev.ferry.server.ServiceDefinition bind(" + base + "FerryService impl) {");
+      c.line("    java.util.Objects.requireNonNull(impl, \"impl\");");
+      c.line("    return dev.ferry.server.ServiceDefinition.builder(" + base + "Ferry.SERVICE_NAME)");
+      for (Rpc rpc : rpcs) {
+        c.line("        .unary(" + base + "Ferry." + rpc.constant + ", impl::" + rpc.methodName + ")");
+      }
+      c.line("        .build();");
+      c.line("  }");
+      c.line("");
+      c.line("  /** The definition to register with a server, handled asynchronously by {@code impl}. */");
+      c.line("  static dev.ferry.server.ServiceDefinition bindAsync(Async impl) {");
+      c.line("    java.util.Objects.requireNonNull(impl, \"impl\");");
+      c.line("    return dev.ferry.server.ServiceDefinition.builder(" + base + "Ferry.SERVICE_NAME)");
+      for (Rpc rpc : rpcs) {
+        c.line("        .unaryAsync(" + base + "Ferry." + rpc.constant + ", impl::" + rpc.methodName + ")");
+      }
+      c.line("        .build();");
+      c.line("  }");
+      c.line("}");
+      return c.toString();
+    }
+
+    private String clientSide() {
+      String stub = base + "FerryStub";
+      Code c = new Code();
+      c.doc(serviceDoc, "Client stub of {@code " + fullName + "}. Immutable and thread-safe: the {@code with...}"
+          + " methods return new stubs sharing the channel.\n\n<pre>{@code\n" + stub + " stub = " + stub
+          + ".create(channel).withTimeout(Duration.ofSeconds(2));\n}</pre>");
+      c.line("public final class " + stub + " {");
+      c.line("  private final dev.ferry.client.FerryChannel channel;");
+      c.line("  private final java.time.Duration timeout;");
+      c.line("  private final dev.ferry.Metadata metadata;");
+      c.line("  private final boolean waitForReady;");
+      c.line("  private final dev.ferry.client.CallOptions options;");
+      c.line("");
+      c.line("  private " + stub + "(dev.ferry.client.FerryChannel channel, java.time.Duration timeout,");
+      c.line("      dev.ferry.Metadata metadata, boolean waitForReady, dev.ferry.client.CallOptions options) {");
+      c.line("    this.channel = channel;");
+      c.line("    this.timeout = timeout;");
+      c.line("    this.metadata = metadata;");
+      c.line("    this.waitForReady = waitForReady;");
+      c.line("    this.options = options;");
+      c.line("  }");
+      c.line("");
+      c.line("  /** A stub calling through {@code channel}: no timeout, no metadata. */");
+      c.line("  public static " + stub + " create(dev.ferry.client.FerryChannel channel) {");
+      c.line("    java.util.Objects.requireNonNull(channel, \"channel\");");
+      c.line("    return new " + stub + "(channel, null, dev.ferry.Metadata.EMPTY, false, null);");
+      c.line("  }");
+      c.line("");
+      c.line("  /** This stub with every call getting {@code timeout}, counted from the call's start. */");
+      c.line("  public " + stub + " withTimeout(java.time.Duration timeout) {");
+      c.line("    java.util.Objects.requireNonNull(timeout, \"timeout\");");
+      c.line("    dev.ferry.client.CallOptions.builder().timeout(timeout); // validates");
+      c.line("    return new " + stub + "(channel, timeout, metadata, waitForReady, null);");
+      c.line("  }");
+      c.line("");
+      c.line("  /** This stub with {@code metadata} sent with every call. */");
+      c.line("  public " + stub + " withMetadata(dev.ferry.Metadata metadata) {");
+      c.line("    java.util.Objects.requireNonNull(metadata, \"metadata\");");
+      c.line("    return new " + stub + "(channel, timeout, metadata, waitForReady, null);");
+      c.line("  }");
+      c.line("");
+      c.line("  /** This stub with calls that wait for a connection instead of failing fast while none is ready. */");
+      c.line("  public " + stub + " withWaitForReady(boolean waitForReady) {");
+      c.line("    return new " + stub + "(channel, timeout, metadata, waitForReady, null);");
+      c.line("  }");
+      c.line("");
+      c.line("  /** This stub with exactly {@code options} for every call (an absolute deadline is shared by all). */");
+      c.line("  public " + stub + " withOptions(dev.ferry.client.CallOptions options) {");
+      c.line("    java.util.Objects.requireNonNull(options, \"options\");");
+      c.line("    return new " + stub + "(channel, null, options.metadata(), options.waitForReady(), options);");
+      c.line("  }");
+      c.line("");
+      c.line("  private dev.ferry.client.CallOptions callOptions() {");
+      c.line("    if (options != null) {");
+      c.line("      return options;");
+      c.line("    }");
+      c.line("    dev.ferry.client.CallOptions.Builder b = dev.ferry.client.CallOptions.builder()");
+      c.line("        .metadata(metadata).waitForReady(waitForReady);");
+      c.line("    if (timeout != null) {");
+      c.line("      b.timeout(timeout);");
+      c.line("    }");
+      c.line("    return b.build();");
+      c.line("  }");
+      for (Rpc rpc : rpcs) {
+        c.line("");
+        c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "} and waits for the response.");
+        c.line("  public " + resp(rpc) + " " + rpc.methodName + "(" + req(rpc) + " request) {");
+        c.line("    return channel.blockingCall(" + base + "Ferry." + rpc.constant + ", request, callOptions());");
+        c.line("  }");
+        c.line("");
+        c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "}; the future completes on a Ferry"
+            + " event-loop thread.");
+        c.line("  public java.util.concurrent.CompletableFuture<" + resp(rpc) + "> " + rpc.asyncName + "("
+            + req(rpc) + " request) {");
+        c.line("    return channel.call(" + base + "Ferry." + rpc.constant + ", request, callOptions());");
+        c.line("  }");
+      }
+      c.line("}");
+      return c.toString();
+    }
+  }
+
+  private static final class Rpc {
+    final MethodDescriptorProto method;
+    final String methodName;
+    final String constant;
+    final String doc;
+    String asyncName;
+
+    Rpc(MethodDescriptorProto method, String methodName, String constant, String doc) {
+      this.method = method;
+      this.methodName = methodName;
+      this.constant = constant;
+      this.doc = doc;
+    }
+  }
+
+  /** A source text builder with javadoc helpers. */
+  private static final class Code {
+    private final StringBuilder out = new StringBuilder();
+
+    void line(String text) {
+      out.append(text).append('\n');
+    }
+
+    void doc(String protoComment, String generated) {
+      doc("", protoComment, generated);
+    }
+
+    /** A javadoc block: the {@code .proto} comment, if any, then {@code generated} (already HTML). */
+    void doc(String indent, String protoComment, String generated) {
+      line(indent + "/**");
+      if (protoComment != null) {
+        for (String l : escape(protoComment.strip()).split("\n", -1)) {
+          line((indent + " * " + l.strip()).stripTrailing());
+        }
+        line(indent + " *");
+        line(indent + " * <p>" + generated.replace("\n", "\n" + indent + " * ").replace(" * \n", " *\n"));
+      } else {
+        line(indent + " * " + generated.replace("\n", "\n" + indent + " * ").replace(" * \n", " *\n"));
+      }
+      line(indent + " */");
+    }
+
+    /** Makes comment text safe inside a javadoc block. */
+    static String escape(String text) {
+      return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*/", "*&#47;")
+          .replace("@", "&#64;").replace("\\", "&#92;");
+    }
+
+    @Override
+    public String toString() {
+      return out.toString();
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package dev.ferry.codegen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.DescriptorProtos.DescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileOptions;
+import com.google.protobuf.DescriptorProtos.MethodDescriptorProto;
+import com.google.protobuf.DescriptorProtos.ServiceDescriptorProto;
+import com.google.protobuf.compiler.PluginProtos.CodeGeneratorRequest;
+import com.google.protobuf.compiler.PluginProtos.CodeGeneratorResponse;
+import org.junit.jupiter.api.Test;
+
+/** The plugin driven in-process with hand-built requests (the golden module runs it through protoc). */
+class FerryProtocPluginTest {
+  private static FileDescriptorProto file(MethodDescriptorProto... methods) {
+    return FileDescriptorProto.newBuilder()
+        .setName("demo/chat.proto")
+        .setPackage("demo")
+        .setOptions(FileOptions.newBuilder().setJavaPackage("com.example.chat").setJavaMultipleFiles(true))
+        .addMessageType(DescriptorProto.newBuilder().setName("Msg"))
+        .addService(ServiceDescriptorProto.newBuilder().setName("Chat").addAllMethod(java.util.List.of(methods)))
+        .build();
+  }
+
+  private static MethodDescriptorProto.Builder rpc(String name) {
+    return MethodDescriptorProto.newBuilder().setName(name).setInputType(".demo.Msg").setOutputType(".demo.Msg");
+  }
+
+  private static CodeGeneratorResponse run(FileDescriptorProto file) {
+    return FerryProtocPlugin.generate(CodeGeneratorRequest.newBuilder()
+        .addFileToGenerate(file.getName()).addProtoFile(file).build());
+  }
+
+  @Test
+  void streamingRpcIsRefusedWithAMessageNamingIt() {
+    CodeGeneratorResponse response = run(file(rpc("Send").build(), rpc("Listen").setServerStreaming(true).build()));
+    assertThat(response.getFileList()).isEmpty();
+    assertThat(response.getError())
+        .contains("streaming").contains("demo.Chat/Listen").contains("server-streaming").contains("demo/chat.proto");
+    assertThat(run(file(rpc("Upload").setClientStreaming(true).build())).getError()).contains("client-streaming");
+    assertThat(run(file(rpc("Talk").setClientStreaming(true).setServerStreaming(true).build())).getError())
+        .contains("bidirectional-streaming");
+  }
+
+  @Test
+  void unaryServiceGivesThreeFilesInTheJavaPackage() {
+    CodeGeneratorResponse response = run(file(rpc("Send").build()));
+    assertThat(response.getError()).isEmpty();
+    assertThat(response.getSupportedFeatures() & CodeGeneratorResponse.Feature.FEATURE_PROTO3_OPTIONAL_VALUE)
+        .isNotZero();
+    assertThat(response.getFileList()).extracting(CodeGeneratorResponse.File::getName).containsExactly(
+        "com/example/chat/ChatFerry.java", "com/example/chat/ChatFerryService.java",
+        "com/example/chat/ChatFerryStub.java");
+    assertThat(response.getFile(0).getContent())
+        .contains("dev.ferry.MethodDescriptor.of(\"demo.Chat/Send\", com.example.chat.Msg.parser()");
+  }
+
+  @Test
+  void methodNamesThatWouldClashAreRefused() {
+    assertThat(run(file(rpc("Get").build(), rpc("get").build())).getError()).contains("same Java method name get");
+  }
+
+  @Test
+  void javaNames() {
+    assertThat(JavaNames.methodName("SayHello")).isEqualTo("sayHello");
+    assertThat(JavaNames.methodName("Class")).isEqualTo("class_");
+    assertThat(JavaNames.constantName("SayHello")).isEqualTo("SAY_HELLO");
+    assertThat(JavaNames.constantName("GetHTTPStatus")).isEqualTo("GET_HTTP_STATUS");
+    assertThat(JavaNames.constantName("v2Call")).isEqualTo("V2_CALL");
+    assertThat(JavaNames.underscoresToCamelCase("my_service-v2", true)).isEqualTo("MyServiceV2");
+    assertThat(JavaNames.outerClassName(FileDescriptorProto.newBuilder().setName("a/b/foo_bar.proto").build()))
+        .isEqualTo("FooBar");
+    assertThat(JavaNames.outerClassName(FileDescriptorProto.newBuilder().setName("clash.proto")
+        .addMessageType(DescriptorProto.newBuilder().setName("Clash")).build())).isEqualTo("ClashOuterClass");
+  }
+}
