@@ -26,6 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -201,17 +202,22 @@ public final class FerryServer implements AutoCloseable {
       state = State.SHUTTING_DOWN;
     }
     log.info("Ferry server on port {} shutting down (grace {})", port, grace);
-    runtime.startShutdown();
-    serverChannel.close();
-    for (ServerConnectionHandler c : connections) {
-      c.channel().eventLoop().execute(() -> c.goAway(ErrorCode.NO_ERROR, "server shutting down"));
-    }
+    // Armed before anything can terminate the server (and stop the timer).
     timer.newTimeout(t -> {
       if (!isTerminated()) {
         log.info("Ferry server on port {}: grace period over, closing remaining connections", port);
         shutdownNow();
       }
     }, Math.max(0, grace.toNanos()), TimeUnit.NANOSECONDS);
+    runtime.startShutdown();
+    serverChannel.close();
+    for (ServerConnectionHandler c : connections) {
+      try {
+        c.channel().eventLoop().execute(() -> c.goAway(ErrorCode.NO_ERROR, "server shutting down"));
+      } catch (RejectedExecutionException e) {
+        // Its event loop is already gone, and the connection with it.
+      }
+    }
     maybeTerminate();
     return this;
   }
