@@ -56,6 +56,19 @@ class ExamplesTest {
   }
 
   @Test
+  void handWrittenServiceWorks() throws Exception {
+    PrintStream original = System.out;
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    try {
+      dev.ferry.examples.manual.ManualServiceExample.main(new String[0]);
+    } finally {
+      System.setOut(original);
+    }
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).isEqualToIgnoringNewLines("Hello, Ada");
+  }
+
+  @Test
   void kvStorePagesThroughEverythingOnceAndRejectsBadInput() throws Exception {
     try (FerryServer server = FerryServer.builder().host("127.0.0.1")
             .addService(KvStoreFerryService.bind(new InMemoryKvStore())).build().start();
