@@ -211,22 +211,29 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
 
   /**
    * Event loop: completes the call from its RESPONSE frame (the caller releases the frame). The body
-   * is parsed here, on the event loop, straight from the frame's buffer.
+   * is parsed here, on the event loop, straight from the frame's buffer. Returns false if the call
+   * header is malformed, a protocol error that the caller answers by closing the connection (the call
+   * itself is failed with INTERNAL here).
    */
-  void deliver(Frame frame) {
+  boolean deliver(Frame frame) {
     ResponseHeader header;
     Metadata trailers;
     try {
       header = Protobufs.parse(ResponseHeader.parser(), frame.callHeader());
-      trailers = WireMetadata.fromWire(header.getMetadataList());
-    } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+    } catch (InvalidProtocolBufferException e) {
       fail(StatusCode.INTERNAL, "malformed response header from the server: " + e.getMessage(), e);
-      return;
+      return false;
+    }
+    try {
+      trailers = WireMetadata.fromWire(header.getMetadataList());
+    } catch (IllegalArgumentException e) {
+      fail(StatusCode.INTERNAL, "invalid trailing metadata from the server: " + e.getMessage(), e);
+      return true;
     }
     StatusCode code = StatusCode.fromValue(header.getStatus());
     if (code != StatusCode.OK) {
       completeExceptionally(new FerryException(code, header.getMessage(), trailers, null));
-      return;
+      return true;
     }
     RespT message;
     try {
@@ -234,9 +241,10 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     } catch (InvalidProtocolBufferException e) {
       completeExceptionally(new FerryException(StatusCode.INTERNAL,
           "could not parse response of " + method.fullName() + ": " + e.getMessage(), trailers, e));
-      return;
+      return true;
     }
     complete(result.apply(message, trailers));
+    return true;
   }
 
   /**

@@ -178,17 +178,18 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void written(ClientCall<?, ?> call, int id, ChannelFuture f) {
+    if (pending.get(id) != call) {
+      return; // completed, or moved to another connection, meanwhile
+    }
     if (f.isSuccess()) {
       call.markSent();
-      return;
-    }
-    if (pending.get(id) != call) {
       return;
     }
     pending.remove(id);
     Throwable cause = f.cause();
     if (!f.channel().isActive() || cause instanceof ClosedChannelException) {
-      call.fail(StatusCode.UNAVAILABLE, "could not write to " + peer + ": "
+      // Not one byte of it reached the socket: safe to send elsewhere.
+      retryOrFail(call, "could not write to " + peer + ": "
           + (closeReason != null ? closeReason : describe(cause)), cause);
     } else {
       call.fail(StatusCode.INTERNAL, "could not encode the request: " + describe(cause), cause);
@@ -249,6 +250,10 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
+    if (!ctx.channel().isActive()) {
+      frame.release(); // the rest of a read after the connection was closed: not acted on
+      return;
+    }
     try {
       switch (frame.type()) {
         case RESPONSE:
@@ -278,7 +283,10 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
           + "deadline or cancel, or a duplicate); {} dropped so far", frame.requestId(), peer, dropped);
       return;
     }
-    call.deliver(frame);
+    if (!call.deliver(frame)) {
+      throw new ProtocolException(ErrorCode.PROTOCOL_ERROR,
+          "malformed RESPONSE call header for request id " + frame.requestId());
+    }
     closeIfDrained();
   }
 

@@ -53,6 +53,7 @@ final class ConnectionPool {
   private final Set<ClientConnection> open = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedDeque<ClientCall<?, ?>> waiters = new ConcurrentLinkedDeque<>();
   private final AtomicInteger waiting = new AtomicInteger();
+  private final AtomicInteger connectAttempts = new AtomicInteger();
   private final Runnable onConnectionClosed;
 
   private volatile ClientConnection[] ready = NONE;
@@ -121,7 +122,8 @@ final class ConnectionPool {
       return null;
     }
     if (n == 1) {
-      return snapshot[0].tryAcquire() ? snapshot[0] : null;
+      ClientConnection only = snapshot[0];
+      return only.isReady() && only.tryAcquire() ? only : null;
     }
     // Least loaded first; start at a random index so that ties spread over the connections.
     int start = ThreadLocalRandom.current().nextInt(n);
@@ -238,9 +240,10 @@ final class ConnectionPool {
     if (shutdown || slot.connection != null || slot.retry != null) {
       return;
     }
+    // The listener puts the connection in the slot (SlotListener.bind) before its handshake listener
+    // can run: a connect that fails inline must find it there, or its retry would never be scheduled.
+    connectAttempts.incrementAndGet();
     ClientConnection c = opener.apply(new SlotListener(slot));
-    slot.connection = c;
-    open.add(c);
     c.closeFuture().whenComplete((v, t) -> {
       open.remove(c);
       onClosed(slot, c);
@@ -404,6 +407,11 @@ final class ConnectionPool {
     return open.isEmpty();
   }
 
+  /** For tests: connection attempts started so far. */
+  int connectAttempts() {
+    return connectAttempts.get();
+  }
+
   /** For tests: the connections new calls may go to. */
   List<ClientConnection> readyConnections() {
     return List.of(ready);
@@ -437,6 +445,10 @@ final class ConnectionPool {
     @Override
     public void bind(ClientConnection c) {
       this.connection = c;
+      synchronized (ConnectionPool.this) {
+        slot.connection = c;
+        open.add(c);
+      }
       c.handshakeFuture().addListener((FutureListener<Settings>) f -> {
         if (f.isSuccess()) {
           onReady(slot, c);

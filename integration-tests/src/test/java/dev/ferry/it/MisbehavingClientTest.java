@@ -24,12 +24,13 @@ import org.junit.jupiter.api.Test;
 
 /** Clients that break the rules lose their own connection, and only that; good clients carry on. */
 class MisbehavingClientTest {
+  private final TestService service = new TestService();
   private FerryServer server;
   private FerryChannel healthy;
 
   @BeforeEach
   void start() throws Exception {
-    server = FerryServer.builder().host("127.0.0.1").addService(new TestService().definition()).build().start();
+    server = FerryServer.builder().host("127.0.0.1").addService(service.definition()).build().start();
     healthy = FerryChannel.builder("127.0.0.1", server.port()).build();
     healthyCall();
   }
@@ -160,5 +161,49 @@ class MisbehavingClientTest {
       strict.shutdownNow();
       assertThat(strict.awaitTermination(Duration.ofSeconds(10))).isTrue();
     }
+  }
+
+  @Test
+  void framesAfterAProtocolErrorInTheSameReadAreNotActedOn() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port()).handshake()) {
+      // One write: a good request, a request reusing a lower id (a protocol error), another good one.
+      io.netty.buffer.ByteBuf all = io.netty.buffer.Unpooled.buffer();
+      io.netty.channel.embedded.EmbeddedChannel enc =
+          new io.netty.channel.embedded.EmbeddedChannel(dev.ferry.protocol.FrameEncoder.INSTANCE);
+      enc.writeOutbound(request(2, TestService.HANG.fullName(), new byte[0]),
+          request(1, TestService.HANG.fullName(), new byte[0]), request(3, TestService.HANG.fullName(), new byte[0]));
+      for (io.netty.buffer.ByteBuf b; (b = enc.readOutbound()) != null; ) {
+        all.writeBytes(b);
+        b.release();
+      }
+      enc.finishAndReleaseAll();
+      peer.writeBytes(all);
+      List<Frame> frames = peer.untilClosed();
+      try {
+        assertThat(frames).last().satisfies(f -> assertThat(f.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR));
+      } finally {
+        frames.forEach(Frame::release);
+      }
+      // Only request 2 reached a handler; request 3, read after the error, was dropped.
+      assertThat(service.hanging.poll(5, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+      assertThat(service.hanging).isEmpty();
+    }
+  }
+
+  @Test
+  void statusTooLargeForTheClientBecomesResourceExhaustedAndTheConnectionSurvives() throws Exception {
+    java.util.concurrent.CompletableFuture<com.google.protobuf.StringValue> bystander = healthy.call(
+        TestService.HANG, com.google.protobuf.StringValue.of("x"),
+        CallOptions.builder().timeout(Duration.ofSeconds(30)).build());
+    assertThat(service.hanging.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+    String huge = "x".repeat(70_000); // over the client's 64 KiB call-header limit
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> healthy.blockingCall(TestService.FAIL,
+            com.google.protobuf.StringValue.of(huge), CallOptions.builder().timeout(Duration.ofSeconds(10)).build()))
+        .isInstanceOfSatisfying(dev.ferry.FerryException.class, e -> {
+          assertThat(e.code()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
+          assertThat(e.description()).contains("maximum metadata size");
+        });
+    assertThat(bystander).as("the other call on the connection is unaffected").isNotDone();
+    bystander.cancel(true);
   }
 }

@@ -29,6 +29,12 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Nothing more the peer sends is decoded: not the rest of this read, not later reads.
+    FrameDecoder decoder = ctx.pipeline().get(FrameDecoder.class);
+    if (decoder != null) {
+      decoder.discardFurtherInput();
+    }
+    ctx.channel().config().setAutoRead(false);
     Throwable c = unwrap(cause);
     if (c instanceof ProtocolException) {
       ProtocolException pe = (ProtocolException) c;

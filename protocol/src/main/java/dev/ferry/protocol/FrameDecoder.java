@@ -43,6 +43,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     this(maxFrameSize, Integer.MAX_VALUE, false);
   }
 
+  /** Stops decoding: whatever the peer sent after this point is discarded. Event loop. */
+  public void discardFurtherInput() {
+    failed = true;
+  }
+
   /** Whether the next frame must be SETTINGS (true for a new connection); for tools that decode mid-stream. */
   public void expectSettingsFirst(boolean expect) {
     this.expectSettings = expect;

@@ -93,7 +93,10 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
     effectiveIntervalMillis = intervalMillis == 0 ? 0 : Math.max(intervalMillis, remote.minPingIntervalMillis());
     // How often a live peer is bound to send something on an idle connection: the PONG to our PING, or
     // its own PING. Without either, silence proves nothing, and no timeout applies.
-    long guaranteedGap = minPositive(effectiveIntervalMillis, remote.heartbeatIntervalMillis());
+    // The peer pings at its announced interval raised to our own minimum (it adapts to it as we do).
+    long peerInterval = remote.heartbeatIntervalMillis() == 0
+        ? 0 : Math.max(remote.heartbeatIntervalMillis(), minPingIntervalMillis);
+    long guaranteedGap = minPositive(effectiveIntervalMillis, peerInterval);
     effectiveTimeoutMillis = timeoutMillis == 0 || guaranteedGap == 0 ? 0 : Math.max(timeoutMillis, 2 * guaranteedGap);
     if (effectiveIntervalMillis == 0 && effectiveTimeoutMillis == 0) {
       return;

@@ -58,11 +58,17 @@ public final class WriteQueue {
   }
 
   private void scheduleDrain() {
-    if (scheduled.compareAndSet(false, true)) {
+    while (scheduled.compareAndSet(false, true)) {
       try {
         channel.eventLoop().execute(drainTask);
+        return;
       } catch (RejectedExecutionException e) {
         discardAll(e);
+        scheduled.set(false);
+        // Something enqueued while we discarded would otherwise wait forever: go round again.
+        if (queue.isEmpty()) {
+          return;
+        }
       }
     }
   }

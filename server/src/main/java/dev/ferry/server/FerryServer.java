@@ -68,8 +68,8 @@ public final class FerryServer implements AutoCloseable {
   private final CountDownLatch terminated = new CountDownLatch(1);
   private final Object lock = new Object();
   private State state = State.NEW; // guarded by lock
-  private Channel serverChannel;
-  private int port = -1;
+  private volatile Channel serverChannel;
+  private volatile int port = -1;
 
   private FerryServer(Builder b) {
     this.host = b.host;
@@ -213,7 +213,8 @@ public final class FerryServer implements AutoCloseable {
     serverChannel.close();
     for (ServerConnectionHandler c : connections) {
       try {
-        c.channel().eventLoop().execute(() -> c.goAway(ErrorCode.NO_ERROR, "server shutting down"));
+        c.channel().eventLoop().execute(
+            () -> c.goAway(ErrorCode.NO_ERROR, "server shutting down", Math.max(0, grace.toNanos())));
       } catch (RejectedExecutionException e) {
         // Its event loop is already gone, and the connection with it.
       }
@@ -387,7 +388,11 @@ public final class FerryServer implements AutoCloseable {
       return this;
     }
 
-    /** How long calls may run on after a max-age GOAWAY before the connection is closed; default 30 s. */
+    /**
+     * How long calls may run on after the server sent GOAWAY for a connection (max age, max idle, too many
+     * pings) before the connection is closed regardless; default 30 s. (A server shutdown uses the grace
+     * given to {@link FerryServer#shutdown}.)
+     */
     public Builder maxConnectionAgeGrace(Duration grace) {
       this.maxConnectionAgeGrace = nonNegative("maxConnectionAgeGrace", grace);
       return this;

@@ -51,6 +51,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private Settings remote = Settings.DEFAULTS;
   private int highestRequestId;
   private boolean goAwaySent;
+  private boolean closing;
+  private ScheduledFuture<?> maxAgeTask;
+  private ScheduledFuture<?> forcedCloseTask;
   private long idleSinceNanos;
   private ScheduledFuture<?> idleCheck;
 
@@ -76,17 +79,16 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     if (server.maxConnectionAgeNanos > 0) {
       // +-10% jitter, so that connections opened together do not all go away together.
       long age = (long) (server.maxConnectionAgeNanos * (0.9 + 0.2 * ThreadLocalRandom.current().nextDouble()));
-      channel.eventLoop().schedule(() -> {
-        goAway(ErrorCode.NO_ERROR, "maximum connection age reached");
-        channel.eventLoop().schedule(() -> {
-          if (channel.isActive()) {
-            log.debug("Closing {}: max-age grace period over with {} calls in flight", remoteAddress(),
-                calls.size());
-            channel.close();
-          }
-        }, server.maxConnectionAgeGraceNanos, TimeUnit.NANOSECONDS);
-      }, age, TimeUnit.NANOSECONDS);
+      maxAgeTask = channel.eventLoop().schedule(
+          () -> goAway(ErrorCode.NO_ERROR, "maximum connection age reached"), age, TimeUnit.NANOSECONDS);
     }
+  }
+
+  /** Something is wrong with this connection: act on nothing more it sends. Event loop. */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    closing = true;
+    ctx.fireExceptionCaught(cause);
   }
 
   @Override
@@ -138,6 +140,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
+    if (!ctx.channel().isActive() || closing) {
+      frame.release(); // the rest of a read after a connection error or close: not acted on
+      return;
+    }
     switch (frame.type()) {
       case REQUEST:
         onRequest(ctx, frame);
@@ -159,6 +165,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         log.warn("Client {} reported {}: {}; closing", ctx.channel().remoteAddress(), frame.errorCode(),
             frame.reason());
         frame.release();
+        closing = true;
         ctx.close();
         return;
       default:
@@ -239,6 +246,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       writeResponse(id, StatusCode.RESOURCE_EXHAUSTED, "server is overloaded: handler executor rejected the call",
           Metadata.EMPTY, null);
       ctx.flush();
+      callRemoved();
     }
   }
 
@@ -263,32 +271,54 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       h.addAllMetadata(WireMetadata.toWire(trailers));
     }
     ResponseHeader header = h.build();
-    if (body != null) {
-      long size = Frame.HEADER_SIZE + (long) header.getSerializedSize() + body.getSerializedSize();
-      if (size > remote.maxFrameSize()) {
-        writeResponse(id, StatusCode.RESOURCE_EXHAUSTED, "response of " + size
-            + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize() + " bytes",
-            trailers, null);
-        return;
-      }
+    int headerSize = header.getSerializedSize();
+    long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
+    if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
+      // What the client would reject (and close the connection over) is replaced by a short status.
+      String why = headerSize > remote.maxMetadataSize()
+          ? "response header (status message and trailers) of " + headerSize
+              + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
+          : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
+              + " bytes";
+      header = ResponseHeader.newBuilder().setStatus(StatusCode.RESOURCE_EXHAUSTED.value()).setMessage(why).build();
+      body = null;
     }
     // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
     // are flushed by onRequest (consolidated until the end of the read by FlushConsolidationHandler).
     channel.write(new CallFrame(FrameType.RESPONSE, id, header, body)).addListener(f -> {
       if (!f.isSuccess() && channel.isActive()) {
-        log.warn("Could not write the response to call {} on {}", id, channel.remoteAddress(), f.cause());
+        // The response could not be encoded (a message that failed to serialise): the caller still gets
+        // an answer rather than waiting for its deadline.
+        log.error("Could not write the response to call {} on {}", id, channel.remoteAddress(), f.cause());
+        ResponseHeader internal = ResponseHeader.newBuilder().setStatus(StatusCode.INTERNAL.value())
+            .setMessage("internal error: the response could not be encoded").build();
+        channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, internal, null));
       }
     });
   }
 
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
   void goAway(ErrorCode code, String reason) {
+    goAway(code, reason, server.maxConnectionAgeGraceNanos);
+  }
+
+  /** As above, closing the connection regardless after {@code graceNanos}. Event loop. */
+  void goAway(ErrorCode code, String reason, long graceNanos) {
     if (goAwaySent || !channel.isActive()) {
       return;
     }
     goAwaySent = true;
     log.debug("GOAWAY to {} (last request id {}, {}): {}", remoteAddress(), highestRequestId, code, reason);
     channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, code, reason));
+    // Calls it admitted get the grace period to finish; then the connection closes regardless, so a
+    // call without a deadline or a client that stopped reading cannot keep it open.
+    forcedCloseTask = channel.eventLoop().schedule(() -> {
+      if (channel.isActive()) {
+        log.debug("Closing {} after GOAWAY: grace period over with {} calls in flight", remoteAddress(),
+            calls.size());
+        channel.close();
+      }
+    }, graceNanos, TimeUnit.NANOSECONDS);
     closeIfDrained();
   }
 
@@ -300,10 +330,14 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (idleCheck != null) {
-      idleCheck.cancel(false);
-      idleCheck = null;
+    for (ScheduledFuture<?> task : new ScheduledFuture<?>[] {idleCheck, maxAgeTask, forcedCloseTask}) {
+      if (task != null) {
+        task.cancel(false);
+      }
     }
+    idleCheck = null;
+    maxAgeTask = null;
+    forcedCloseTask = null;
     if (!calls.isEmpty()) {
       log.debug("Connection from {} closed with {} calls in flight; cancelling them", ctx.channel().remoteAddress(),
           calls.size());
