@@ -153,10 +153,10 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   }
 
   /**
-   * Starts watching the deadline, if there is one; fails the call at once if it has already passed.
-   * Any thread.
+   * Starts watching the deadline on {@code timer}, if there is one; fails the call at once if it has
+   * already passed. Any thread.
    */
-  void armDeadline() {
+  void armDeadline(io.netty.util.Timer timer) {
     if (!hasDeadline) {
       return;
     }
@@ -165,7 +165,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
       expire();
       return;
     }
-    Timeout t = Deadlines.timer().newTimeout(timeout -> expireOnEventLoop(), remaining, TimeUnit.NANOSECONDS);
+    Timeout t = timer.newTimeout(timeout -> expireOnEventLoop(), remaining, TimeUnit.NANOSECONDS);
     deadlineTimer = t;
     if (isDone()) {
       t.cancel();

@@ -65,6 +65,7 @@ public final class FerryChannel implements AutoCloseable {
 
   private final Set<ClientCall<?, ?>> calls = ConcurrentHashMap.newKeySet();
   private final ConnectionPool pool;
+  private final io.netty.util.Timer deadlines = Deadlines.acquire();
   private final AtomicLong droppedResponses = new AtomicLong();
   private final Object lock = new Object();
   private volatile boolean shutdown;
@@ -191,7 +192,7 @@ public final class FerryChannel implements AutoCloseable {
       call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
       return call;
     }
-    call.armDeadline();
+    call.armDeadline(deadlines);
     if (!call.isDone()) {
       dispatch(call);
     }
@@ -315,6 +316,7 @@ public final class FerryChannel implements AutoCloseable {
     if (!done || !terminating.compareAndSet(false, true)) {
       return;
     }
+    Deadlines.release();
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
     } else {

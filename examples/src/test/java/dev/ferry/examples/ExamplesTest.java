@@ -8,7 +8,6 @@ import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.examples.demo.Demo;
-import dev.ferry.examples.greeter.GreeterExample;
 import dev.ferry.examples.kvstore.GetRequest;
 import dev.ferry.examples.kvstore.InMemoryKvStore;
 import dev.ferry.examples.kvstore.KvStoreFerryService;
@@ -40,19 +39,6 @@ class ExamplesTest {
         .contains("the server cancelled the handler too: true")
         .contains("the Get completes: \"dark red\"")
         .contains("Demo finished");
-  }
-
-  @Test
-  void greeterSaysHello() throws Exception {
-    PrintStream original = System.out;
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-    try {
-      GreeterExample.main(new String[0]);
-    } finally {
-      System.setOut(original);
-    }
-    assertThat(bytes.toString(StandardCharsets.UTF_8)).isEqualToIgnoringNewLines("Hello, Ferry!");
   }
 
   @Test

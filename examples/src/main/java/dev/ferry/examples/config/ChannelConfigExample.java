@@ -1,10 +1,13 @@
 package dev.ferry.examples.config;
 
+import dev.ferry.FerryException;
 import dev.ferry.client.BackoffOptions;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
+import dev.ferry.examples.kvstore.GetRequest;
+import dev.ferry.examples.kvstore.KvStoreFerryStub;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServiceDefinition;
 import java.time.Duration;
@@ -34,6 +37,26 @@ final class ChannelConfigExample {
         .build();
     // [call-options]
     return options;
+  }
+
+  static String lookUp(KvStoreFerryStub kv, String key) {
+    // [client-errors]
+    try {
+      return kv.withTimeout(Duration.ofMillis(250))
+          .get(GetRequest.newBuilder().setKey(key).build())
+          .getValue().toStringUtf8();
+    } catch (FerryException e) {
+      switch (e.code()) {
+        case NOT_FOUND:
+          return null;                  // e.description() says which key
+        case DEADLINE_EXCEEDED:
+        case UNAVAILABLE:
+          throw new IllegalStateException("store unreachable: " + e.getMessage(), e);
+        default:
+          throw e;
+      }
+    }
+    // [client-errors]
   }
 
   static FerryServer server(ServiceDefinition service) {
