@@ -1,0 +1,269 @@
+package dev.ferry.benchmarks;
+
+import com.google.protobuf.ByteString;
+import dev.ferry.benchmarks.BenchSystem.Config;
+import dev.ferry.benchmarks.BenchSystem.Kind;
+import dev.ferry.benchmarks.proto.Payload;
+import dev.ferry.protocol.Transports;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Runs the load scenarios of BENCHMARKS.md: Ferry, gRPC-java and a raw Netty ceiling side by side, in
+ * this one JVM, alternating in short blocks over several rounds, and prints a table with the ratios
+ * Ferry/gRPC and Ferry/ceiling; the same results go to {@code benchmarks/target/results.json}.
+ *
+ * <pre>
+ *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [s1 s2 s3 s4 s5 s6]
+ * </pre>
+ */
+public final class LoadBenchmark {
+  private final boolean quick;
+  private final int rounds;
+  private final long warmupNanos;
+  private final long measureNanos;
+  private final Report report = new Report();
+  /** Peak QPS per system at 1 connection x 128 in flight, 0 bytes, direct (from S2, for S3's rate). */
+  private final Map<String, Double> peak = new LinkedHashMap<>();
+
+  private LoadBenchmark(boolean quick, int rounds) {
+    this.quick = quick;
+    this.rounds = rounds;
+    this.warmupNanos = TimeUnit.MILLISECONDS.toNanos(quick ? 300 : 700);
+    this.measureNanos = TimeUnit.MILLISECONDS.toNanos(quick ? 700 : 1_500);
+  }
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = false;
+    int rounds = -1;
+    Path out = Path.of("benchmarks/target/results.json");
+    Set<String> scenarios = new LinkedHashSet<>();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--quick":
+          quick = true;
+          break;
+        case "--rounds":
+          rounds = Integer.parseInt(args[++i]);
+          break;
+        case "--out":
+          out = Path.of(args[++i]);
+          break;
+        default:
+          scenarios.add(args[i].toLowerCase(Locale.ROOT));
+      }
+    }
+    if (scenarios.isEmpty()) {
+      scenarios.addAll(List.of("s1", "s2", "s3", "s4", "s5", "s6"));
+    }
+    LoadBenchmark bench = new LoadBenchmark(quick, rounds > 0 ? rounds : quick ? 1 : 3);
+    bench.run(scenarios, out);
+  }
+
+  private void run(Set<String> scenarios, Path out) throws Exception {
+    long started = System.nanoTime();
+    report.environment("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    report.environment("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+    report.environment("transport", Transports.nativeEpoll() ? "epoll" : "nio");
+    report.environment("mode", quick ? "quick" : "full");
+    report.environment("rounds", Integer.toString(rounds));
+    System.out.printf("Ferry load benchmark (%s, %d round(s), %s transport, %d cores)%n", quick ? "quick" : "full",
+        rounds, Transports.nativeEpoll() ? "epoll" : "nio", Runtime.getRuntime().availableProcessors());
+    warmUp();
+    if (scenarios.contains("s1")) {
+      s1Latency();
+    }
+    if (scenarios.contains("s2") || scenarios.contains("s6") || scenarios.contains("s3")) {
+      s2Throughput(scenarios.contains("s2"));
+    }
+    if (scenarios.contains("s3")) {
+      s3OpenLoop();
+    }
+    if (scenarios.contains("s4")) {
+      s4LargePayloads();
+    }
+    if (scenarios.contains("s5")) {
+      s5IdleCost();
+    }
+    Map<String, String> keys = new LinkedHashMap<>();
+    keys.put("S1 ping-pong latency", "p50_us");
+    keys.put("S2 closed-loop throughput", "qps");
+    keys.put("S3 open loop", "p99_us");
+    keys.put("S4 large payloads", "mb_per_s");
+    keys.put("S5 idle cost", "cpu_s_per_min_per_conn");
+    keys.put("S6 allocation per call", "bytes_per_call");
+    System.out.println(report.table(keys));
+    report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
+    report.writeJson(out);
+    System.out.printf("Results written to %s (%.0f s)%n", out, (System.nanoTime() - started) / 1e9);
+  }
+
+  private static Payload payload(int size) {
+    return Payload.newBuilder().setData(ByteString.copyFrom(new byte[size])).build();
+  }
+
+  /** JIT warm-up of every system's hot path before anything is measured. */
+  private void warmUp() throws Exception {
+    long nanos = TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
+    for (Kind kind : Kind.values()) {
+      for (boolean direct : new boolean[] {true, false}) {
+        try (BenchSystem system = kind.start(new Config(1, direct, false))) {
+          Load.closedLoop(system, payload(0), 128, nanos / 2, nanos / 2);
+        }
+      }
+    }
+  }
+
+  /** Runs {@code shape} for each system in alternating blocks over the rounds; returns samples per system. */
+  private Map<String, Map<String, List<Double>>> alternate(List<Kind> kinds, Config config, Block shape)
+      throws Exception {
+    Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
+    for (int round = 0; round < rounds; round++) {
+      for (Kind kind : kinds) {
+        try (BenchSystem system = kind.start(config)) {
+          Map<String, Double> metrics = shape.run(system);
+          Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());
+          metrics.forEach((k, v) -> forSystem.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+        }
+      }
+    }
+    return samples;
+  }
+
+  @FunctionalInterface
+  private interface Block {
+    Map<String, Double> run(BenchSystem system) throws Exception;
+  }
+
+  private static Map<String, Double> latencyMetrics(Measurement m) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    out.put("p50_us", m.p50Micros());
+    out.put("p99_us", m.p99Micros());
+    out.put("p999_us", m.p999Micros());
+    out.put("errors", (double) m.errors());
+    return out;
+  }
+
+  private void s1Latency() throws Exception {
+    for (int size : new int[] {0, 1024}) {
+      Payload p = payload(size);
+      Config config = new Config(1, true, false);
+      String label = String.format("1 conn, 1 in flight, %dB", size);
+      Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.values()), config,
+          system -> latencyMetrics(Load.closedLoop(system, p, 1, warmupNanos, measureNanos)));
+      samples.forEach((system, metrics) -> report.add("S1 ping-pong latency", label, system, metrics));
+      printProgress("S1", label);
+    }
+  }
+
+  private void s2Throughput(boolean all) throws Exception {
+    int[] connections = all && !quick ? new int[] {1, 4} : new int[] {1};
+    int[] inFlights = all && !quick ? new int[] {16, 128, 1024} : new int[] {128};
+    int[] sizes = all ? new int[] {0, 1024} : new int[] {0};
+    for (int conns : connections) {
+      for (int inFlight : inFlights) {
+        for (int size : sizes) {
+          Payload p = payload(size);
+          String base = String.format("%d conn x %d in flight, %dB", conns, inFlight, size);
+          for (boolean direct : new boolean[] {true, false}) {
+            Config config = new Config(conns, direct, false);
+            List<Kind> kinds = direct ? List.of(Kind.values()) : List.of(Kind.FERRY, Kind.GRPC);
+            Map<String, Map<String, List<Double>>> samples = alternate(kinds, config, system -> {
+              Measurement m = Load.closedLoop(system, p, inFlight, warmupNanos, measureNanos);
+              Map<String, Double> out = new LinkedHashMap<>();
+              out.put("qps", m.qps());
+              out.put("qps_per_cpu_s", m.qpsPerCpuSecond());
+              out.put("p99_us", m.p99Micros());
+              out.put("bytes_per_call", m.bytesPerCall());
+              out.put("errors", (double) m.errors());
+              return out;
+            });
+            String label = base + " " + config.executorName();
+            for (Map.Entry<String, Map<String, List<Double>>> e : samples.entrySet()) {
+              String rowLabel = e.getKey().equals(Kind.CEILING.label) ? base : label;
+              report.add("S2 closed-loop throughput", rowLabel, e.getKey(), e.getValue());
+              if (conns == 1 && inFlight == 128 && size == 0) {
+                Map<String, List<Double>> alloc = new LinkedHashMap<>();
+                alloc.put("bytes_per_call", e.getValue().get("bytes_per_call"));
+                report.add("S6 allocation per call", rowLabel, e.getKey(), alloc);
+                if (direct) {
+                  peak.put(e.getKey(), Report.Value.of(e.getValue().get("qps")).median());
+                }
+              }
+            }
+            printProgress("S2", label);
+          }
+        }
+      }
+    }
+  }
+
+  private void s3OpenLoop() throws Exception {
+    double slower = Math.min(peak.getOrDefault(Kind.FERRY.label, 50_000.0), peak.getOrDefault(Kind.GRPC.label, 50_000.0));
+    double rate = 0.5 * slower;
+    Payload p = payload(0);
+    Config config = new Config(1, true, false);
+    String label = String.format(Locale.ROOT, "1 conn, %.0f calls/s (50%% of the slower peak), 0B", rate);
+    Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.values()), config,
+        system -> latencyMetrics(Load.openLoop(system, p, rate, warmupNanos, measureNanos)));
+    samples.forEach((system, metrics) -> report.add("S3 open loop", label, system, metrics));
+    printProgress("S3", label);
+  }
+
+  private void s4LargePayloads() throws Exception {
+    for (int size : new int[] {64 * 1024, 1024 * 1024}) {
+      Payload p = payload(size);
+      Config config = new Config(1, true, false);
+      String label = String.format("1 conn x 4 in flight, %d KiB each way", size / 1024);
+      Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.values()), config, system -> {
+        Measurement m = Load.closedLoop(system, p, 4, warmupNanos, measureNanos);
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("mb_per_s", m.qps() * size / 1e6);
+        out.put("p99_us", m.p99Micros());
+        out.put("errors", (double) m.errors());
+        return out;
+      });
+      samples.forEach((system, metrics) -> report.add("S4 large payloads", label, system, metrics));
+      printProgress("S4", label);
+    }
+  }
+
+  /**
+   * Idle connections with heartbeats on, client and server in this process: CPU per connection-minute
+   * and heap per connection (both sides together). The ceiling has no heartbeats and is left out.
+   */
+  private void s5IdleCost() throws Exception {
+    int connections = quick ? 200 : 1_000;
+    long window = TimeUnit.SECONDS.toNanos(quick ? 10 : 30);
+    String label = String.format("%d idle connections, heartbeats on, %d s", connections,
+        TimeUnit.NANOSECONDS.toSeconds(window));
+    for (Kind kind : List.of(Kind.FERRY, Kind.GRPC)) {
+      long heap0 = ProcessCounters.usedHeapAfterGc();
+      try (BenchSystem system = kind.start(new Config(connections, true, true))) {
+        long heap1 = ProcessCounters.usedHeapAfterGc();
+        long cpu0 = ProcessCounters.cpuNanos();
+        LockSupport.parkNanos(window);
+        long cpu1 = ProcessCounters.cpuNanos();
+        Map<String, List<Double>> metrics = new LinkedHashMap<>();
+        double cpuPerMinute = (cpu1 - cpu0) / 1e9 * (60e9 / window);
+        metrics.put("cpu_s_per_min_per_conn", List.of(cpuPerMinute / connections));
+        metrics.put("cpu_s_per_min_total", List.of(cpuPerMinute));
+        metrics.put("heap_kib_per_conn_both_sides", List.of((heap1 - heap0) / 1024.0 / connections));
+        report.add("S5 idle cost", label, kind.label, metrics);
+      }
+    }
+    printProgress("S5", label);
+  }
+
+  private static void printProgress(String scenario, String label) {
+    System.out.printf("  done: %s %s%n", scenario, label);
+  }
+}
