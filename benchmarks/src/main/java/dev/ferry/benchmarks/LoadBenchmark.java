@@ -22,7 +22,7 @@ import java.util.concurrent.locks.LockSupport;
  * Ferry/gRPC and Ferry/ceiling; the same results go to {@code benchmarks/target/results.json}.
  *
  * <pre>
- *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [s1 s2 s3 s4 s5 s6]
+ *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM] [s1 s2 s3 s4 s5 s6]
  * </pre>
  */
 public final class LoadBenchmark {
@@ -33,6 +33,8 @@ public final class LoadBenchmark {
   private final Report report = new Report();
   /** Peak QPS per system at 1 connection x 128 in flight, 0 bytes, direct (from S2, for S3's rate). */
   private final Map<String, Double> peak = new LinkedHashMap<>();
+  /** For profiling: run this system only (--only ferry). */
+  private Kind only;
 
   private LoadBenchmark(boolean quick, int rounds) {
     this.quick = quick;
@@ -44,6 +46,7 @@ public final class LoadBenchmark {
   public static void main(String[] args) throws Exception {
     boolean quick = false;
     int rounds = -1;
+    Kind only = null;
     Path out = Path.of("benchmarks/target/results.json");
     Set<String> scenarios = new LinkedHashSet<>();
     for (int i = 0; i < args.length; i++) {
@@ -57,6 +60,9 @@ public final class LoadBenchmark {
         case "--out":
           out = Path.of(args[++i]);
           break;
+        case "--only":
+          only = Kind.valueOf(args[++i].toUpperCase(Locale.ROOT).replace('-', '_'));
+          break;
         default:
           scenarios.add(args[i].toLowerCase(Locale.ROOT));
       }
@@ -65,6 +71,7 @@ public final class LoadBenchmark {
       scenarios.addAll(List.of("s1", "s2", "s3", "s4", "s5", "s6"));
     }
     LoadBenchmark bench = new LoadBenchmark(quick, rounds > 0 ? rounds : quick ? 1 : 3);
+    bench.only = only;
     bench.run(scenarios, out);
   }
 
@@ -114,6 +121,9 @@ public final class LoadBenchmark {
   private void warmUp() throws Exception {
     long nanos = TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
     for (Kind kind : Kind.values()) {
+      if (only != null && kind != only) {
+        continue;
+      }
       for (boolean direct : new boolean[] {true, false}) {
         try (BenchSystem system = kind.start(new Config(1, direct, false))) {
           Load.closedLoop(system, payload(0), 128, nanos / 2, nanos / 2);
@@ -128,6 +138,9 @@ public final class LoadBenchmark {
     Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
     for (int round = 0; round < rounds; round++) {
       for (Kind kind : kinds) {
+        if (only != null && kind != only) {
+          continue;
+        }
         try (BenchSystem system = kind.start(config)) {
           Map<String, Double> metrics = shape.run(system);
           Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());

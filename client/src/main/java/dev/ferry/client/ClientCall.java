@@ -10,8 +10,8 @@ import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.Protobufs;
-import dev.ferry.protocol.WireMetadata;
-import dev.ferry.protocol.wire.ResponseHeader;
+import dev.ferry.protocol.ProtocolException;
+import dev.ferry.protocol.ResponseHead;
 import io.netty.util.Timeout;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -216,23 +216,20 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
    * itself is failed with INTERNAL here).
    */
   boolean deliver(Frame frame) {
-    ResponseHeader header;
-    Metadata trailers;
+    ResponseHead header;
     try {
-      header = Protobufs.parse(ResponseHeader.parser(), frame.callHeader());
-    } catch (InvalidProtocolBufferException e) {
+      header = ResponseHead.parse(frame.callHeader());
+    } catch (ProtocolException e) {
       fail(StatusCode.INTERNAL, "malformed response header from the server: " + e.getMessage(), e);
       return false;
-    }
-    try {
-      trailers = WireMetadata.fromWire(header.getMetadataList());
     } catch (IllegalArgumentException e) {
       fail(StatusCode.INTERNAL, "invalid trailing metadata from the server: " + e.getMessage(), e);
       return true;
     }
-    StatusCode code = StatusCode.fromValue(header.getStatus());
+    Metadata trailers = header.trailers();
+    StatusCode code = header.status();
     if (code != StatusCode.OK) {
-      completeExceptionally(new FerryException(code, header.getMessage(), trailers, null));
+      completeExceptionally(new FerryException(code, header.message(), trailers, null));
       return true;
     }
     RespT message;

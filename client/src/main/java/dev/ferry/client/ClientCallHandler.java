@@ -2,6 +2,7 @@ package dev.ferry.client;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
@@ -9,22 +10,22 @@ import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
+import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.Settings;
-import dev.ferry.protocol.WireMetadata;
-import dev.ferry.protocol.wire.RequestHeader;
+import dev.ferry.protocol.RequestHead;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
-import io.netty.util.collection.IntObjectHashMap;
-import io.netty.util.collection.IntObjectMap;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,7 +63,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final Consumer<ClientCall<?, ?>> redispatch;
   private final AtomicLong droppedResponses;
   private final Runnable onDraining;
-  private final IntObjectHashMap<ClientCall<?, ?>> pending = new IntObjectHashMap<>();
+  private final RequestIdMap<ClientCall<?, ?>> pending = new RequestIdMap<>();
+  /** Method names in UTF-8, encoded once per method rather than once per call. Event loop only. */
+  private final Map<MethodDescriptor<?, ?>, byte[]> methodNames = new IdentityHashMap<>();
 
   private ChannelHandlerContext ctx;
   private Settings remote;
@@ -148,12 +151,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       }
       timeoutMicros = Math.max(1, TimeUnit.NANOSECONDS.toMicros(remaining));
     }
-    RequestHeader header = RequestHeader.newBuilder()
-        .setMethod(call.method().fullName())
-        .setTimeoutMicros(timeoutMicros)
-        .addAllMetadata(WireMetadata.toWire(call.metadata()))
-        .build();
-    int headerSize = header.getSerializedSize();
+    RequestHead header = new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata());
+    int headerSize = header.serializedSize();
     long frameSize = (long) Frame.HEADER_SIZE + headerSize + call.request().getSerializedSize();
     if (headerSize > remote.maxMetadataSize()) {
       call.fail(StatusCode.RESOURCE_EXHAUSTED, "request header of " + headerSize
@@ -175,6 +174,15 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     ChannelPromise promise = ctx.newPromise();
     promise.addListener((ChannelFutureListener) f -> written(call, id, f));
     ctx.write(new CallFrame(FrameType.REQUEST, id, header, call.request()), promise);
+  }
+
+  private byte[] methodBytes(MethodDescriptor<?, ?> method) {
+    byte[] bytes = methodNames.get(method);
+    if (bytes == null) {
+      bytes = RequestHead.methodBytes(method.fullName());
+      methodNames.put(method, bytes);
+    }
+    return bytes;
   }
 
   private void written(ClientCall<?, ?> call, int id, ChannelFuture f) {
@@ -298,9 +306,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
         reason);
     startDraining("GOAWAY: " + why);
     List<ClientCall<?, ?>> unprocessed = new ArrayList<>();
-    for (IntObjectMap.PrimitiveEntry<ClientCall<?, ?>> e : pending.entries()) {
-      if (e.key() > lastId) {
-        unprocessed.add(e.value());
+    for (ClientCall<?, ?> call : pending.values()) {
+      if (call.requestId > lastId) {
+        unprocessed.add(call);
       }
     }
     for (ClientCall<?, ?> call : unprocessed) {

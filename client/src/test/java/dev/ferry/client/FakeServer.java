@@ -6,6 +6,7 @@ import com.google.protobuf.StringValue;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.CallFrame;
+import dev.ferry.protocol.CallHeader;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameEncoder;
@@ -239,7 +240,8 @@ final class FakeServer implements AutoCloseable {
 
   /** Sends a successful RESPONSE for {@code requestId}, whether or not the client has such a call. */
   static void respond(Channel ch, int requestId, MessageLite message) {
-    ch.writeAndFlush(new CallFrame(FrameType.RESPONSE, requestId, ResponseHeader.getDefaultInstance(), message));
+    ch.writeAndFlush(new CallFrame(FrameType.RESPONSE, requestId,
+        CallHeader.of(ResponseHeader.getDefaultInstance()), message));
   }
 
   @Override
@@ -277,13 +279,13 @@ final class FakeServer implements AutoCloseable {
 
     void respond(MessageLite message, Metadata trailers) {
       ResponseHeader header = ResponseHeader.newBuilder().addAllMetadata(WireMetadata.toWire(trailers)).build();
-      channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, header, message));
+      channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, CallHeader.of(header), message));
     }
 
     void fail(StatusCode code, String message, Metadata trailers) {
       ResponseHeader header = ResponseHeader.newBuilder().setStatus(code.value()).setMessage(message)
           .addAllMetadata(WireMetadata.toWire(trailers)).build();
-      channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, header, null));
+      channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, CallHeader.of(header), null));
     }
 
     /** An OK response whose body is {@code rawBody}, whatever it is. */

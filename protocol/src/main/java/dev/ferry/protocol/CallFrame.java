@@ -11,10 +11,10 @@ import com.google.protobuf.MessageLite;
  *
  * @param type {@link FrameType#REQUEST} or {@link FrameType#RESPONSE}
  * @param requestId the call's id, at least 1
- * @param header a {@code RequestHeader} or {@code ResponseHeader}
+ * @param header the call header: a {@link RequestHead} or {@link ResponseHead}
  * @param body the request or response message, or {@code null} for a failed response
  */
-public record CallFrame(FrameType type, int requestId, MessageLite header, MessageLite body) {
+public record CallFrame(FrameType type, int requestId, CallHeader header, MessageLite body) {
   public CallFrame {
     requireNonNull(type, "type");
     requireNonNull(header, "header");

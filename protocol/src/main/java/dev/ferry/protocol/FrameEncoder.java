@@ -43,9 +43,9 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
   private static void writeCallFrame(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
     ByteBuf buf = null;
     try {
-      MessageLite header = frame.header();
+      CallHeader header = frame.header();
       MessageLite body = frame.body();
-      int headerSize = header.getSerializedSize();
+      int headerSize = header.serializedSize();
       int bodySize = body == null ? 0 : body.getSerializedSize();
       long length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
       if (length > Integer.MAX_VALUE) {
@@ -53,7 +53,7 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
       }
       buf = ctx.alloc().ioBuffer((int) length);
       writeHeader(buf, (int) length, frame.type(), 0, frame.requestId(), headerSize);
-      Protobufs.writeTo(header, headerSize, buf);
+      header.writeTo(buf);
       if (body != null) {
         Protobufs.writeTo(body, bodySize, buf);
       }

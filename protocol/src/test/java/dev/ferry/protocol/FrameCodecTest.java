@@ -34,13 +34,12 @@ class FrameCodecTest {
   private static ByteBuf sampleStream() {
     EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
     enc.writeOutbound(Frame.settings(ALLOC, Settings.builder().heartbeatIntervalMillis(30_000).build()));
-    enc.writeOutbound(new CallFrame(FrameType.REQUEST, 1, RequestHeader.newBuilder()
+    enc.writeOutbound(new CallFrame(FrameType.REQUEST, 1, CallHeader.of(RequestHeader.newBuilder()
         .setMethod("demo.Greeter/Hello").setTimeoutMicros(1_500_000)
-        .addMetadata(MetadataEntry.newBuilder().setKey("user").setValue("zoë")).build(),
+        .addMetadata(MetadataEntry.newBuilder().setKey("user").setValue("zoë")).build()),
         StringValue.of("hello")));
     enc.writeOutbound(Frame.ping(ALLOC, 0x0102030405060708L));
-    enc.writeOutbound(new CallFrame(FrameType.RESPONSE, 1, ResponseHeader.getDefaultInstance(),
-        StringValue.of("")));
+    enc.writeOutbound(new CallFrame(FrameType.RESPONSE, 1, ResponseHead.OK, StringValue.of("")));
     enc.writeOutbound(Frame.goAway(ALLOC, 7, ErrorCode.NO_ERROR, "bye ✓"));
     ByteBuf all = Unpooled.buffer();
     for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
@@ -154,7 +153,7 @@ class FrameCodecTest {
     ResponseHeader header = ResponseHeader.newBuilder().setStatus(5).setMessage("ключ не найден ✓")
         .addMetadata(MetadataEntry.newBuilder().setKey("k").setValue("v")).build();
     BytesValue body = BytesValue.of(ByteString.copyFrom(big));
-    enc.writeOutbound(new CallFrame(FrameType.RESPONSE, 42, header, body));
+    enc.writeOutbound(new CallFrame(FrameType.RESPONSE, 42, CallHeader.of(header), body));
     ByteBuf bytes = enc.readOutbound();
     assertThat(bytes.readableBytes())
         .isEqualTo(Frame.HEADER_SIZE + header.getSerializedSize() + body.getSerializedSize());
@@ -191,7 +190,7 @@ class FrameCodecTest {
     EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
     MessageLite broken = brokenMessage();
     ChannelFuture bad = enc.writeOneOutbound(
-        new CallFrame(FrameType.RESPONSE, 1, ResponseHeader.getDefaultInstance(), broken));
+        new CallFrame(FrameType.RESPONSE, 1, ResponseHead.OK, broken));
     enc.flushOutbound();
     assertThat(bad.isDone()).isTrue();
     assertThat(bad.cause()).hasMessageContaining("broken on purpose");

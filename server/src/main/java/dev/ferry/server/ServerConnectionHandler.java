@@ -1,6 +1,5 @@
 package dev.ferry.server;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
@@ -10,17 +9,16 @@ import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
-import dev.ferry.protocol.Protobufs;
+import dev.ferry.protocol.RequestIdMap;
+import dev.ferry.protocol.RequestHead;
+import dev.ferry.protocol.ResponseHead;
 import dev.ferry.protocol.Settings;
-import dev.ferry.protocol.WireMetadata;
 import dev.ferry.protocol.WriteQueue;
-import dev.ferry.protocol.wire.RequestHeader;
-import dev.ferry.protocol.wire.ResponseHeader;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.collection.IntObjectHashMap;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import dev.ferry.protocol.TooManyPingsEvent;
@@ -45,7 +43,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerConnectionHandler.class);
 
   private final ServerRuntime server;
-  private final IntObjectHashMap<ServerCall<?, ?>> calls = new IntObjectHashMap<>();
+  private final RequestIdMap<ServerCall<?, ?>> calls = new RequestIdMap<>();
   private Channel channel;
   private WriteQueue writeQueue;
   private Settings remote = Settings.DEFAULTS;
@@ -188,36 +186,32 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       goAway(ErrorCode.NO_ERROR, "server shutting down");
     }
     highestRequestId = id;
-    RequestHeader header;
+    ByteBuf callHeader = frame.callHeader();
+    RequestHead.Parsed header;
     try {
-      header = Protobufs.parse(RequestHeader.parser(), frame.callHeader());
-    } catch (InvalidProtocolBufferException e) {
+      header = RequestHead.parse(callHeader);
+    } catch (ProtocolException e) {
       frame.release();
-      throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "malformed REQUEST call header: " + e.getMessage());
+      throw e;
     }
     long receivedNanos = System.nanoTime();
     String refusal = null;
     StatusCode refusalCode = null;
     ServerMethod<?, ?> method = null;
-    Metadata metadata = Metadata.EMPTY;
     if (goAwaySent) {
       refusalCode = StatusCode.UNAVAILABLE;
-      refusal = "server is shutting down; " + header.getMethod() + " was not processed";
+      refusal = "server is shutting down; " + header.method(callHeader) + " was not processed";
     } else if (calls.size() >= server.maxConcurrentCalls()) {
       refusalCode = StatusCode.RESOURCE_EXHAUSTED;
       refusal = "too many calls in flight on this connection (limit " + server.maxConcurrentCalls() + ")";
     } else {
-      method = server.lookup(header.getMethod());
+      method = server.lookup(callHeader, header.methodStart(), header.methodLength());
       if (method == null) {
         refusalCode = StatusCode.UNIMPLEMENTED;
-        refusal = server.describeUnknown(header.getMethod());
-      } else {
-        try {
-          metadata = WireMetadata.fromWire(header.getMetadataList());
-        } catch (IllegalArgumentException e) {
-          refusalCode = StatusCode.INVALID_ARGUMENT;
-          refusal = "invalid request metadata: " + e.getMessage();
-        }
+        refusal = server.describeUnknown(header.method(callHeader));
+      } else if (header.metadata() == null) {
+        refusalCode = StatusCode.INVALID_ARGUMENT;
+        refusal = "invalid request metadata: " + header.metadataError();
       }
     }
     if (refusal != null) {
@@ -227,11 +221,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     long deadline = 0;
-    if (header.getTimeoutMicros() > 0) {
-      deadline = receivedNanos + TimeUnit.MICROSECONDS.toNanos(header.getTimeoutMicros());
+    if (header.timeoutMicros() > 0) {
+      deadline = receivedNanos + TimeUnit.MICROSECONDS.toNanos(header.timeoutMicros());
       deadline = deadline == 0 ? 1 : deadline;
     }
-    ServerCall<?, ?> call = new ServerCall<>(this, id, method, metadata, deadline);
+    ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline);
     calls.put(id, call);
     if (call.hasDeadline()) {
       call.deadlineTimer = server.timer().newTimeout(t -> call.expire(),
@@ -263,15 +257,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** Writes a RESPONSE (without flushing when called from a WriteQueue command). Event loop. */
   private void writeResponse(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
-    ResponseHeader.Builder h = ResponseHeader.newBuilder();
-    if (code != StatusCode.OK) {
-      h.setStatus(code.value()).setMessage(message);
-    }
-    if (!trailers.isEmpty()) {
-      h.addAllMetadata(WireMetadata.toWire(trailers));
-    }
-    ResponseHeader header = h.build();
-    int headerSize = header.getSerializedSize();
+    ResponseHead header = ResponseHead.of(code, message, trailers);
+    int headerSize = header.serializedSize();
     long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
     if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
       // What the client would reject (and close the connection over) is replaced by a short status.
@@ -280,7 +267,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
               + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
           : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
               + " bytes";
-      header = ResponseHeader.newBuilder().setStatus(StatusCode.RESOURCE_EXHAUSTED.value()).setMessage(why).build();
+      header = ResponseHead.of(StatusCode.RESOURCE_EXHAUSTED, why, Metadata.EMPTY);
       body = null;
     }
     // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
@@ -290,8 +277,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         // The response could not be encoded (a message that failed to serialise): the caller still gets
         // an answer rather than waiting for its deadline.
         log.error("Could not write the response to call {} on {}", id, channel.remoteAddress(), f.cause());
-        ResponseHeader internal = ResponseHeader.newBuilder().setStatus(StatusCode.INTERNAL.value())
-            .setMessage("internal error: the response could not be encoded").build();
+        ResponseHead internal = ResponseHead.of(StatusCode.INTERNAL,
+            "internal error: the response could not be encoded", Metadata.EMPTY);
         channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, internal, null));
       }
     });

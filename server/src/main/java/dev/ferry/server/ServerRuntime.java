@@ -1,6 +1,9 @@
 package dev.ferry.server;
 
 import dev.ferry.protocol.Frame;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
 import io.netty.util.Timer;
 import java.util.Map;
 import java.util.concurrent.Executor;
@@ -11,6 +14,7 @@ import java.util.concurrent.Executor;
  */
 final class ServerRuntime {
   private final Map<String, ServiceDefinition> services;
+  private final MethodEntry[] methodTable;
   private final Executor executor; // null = run handlers on the event loop
   private final Timer timer;
   private final int maxConcurrentCalls;
@@ -25,6 +29,7 @@ final class ServerRuntime {
       long minPingIntervalMillis) {
     this.minPingIntervalMillis = minPingIntervalMillis;
     this.services = services;
+    this.methodTable = methodTable(services);
     this.executor = executor;
     this.timer = timer;
     this.maxConcurrentCalls = maxConcurrentCalls;
@@ -37,14 +42,62 @@ final class ServerRuntime {
     return services.keySet();
   }
 
-  ServerMethod<?, ?> lookup(String fullName) {
-    int slash = fullName.indexOf('/');
-    if (slash < 0) {
-      return null;
+  /**
+   * The method whose full name's UTF-8 bytes are {@code buf[start, start + length)}, or null. Compares
+   * bytes in an open-addressing table built at start-up: no string is decoded per call.
+   */
+  ServerMethod<?, ?> lookup(ByteBuf buf, int start, int length) {
+    int mask = methodTable.length - 1;
+    for (int i = hash(buf, start, length) & mask; ; i = (i + 1) & mask) {
+      MethodEntry e = methodTable[i];
+      if (e == null) {
+        return null;
+      }
+      if (e.name.length == length && equal(e.name, buf, start)) {
+        return e.method;
+      }
     }
-    ServiceDefinition service = services.get(fullName.substring(0, slash));
-    return service == null ? null : service.methods().get(fullName.substring(slash + 1));
   }
+
+  private static int hash(ByteBuf buf, int start, int length) {
+    int h = 1;
+    for (int i = 0; i < length; i++) {
+      h = 31 * h + buf.getByte(start + i);
+    }
+    return h ^ (h >>> 16);
+  }
+
+  private static boolean equal(byte[] name, ByteBuf buf, int start) {
+    for (int i = 0; i < name.length; i++) {
+      if (name[i] != buf.getByte(start + i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static MethodEntry[] methodTable(Map<String, ServiceDefinition> services) {
+    int count = 0;
+    for (ServiceDefinition s : services.values()) {
+      count += s.methods().size();
+    }
+    MethodEntry[] table = new MethodEntry[Integer.highestOneBit(Math.max(4, count * 4))];
+    for (ServiceDefinition s : services.values()) {
+      for (ServerMethod<?, ?> m : s.methods().values()) {
+        byte[] name = m.descriptor.fullName().getBytes(StandardCharsets.UTF_8);
+        ByteBuf view = Unpooled.wrappedBuffer(name);
+        int mask = table.length - 1;
+        int i = hash(view, 0, name.length) & mask;
+        while (table[i] != null) {
+          i = (i + 1) & mask;
+        }
+        table[i] = new MethodEntry(name, m);
+      }
+    }
+    return table;
+  }
+
+  private record MethodEntry(byte[] name, ServerMethod<?, ?> method) {}
 
   /** The UNIMPLEMENTED message for a method nobody handles. */
   String describeUnknown(String fullName) {
