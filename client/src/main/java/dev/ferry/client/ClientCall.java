@@ -53,6 +53,16 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   private ClientConnection connection; // guarded by this
   private boolean released; // guarded by this: the call no longer counts against a connection
   private volatile Timeout deadlineTimer;
+  private volatile int finished; // 0 running, 1 outcome decided: see finish()
+  private static final java.lang.invoke.VarHandle FINISHED;
+
+  static {
+    try {
+      FINISHED = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientCall.class, "finished", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
   private volatile boolean sent;
 
   /** Event loop: the request id on {@link #connection()}, 0 until the request is written. */
@@ -77,7 +87,6 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     this.deadlineNanos = deadlineNanos;
     this.result = requireNonNull(result, "result");
     this.onDone = requireNonNull(onDone, "onDone");
-    super.whenComplete(this::afterCompletion);
   }
 
   MethodDescriptor<?, RespT> method() {
@@ -167,7 +176,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     }
     Timeout t = timer.newTimeout(timeout -> expireOnEventLoop(), remaining, TimeUnit.NANOSECONDS);
     deadlineTimer = t;
-    if (isDone()) {
+    if (isFinished()) {
       t.cancel();
     }
   }
@@ -184,7 +193,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
 
   /** Fails the call with {@code DEADLINE_EXCEEDED} (if it is still running). Any thread. */
   void expire() {
-    if (isDone()) {
+    if (isFinished()) {
       return;
     }
     String what = timeoutNanos > 0
@@ -198,7 +207,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
    * and whether its request had been sent. Returns whether this completed the call. Any thread.
    */
   boolean fail(StatusCode code, String what, Throwable cause) {
-    if (isDone()) {
+    if (isFinished()) {
       return false;
     }
     return completeExceptionally(new FerryException(code, what + requestClause(), cause));
@@ -244,16 +253,6 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     return true;
   }
 
-  /**
-   * Cancels the call: the future completes with a {@link java.util.concurrent.CancellationException}
-   * and, if the request was already written, the server is sent CANCEL for it. Stages that depend on
-   * this future are not affected the other way round: cancelling them does not cancel the call.
-   */
-  @Override
-  public boolean cancel(boolean mayInterruptIfRunning) {
-    return super.cancel(mayInterruptIfRunning);
-  }
-
   /** Not supported: a call completes exactly once. */
   @Override
   public void obtrudeValue(T value) {
@@ -266,8 +265,16 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     throw new UnsupportedOperationException("a Ferry call completes exactly once");
   }
 
-  /** Runs once, on the completing thread, however the call completed. */
-  private void afterCompletion(T value, Throwable error) {
+  /**
+   * Claims the call's single completion: the first caller wins and cleans up (stops the deadline timer,
+   * has the connection forget the call, sending CANCEL if its request went out and no response came,
+   * gives its connection slot back and tells the channel) before the future itself completes, so that a
+   * call started by a dependent stage already finds the slot free.
+   */
+  private boolean finish() {
+    if (!FINISHED.compareAndSet(this, 0, 1)) {
+      return false;
+    }
     try {
       Timeout t = deadlineTimer;
       if (t != null) {
@@ -285,6 +292,45 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     } finally {
       onDone.accept(this);
     }
+    return true;
+  }
+
+  /** Whether the call's outcome is decided (the future may be a moment from completing). Any thread. */
+  boolean isFinished() {
+    return finished != 0;
+  }
+
+  @Override
+  public boolean complete(T value) {
+    return finish() && super.complete(value);
+  }
+
+  @Override
+  public boolean completeExceptionally(Throwable ex) {
+    return finish() && super.completeExceptionally(ex);
+  }
+
+  /**
+   * Cancels the call: the future completes with a {@link java.util.concurrent.CancellationException}
+   * and, if the request was already written, the server is sent CANCEL for it. Stages that depend on
+   * this future are not affected the other way round: cancelling them does not cancel the call.
+   */
+  @Override
+  public boolean cancel(boolean mayInterruptIfRunning) {
+    return finish() && super.cancel(mayInterruptIfRunning);
+  }
+
+  /** Not supported: a call is completed by Ferry (or cancelled, or completed by hand, through this class). */
+  @Override
+  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier,
+      java.util.concurrent.Executor executor) {
+    throw new UnsupportedOperationException("a Ferry call is completed by its response");
+  }
+
+  /** Not supported: a call is completed by Ferry. */
+  @Override
+  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier) {
+    throw new UnsupportedOperationException("a Ferry call is completed by its response");
   }
 
   @Override

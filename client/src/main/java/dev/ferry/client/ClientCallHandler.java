@@ -129,7 +129,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * no new calls.
    */
   void write(ClientCall<?, ?> call) {
-    if (call.isDone()) {
+    if (call.isFinished()) {
       return;
     }
     if (drainReason != null && call.dispatches < MAX_DISPATCHES) {
@@ -363,7 +363,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * or above a GOAWAY's last request id.
    */
   private void retryOrFail(ClientCall<?, ?> call, String why, Throwable cause) {
-    if (call.isDone()) {
+    if (call.isFinished()) {
       return;
     }
     if (call.dispatches < MAX_DISPATCHES) {

@@ -205,7 +205,7 @@ final class ConnectionPool {
     ClientCall<?, ?> call;
     while ((call = waiters.pollFirst()) != null) {
       waiting.decrementAndGet();
-      if (!call.isDone()) {
+      if (!call.isFinished()) {
         return call;
       }
     }
@@ -223,7 +223,7 @@ final class ConnectionPool {
   private void failFastWaiters(String reason) {
     for (Iterator<ClientCall<?, ?>> it = waiters.iterator(); it.hasNext(); ) {
       ClientCall<?, ?> call = it.next();
-      if (call.isDone() || !call.waitForReady()) {
+      if (call.isFinished() || !call.waitForReady()) {
         if (waiters.removeFirstOccurrence(call)) {
           waiting.decrementAndGet();
           call.fail(StatusCode.UNAVAILABLE, "no connection to " + authority + " is ready (" + reason + ")",

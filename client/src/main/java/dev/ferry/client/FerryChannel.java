@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 
@@ -63,7 +64,8 @@ public final class FerryChannel implements AutoCloseable {
   private final EventLoopGroup group;
   private final boolean ownsGroup;
 
-  private final Set<ClientCall<?, ?>> calls = ConcurrentHashMap.newKeySet();
+  /** Calls started and not yet finished. (No set of them: every way a call can end reaches it anyway.) */
+  private final AtomicInteger active = new AtomicInteger();
   private final ConnectionPool pool;
   private final io.netty.util.Timer deadlines = Deadlines.acquire();
   private final AtomicLong droppedResponses = new AtomicLong();
@@ -187,13 +189,13 @@ public final class FerryChannel implements AutoCloseable {
     ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), hasDeadline, deadline,
         timeout, options.waitForReady(), result, this::callDone);
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
-    calls.add(call);
+    active.incrementAndGet();
     if (shutdown) {
       call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
       return call;
     }
     call.armDeadline(deadlines);
-    if (!call.isDone()) {
+    if (!call.isFinished()) {
       dispatch(call);
     }
     return call;
@@ -205,9 +207,9 @@ public final class FerryChannel implements AutoCloseable {
   }
 
   private void callDone(ClientCall<?, ?> call) {
-    calls.remove(call);
+    int left = active.decrementAndGet();
     pool.callDone();
-    if (shutdown && calls.isEmpty()) {
+    if (shutdown && left == 0) {
       closeConnections(SHUT_DOWN);
     }
   }
@@ -221,7 +223,7 @@ public final class FerryChannel implements AutoCloseable {
    */
   public void shutdown() {
     shutdown = true;
-    if (calls.isEmpty()) {
+    if (active.get() == 0) {
       closeConnections(SHUT_DOWN);
     }
   }
@@ -232,17 +234,10 @@ public final class FerryChannel implements AutoCloseable {
    */
   public void shutdownNow() {
     shutdown = true;
-    // Closing first fails the calls pending on a connection with a message saying whether each request
-    // had been sent; the calls still waiting for a connection or queued for writing are failed after.
+    // Closing fails the calls pending on each connection, with a message saying whether each request had
+    // been sent; the pool fails the calls waiting for a connection; a call still queued for writing finds
+    // its connection closed and the pool shut down, and fails too.
     closeConnections(SHUT_DOWN);
-    for (ClientCall<?, ?> call : new ArrayList<>(calls)) {
-      ClientConnection c = call.connection();
-      if (c == null) {
-        call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
-      } else {
-        c.execute(() -> call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null));
-      }
-    }
   }
 
   /**
@@ -349,7 +344,7 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Calls started on this channel and not yet completed (waiting, in flight, or being retried). */
   public int activeCalls() {
-    return calls.size();
+    return active.get();
   }
 
   /** A connection new calls may go to, or null if none is ready. */

@@ -19,6 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * task, which writes everything queued and flushes once (and every {@value #MAX_WRITES_BEFORE_FLUSH}
  * writes, so a long burst still goes out steadily).
  *
+ * <p>A command enqueued on the event loop itself while nothing is queued runs at once (a flush follows
+ * once the current task is done), skipping the hand-off.
+ *
  * <p>Thread-safe. Writes are drained in the order they were enqueued. The channel must be registered
  * with its event loop before the first enqueue. If that event loop has shut down, queued messages are
  * released with their promises failed, and queued commands run on the enqueuing thread (they should
@@ -31,6 +34,8 @@ public final class WriteQueue {
   private final Queue<Object> queue = PlatformDependent.newMpscQueue();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final Runnable drainTask = this::drain;
+  private final Runnable flushTask = this::flushNow;
+  private boolean flushPending; // event loop only
 
   public WriteQueue(Channel channel) {
     this.channel = requireNonNull(channel, "channel");
@@ -47,8 +52,31 @@ public final class WriteQueue {
    * batch's flush; it may write to the channel (without flushing) and touch event-loop-only state.
    */
   public void enqueue(Runnable command) {
+    if (!scheduled.get() && channel.eventLoop().inEventLoop()) {
+      // Already on the loop with nothing of ours queued: run it now, and flush once after this task.
+      command.run();
+      requestFlush();
+      return;
+    }
     queue.add(command);
     scheduleDrain();
+  }
+
+  private void flushNow() {
+    flushPending = false;
+    channel.flush();
+  }
+
+  /** Event loop: one flush after the current task, however many commands ran directly in it. */
+  private void requestFlush() {
+    if (!flushPending) {
+      flushPending = true;
+      try {
+        channel.eventLoop().execute(flushTask);
+      } catch (RejectedExecutionException e) {
+        flushPending = false;
+      }
+    }
   }
 
   /** Queues {@code msg} to be written and flushed, without a promise. */
