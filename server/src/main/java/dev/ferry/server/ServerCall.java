@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
  * thread, the deadline timer, or the connection's event loop.
  */
-final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext {
+final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext, Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
 
   final int id;
@@ -40,6 +40,11 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private List<Runnable> cancelListeners; // guarded by this
   private Metadata.Builder trailers; // guarded by this
   volatile Timeout deadlineTimer;
+  // The outcome, set once by whoever wins `done`, then written by run() on the event loop.
+  StatusCode responseCode;
+  String responseMessage;
+  Metadata responseTrailers;
+  MessageLite responseBody;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
       long deadlineNanos) {
@@ -59,7 +64,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   }
 
   /** Parses the request and runs the handler. Runs on the handler executor; releases the frame. */
-  void run(Frame frame) {
+  void handle(Frame frame) {
     ReqT request;
     try {
       if (done.get()) {
@@ -77,9 +82,24 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     } finally {
       frame.release();
     }
+    if (method.handler != null) {
+      RespT response;
+      try {
+        response = method.handler.handle(request, this);
+      } catch (Throwable t) {
+        fail(t);
+        return;
+      }
+      if (response == null) {
+        fail(new NullPointerException("handler of " + method.descriptor + " returned null"));
+      } else {
+        succeed(response);
+      }
+      return;
+    }
     CompletionStage<RespT> stage;
     try {
-      stage = method.handler.handle(request, this);
+      stage = method.asyncHandler.handle(request, this);
       if (stage == null) {
         throw new NullPointerException("handler of " + method.descriptor + " returned null");
       }
@@ -101,7 +121,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private void succeed(RespT response) {
     if (done.compareAndSet(false, true)) {
       cancelTimer();
-      connection.sendResponse(this, StatusCode.OK, "", trailers(), response);
+      respond(StatusCode.OK, "", trailers(), response);
     }
   }
 
@@ -118,10 +138,10 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       if (!fe.trailers().isEmpty()) {
         t = t.toBuilder().addAll(fe.trailers()).build();
       }
-      connection.sendResponse(this, fe.code(), fe.description(), t, null);
+      respond(fe.code(), fe.description(), t, null);
     } else {
       log.error("Handler of {} failed for call {} from {}", method.descriptor, id, remoteAddress(), cause);
-      connection.sendResponse(this, StatusCode.INTERNAL, "internal error in " + method.descriptor, trailers(),
+      respond(StatusCode.INTERNAL, "internal error in " + method.descriptor, trailers(),
           null);
     }
   }
@@ -131,7 +151,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     if (done.compareAndSet(false, true)) {
       cancelTimer();
       fireCancelled();
-      connection.sendResponse(this, StatusCode.DEADLINE_EXCEEDED,
+      respond(StatusCode.DEADLINE_EXCEEDED,
           "deadline exceeded on the server for " + method.descriptor, Metadata.EMPTY, null);
     }
   }
@@ -146,6 +166,21 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
 
   boolean isDone() {
     return done.get();
+  }
+
+  /** Event loop (through the connection's WriteQueue): writes the outcome recorded by respond(). */
+  @Override
+  public void run() {
+    connection.writeOutcome(this);
+  }
+
+  /** Records the outcome and hands the call to the event loop to write it. Any thread; once. */
+  private void respond(StatusCode code, String message, Metadata trailers, MessageLite body) {
+    responseCode = code;
+    responseMessage = message;
+    responseTrailers = trailers;
+    responseBody = body;
+    connection.sendResponse(this);
   }
 
   private void cancelTimer() {

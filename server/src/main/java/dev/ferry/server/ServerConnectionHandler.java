@@ -245,14 +245,17 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   /** Sends a call's outcome and forgets it. Any thread. */
-  void sendResponse(ServerCall<?, ?> call, StatusCode code, String message, Metadata trailers, MessageLite body) {
-    writeQueue.enqueue(() -> {
-      if (calls.get(call.id) == call) {
-        calls.remove(call.id);
-        writeResponse(call.id, code, message, trailers, body);
-        callRemoved();
-      }
-    });
+  void sendResponse(ServerCall<?, ?> call) {
+    writeQueue.enqueue(call);
+  }
+
+  /** Event loop: writes a completed call's outcome, unless the call was forgotten (CANCEL, connection loss). */
+  void writeOutcome(ServerCall<?, ?> call) {
+    if (calls.get(call.id) == call) {
+      calls.remove(call.id);
+      writeResponse(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
+      callRemoved();
+    }
   }
 
   /** Writes a RESPONSE (without flushing when called from a WriteQueue command). Event loop. */

@@ -114,9 +114,9 @@ final class ServerRuntime {
   /** Runs the call's handler on the executor, or right here on the event loop in direct mode. */
   void dispatch(ServerCall<?, ?> call, Frame frame) {
     if (executor == null) {
-      call.run(frame);
+      call.handle(frame);
     } else {
-      executor.execute(() -> call.run(frame));
+      executor.execute(() -> call.handle(frame));
     }
   }
 

@@ -6,7 +6,6 @@ import com.google.protobuf.MessageLite;
 import dev.ferry.MethodDescriptor;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * A service: its name and a handler for each of its methods. Immutable once built. Generated code
@@ -62,24 +61,22 @@ public final class ServiceDefinition {
     /** Adds a method whose handler returns its response. */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder unary(
         MethodDescriptor<ReqT, RespT> method, UnaryHandler<ReqT, RespT> handler) {
-      requireNonNull(handler, "handler");
-      return add(method, (request, ctx) -> CompletableFuture.completedFuture(handler.handle(request, ctx)));
+      return add(new ServerMethod<>(requireNonNull(method, "method"), requireNonNull(handler, "handler"), null));
     }
 
     /** Adds a method whose handler returns a stage that completes with its response. */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder unaryAsync(
         MethodDescriptor<ReqT, RespT> method, AsyncUnaryHandler<ReqT, RespT> handler) {
-      return add(method, requireNonNull(handler, "handler"));
+      return add(new ServerMethod<>(requireNonNull(method, "method"), null, requireNonNull(handler, "handler")));
     }
 
-    private <ReqT extends MessageLite, RespT extends MessageLite> Builder add(
-        MethodDescriptor<ReqT, RespT> method, AsyncUnaryHandler<ReqT, RespT> handler) {
-      requireNonNull(method, "method");
+    private Builder add(ServerMethod<?, ?> m) {
+      MethodDescriptor<?, ?> method = m.descriptor;
       if (!method.serviceName().equals(name)) {
         throw new IllegalArgumentException(
             "method: " + method + " (expected: a method of service " + name + ")");
       }
-      if (methods.putIfAbsent(method.methodName(), new ServerMethod<>(method, handler)) != null) {
+      if (methods.putIfAbsent(method.methodName(), m) != null) {
         throw new IllegalArgumentException("method: " + method + " added twice");
       }
       return this;
