@@ -66,7 +66,12 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   private volatile boolean sent;
 
   /** Event loop: the request id on {@link #connection()}, 0 until the request is written. */
-  int requestId;
+  volatile int requestId;
+  /**
+   * The handler whose pending map holds this call, or null: set and cleared by that handler on its
+   * event loop, so that it can tell whether a call is still its own without a map lookup.
+   */
+  volatile ClientCallHandler pendingIn;
   /** How many connections this call was handed to (see {@link ClientCallHandler}); guarded by this. */
   int dispatches;
 

@@ -171,9 +171,16 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     }
     call.requestId = id;
     pending.put(id, call);
+    call.pendingIn = this;
     ChannelPromise promise = ctx.newPromise();
     promise.addListener((ChannelFutureListener) f -> written(call, id, f));
     ctx.write(new CallFrame(FrameType.REQUEST, id, header, call.request()), promise);
+  }
+
+  /** Takes {@code call} out of the pending map. Event loop. */
+  private void untrack(ClientCall<?, ?> call) {
+    pending.remove(call.requestId);
+    call.pendingIn = null;
   }
 
   private byte[] methodBytes(MethodDescriptor<?, ?> method) {
@@ -186,14 +193,14 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void written(ClientCall<?, ?> call, int id, ChannelFuture f) {
-    if (pending.get(id) != call) {
+    if (call.pendingIn != this || call.requestId != id) {
       return; // completed, or moved to another connection, meanwhile
     }
     if (f.isSuccess()) {
       call.markSent();
       return;
     }
-    pending.remove(id);
+    untrack(call);
     Throwable cause = f.cause();
     if (!f.channel().isActive() || cause instanceof ClosedChannelException) {
       // Not one byte of it reached the socket: safe to send elsewhere.
@@ -212,10 +219,10 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    */
   void forget(ClientCall<?, ?> call) {
     int id = call.requestId;
-    if (id == 0 || pending.get(id) != call) {
-      return;
+    if (call.pendingIn != this) {
+      return; // not pending here (answered already, never written, or on another connection)
     }
-    pending.remove(id);
+    untrack(call);
     if (ctx.channel().isActive()) {
       ctx.writeAndFlush(Frame.cancel(id), ctx.voidPromise());
     }
@@ -285,6 +292,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
 
   private void onResponse(Frame frame) {
     ClientCall<?, ?> call = pending.remove(frame.requestId());
+    if (call != null) {
+      call.pendingIn = null;
+    }
     if (call == null) {
       long dropped = droppedResponses.incrementAndGet();
       log.debug("Dropped RESPONSE for request id {} from {}: no such call in flight (late after a "
@@ -312,7 +322,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       }
     }
     for (ClientCall<?, ?> call : unprocessed) {
-      pending.remove(call.requestId);
+      untrack(call);
     }
     for (ClientCall<?, ?> call : unprocessed) {
       // The server says it never processed these: safe to send again, elsewhere.
@@ -399,6 +409,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     }
     List<ClientCall<?, ?>> calls = new ArrayList<>(pending.values());
     pending.clear();
+    for (ClientCall<?, ?> call : calls) {
+      call.pendingIn = null;
+    }
     for (ClientCall<?, ?> call : calls) {
       if (call.sent()) {
         call.fail(StatusCode.UNAVAILABLE, closeReason, cause); // may have been processed: not retried

@@ -214,7 +214,7 @@ final class ConnectionPool {
 
   /** A call completed: its room may serve a waiting call. Any thread. */
   void callDone() {
-    if (!waiters.isEmpty()) {
+    if (waiting.get() > 0) {
       drainWaiters();
     }
   }

@@ -53,6 +53,7 @@ final class TestService {
       MethodDescriptor.of(NAME + "/Missing", StringValue.parser(), StringValue.parser());
 
   final BlockingQueue<CallContext> hanging = new LinkedBlockingQueue<>();
+  final BlockingQueue<String> hangingRequests = new LinkedBlockingQueue<>();
   final CountDownLatch sleepCancelled = new CountDownLatch(1);
   final AtomicInteger sleeping = new AtomicInteger();
   volatile int shuffleBatch = Integer.MAX_VALUE;
@@ -73,6 +74,7 @@ final class TestService {
           return req;
         })
         .unaryAsync(HANG, (req, ctx) -> {
+          hangingRequests.add(req.getValue());
           hanging.add(ctx);
           return new CompletableFuture<>();
         })

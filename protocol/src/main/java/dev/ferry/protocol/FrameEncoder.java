@@ -61,10 +61,27 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
       if (buf != null) {
         buf.release();
       }
-      promise.setFailure(t);
+      promise.setFailure(new EncodeException(frame.requestId(), t));
       return;
     }
     ctx.write(buf, promise);
+  }
+
+  /** A call frame could not be encoded (its message failed to serialise); nothing of it was written. */
+  public static final class EncodeException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final int requestId;
+
+    EncodeException(int requestId, Throwable cause) {
+      super("could not encode the frame of request " + requestId + ": " + cause, cause);
+      this.requestId = requestId;
+    }
+
+    /** The request id of the frame that failed. */
+    public int requestId() {
+      return requestId;
+    }
   }
 
   private static void writeFrame(ChannelHandlerContext ctx, Frame frame, ChannelPromise promise) {

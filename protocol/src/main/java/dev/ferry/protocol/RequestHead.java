@@ -56,33 +56,38 @@ public final class RequestHead implements CallHeader {
     }
   }
 
-  /**
-   * A decoded REQUEST header. The method name is left in the buffer as a range (valid while the frame
-   * is), so that the server can look it up without decoding a string.
-   *
-   * @param methodStart index of the method name's first byte in the buffer passed to {@link #parse}
-   * @param methodLength its length in bytes
-   * @param timeoutMicros time left to the deadline when sent; 0 for none
-   * @param metadata the request metadata, or null if a key broke the rules (see {@code metadataError})
-   * @param metadataError why the metadata is invalid, or null
-   */
-  public record Parsed(int methodStart, int methodLength, long timeoutMicros, Metadata metadata,
-      String metadataError) {
-    /** The method name as a string (for messages: lookups compare bytes). */
-    public String method(ByteBuf buf) {
-      return buf.toString(methodStart, methodLength, StandardCharsets.UTF_8);
-    }
+  /** Finds what a method name stands for, from its UTF-8 bytes; null if nothing. */
+  @FunctionalInterface
+  public interface MethodLookup<T> {
+    T find(byte[] bytes, int offset, int length);
   }
 
   /**
-   * Decodes the call header held by the readable bytes of {@code buf} (not moving its indexes).
+   * A decoded REQUEST header.
+   *
+   * @param method what the lookup found for the method name, or null
+   * @param methodName the method name, decoded only when the lookup found nothing (for messages)
+   * @param timeoutMicros time left to the deadline when sent; 0 for none
+   * @param metadata the request metadata, or null if a key broke the rules (see {@code metadataError})
+   * @param metadataError why the metadata is invalid, or null
+   * @param <T> what method names are looked up as
+   */
+  public record Parsed<T>(T method, String methodName, long timeoutMicros, Metadata metadata,
+      String metadataError) {}
+
+  /**
+   * Decodes the call header held by the readable bytes of {@code buf} (not moving its indexes), looking
+   * the method name up with {@code lookup} straight from its bytes.
    *
    * @throws ProtocolException if the bytes are not a well-formed {@code RequestHeader}
    */
-  public static Parsed parse(ByteBuf buf) {
-    WireFormat.Reader r = new WireFormat.Reader(buf, buf.readerIndex(), buf.writerIndex());
-    int methodStart = buf.readerIndex();
-    int methodLength = 0;
+  public static <T> Parsed<T> parse(ByteBuf buf, MethodLookup<T> lookup) {
+    int length = buf.readableBytes();
+    byte[] bytes = WireFormat.arrayOf(buf);
+    int from = WireFormat.arrayOffset(buf);
+    WireFormat.Reader r = new WireFormat.Reader(bytes, from, from + length);
+    T method = null;
+    String methodName = "";
     long timeout = 0;
     Metadata.Builder md = null;
     String mdError = null;
@@ -91,11 +96,10 @@ public final class RequestHead implements CallHeader {
       int field = (int) (tag >>> 3);
       int wireType = (int) (tag & 7);
       if (field == 1 && wireType == WireFormat.LENGTH_DELIMITED) {
-        methodStart = r.readLengthDelimited();
-        methodLength = r.lengthSince(methodStart);
-        if (!io.netty.buffer.ByteBufUtil.isText(buf, methodStart, methodLength, StandardCharsets.UTF_8)) {
-          throw WireFormat.Reader.malformed("method name is not valid UTF-8");
-        }
+        int start = r.readLengthDelimited();
+        int len = r.lengthSince(start);
+        method = lookup.find(bytes, start, len);
+        methodName = method != null ? null : WireFormat.string(bytes, start, len);
       } else if (field == 2 && wireType == WireFormat.VARINT) {
         timeout = r.readVarint();
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
@@ -113,6 +117,6 @@ public final class RequestHead implements CallHeader {
       }
     }
     Metadata metadata = mdError != null ? null : md == null ? Metadata.EMPTY : md.build();
-    return new Parsed(methodStart, methodLength, timeout, metadata, mdError);
+    return new Parsed<>(method, methodName, timeout, metadata, mdError);
   }
 }

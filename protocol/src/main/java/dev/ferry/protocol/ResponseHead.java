@@ -82,7 +82,10 @@ public final class ResponseHead implements CallHeader {
     if (!buf.isReadable()) {
       return OK;
     }
-    WireFormat.Reader r = new WireFormat.Reader(buf, buf.readerIndex(), buf.writerIndex());
+    int length = buf.readableBytes();
+    byte[] bytes = WireFormat.arrayOf(buf);
+    int from = WireFormat.arrayOffset(buf);
+    WireFormat.Reader r = new WireFormat.Reader(bytes, from, from + length);
     long status = 0;
     String message = "";
     Metadata.Builder md = null;

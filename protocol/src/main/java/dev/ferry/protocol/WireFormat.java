@@ -3,6 +3,7 @@ package dev.ferry.protocol;
 import dev.ferry.Metadata;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -78,13 +79,53 @@ final class WireFormat {
     }
   }
 
-  /** A cursor over one encoded message in a buffer; throws {@link ProtocolException} on malformed input. */
+  /** A per-thread scratch array for decoding small headers and bodies from off-heap buffers. */
+  private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+    @Override
+    protected byte[] initialValue() {
+      return new byte[1024];
+    }
+  };
+
+  /** Largest payload part copied to the scratch array for decoding; larger ones are decoded in place. */
+  static final int MAX_SCRATCH = 64 * 1024;
+
+  /**
+   * The readable bytes of {@code buf} as an array region starting at {@link #arrayOffset}: its own
+   * backing array when it has one, else a copy in this thread's scratch array (valid until the thread's
+   * next call; a fresh array above {@link #MAX_SCRATCH} bytes).
+   */
+  static byte[] arrayOf(ByteBuf buf) {
+    int length = buf.readableBytes();
+    if (buf.hasArray()) {
+      return buf.array();
+    }
+    byte[] target;
+    if (length > MAX_SCRATCH) {
+      target = new byte[length];
+    } else {
+      target = SCRATCH.get();
+      if (target.length < length) {
+        target = new byte[Math.min(MAX_SCRATCH, Math.max(length, target.length * 2))];
+        SCRATCH.set(target);
+      }
+    }
+    buf.getBytes(buf.readerIndex(), target, 0, length);
+    return target;
+  }
+
+  /** Where {@link #arrayOf} put the first readable byte of {@code buf}. */
+  static int arrayOffset(ByteBuf buf) {
+    return buf.hasArray() ? buf.arrayOffset() + buf.readerIndex() : 0;
+  }
+
+  /** A cursor over one encoded message in an array; throws {@link ProtocolException} on malformed input. */
   static final class Reader {
-    private final ByteBuf buf;
+    private final byte[] buf;
     private int at;
     private final int end;
 
-    Reader(ByteBuf buf, int from, int to) {
+    Reader(byte[] buf, int from, int to) {
       this.buf = buf;
       this.at = from;
       this.end = to;
@@ -94,17 +135,13 @@ final class WireFormat {
       return at < end;
     }
 
-    int position() {
-      return at;
-    }
-
     long readVarint() {
       long result = 0;
       for (int shift = 0; shift < 64; shift += 7) {
         if (at >= end) {
           throw malformed("truncated varint");
         }
-        byte b = buf.getByte(at++);
+        byte b = buf[at++];
         result |= (long) (b & 0x7F) << shift;
         if ((b & 0x80) == 0) {
           return result;
@@ -113,7 +150,7 @@ final class WireFormat {
       throw malformed("varint longer than 10 bytes");
     }
 
-    /** Reads a length prefix and returns the start of the bytes; {@link #position} is then past them. */
+    /** Reads a length prefix and returns the start of the bytes; the cursor is then past them. */
     int readLengthDelimited() {
       long length = readVarint();
       if (length < 0 || length > end - at) {
@@ -131,11 +168,7 @@ final class WireFormat {
 
     String readString() {
       int start = readLengthDelimited();
-      int length = at - start;
-      if (!ByteBufUtil.isText(buf, start, length, StandardCharsets.UTF_8)) {
-        throw malformed("string field is not valid UTF-8");
-      }
-      return buf.toString(start, length, StandardCharsets.UTF_8);
+      return string(buf, start, at - start);
     }
 
     void skip(int wireType) {
@@ -164,7 +197,7 @@ final class WireFormat {
       at += n;
     }
 
-    /** Reads the metadata entry whose bytes are [start, position) into {@code md}. */
+    /** Reads the metadata entry whose bytes are [start, cursor) into {@code md}. */
     void readMetadataEntry(int start, Metadata.Builder md) {
       Reader entry = new Reader(buf, start, at);
       String key = "";
@@ -191,6 +224,57 @@ final class WireFormat {
     static ProtocolException malformed(String why) {
       return new ProtocolException(ErrorCode.PROTOCOL_ERROR, "malformed call header: " + why);
     }
+  }
+
+  /** Decodes UTF-8, rejecting malformed input (protobuf's rule for string fields). */
+  static String string(byte[] bytes, int start, int length) {
+    if (!isValidUtf8(bytes, start, length)) {
+      throw Reader.malformed("string field is not valid UTF-8");
+    }
+    return new String(bytes, start, length, StandardCharsets.UTF_8);
+  }
+
+  /** Strict UTF-8 validation (no overlong forms, no surrogates, nothing above U+10FFFF). */
+  static boolean isValidUtf8(byte[] b, int start, int length) {
+    int i = start;
+    int end = start + length;
+    while (i < end) {
+      int c = b[i] & 0xFF;
+      if (c < 0x80) {
+        i++;
+        continue;
+      }
+      int n;
+      int min;
+      if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+        min = 0x80;
+      } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        min = 0x800;
+      } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        min = 0x10000;
+      } else {
+        return false;
+      }
+      if (end - i <= n) {
+        return false;
+      }
+      int cp = c & (0x3F >> n);
+      for (int k = 1; k <= n; k++) {
+        int cc = b[i + k] & 0xFF;
+        if ((cc & 0xC0) != 0x80) {
+          return false;
+        }
+        cp = (cp << 6) | (cc & 0x3F);
+      }
+      if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return false;
+      }
+      i += n + 1;
+    }
+    return true;
   }
 
   /** A well-formed header whose metadata breaks Ferry's key rules: a call-level error, not a connection one. */

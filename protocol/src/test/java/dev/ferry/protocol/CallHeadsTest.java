@@ -60,8 +60,11 @@ class CallHeadsTest {
           .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
               .addField(9, com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(5).build()).build())
           .build().toByteArray());
-      RequestHead.Parsed parsed = RequestHead.parse(buf);
-      assertThat(parsed.method(buf)).isEqualTo(method);
+      RequestHead.Parsed<String> unknown = RequestHead.parse(buf, (b, off, len) -> null);
+      assertThat(unknown.methodName()).isEqualTo(method);
+      RequestHead.Parsed<String> parsed = RequestHead.parse(buf,
+          (b, off, len) -> new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8).equals(method) ? "found" : null);
+      assertThat(parsed.method()).isEqualTo(method.isEmpty() ? null : "found"); // an empty name is not sent
       assertThat(parsed.timeoutMicros()).isEqualTo(timeout);
       assertThat(parsed.metadata()).isEqualTo(md);
     }
@@ -90,6 +93,21 @@ class CallHeadsTest {
   }
 
   @Test
+  void offHeapBuffersDecodeTheSame() {
+    RequestHeader proto = RequestHeader.newBuilder().setMethod("pkg.Svc/Ünï").setTimeoutMicros(7)
+        .addMetadata(MetadataEntry.newBuilder().setKey("k").setValue("✓")).build();
+    ByteBuf direct = Unpooled.directBuffer().writeBytes(proto.toByteArray());
+    try {
+      RequestHead.Parsed<Object> p = RequestHead.parse(direct, (b, off, len) -> null);
+      assertThat(p.methodName()).isEqualTo("pkg.Svc/Ünï");
+      assertThat(p.timeoutMicros()).isEqualTo(7);
+      assertThat(p.metadata().get("k")).isEqualTo("✓");
+    } finally {
+      direct.release();
+    }
+  }
+
+  @Test
   void malformedHeadersAreProtocolErrorsAndBadKeysAreReported() {
     byte[][] malformed = {
         {0x0a, 0x05, 'a'},                    // string longer than the header
@@ -98,14 +116,14 @@ class CallHeadsTest {
         {0x0b},                               // group wire type
     };
     for (byte[] bytes : malformed) {
-      assertThatThrownBy(() -> RequestHead.parse(Unpooled.wrappedBuffer(bytes)))
+      assertThatThrownBy(() -> RequestHead.parse(Unpooled.wrappedBuffer(bytes), (b, off, len) -> null))
           .isInstanceOfSatisfying(ProtocolException.class,
               e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR))
           .hasMessageContaining("malformed call header");
     }
     byte[] badKey = RequestHeader.newBuilder().setMethod("a.B/C")
         .addMetadata(MetadataEntry.newBuilder().setKey("Bad Key").setValue("v")).build().toByteArray();
-    RequestHead.Parsed parsed = RequestHead.parse(Unpooled.wrappedBuffer(badKey));
+    RequestHead.Parsed<Object> parsed = RequestHead.parse(Unpooled.wrappedBuffer(badKey), (b, off, len) -> null);
     assertThat(parsed.metadata()).isNull();
     assertThat(parsed.metadataError()).contains("Bad Key");
   }

@@ -6,6 +6,7 @@ import dev.ferry.StatusCode;
 import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameEncoder;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
@@ -14,7 +15,6 @@ import dev.ferry.protocol.RequestHead;
 import dev.ferry.protocol.ResponseHead;
 import dev.ferry.protocol.Settings;
 import dev.ferry.protocol.WriteQueue;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -186,10 +186,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       goAway(ErrorCode.NO_ERROR, "server shutting down");
     }
     highestRequestId = id;
-    ByteBuf callHeader = frame.callHeader();
-    RequestHead.Parsed header;
+    RequestHead.Parsed<ServerMethod<?, ?>> header;
     try {
-      header = RequestHead.parse(callHeader);
+      header = RequestHead.parse(frame.callHeader(), server);
     } catch (ProtocolException e) {
       frame.release();
       throw e;
@@ -197,22 +196,20 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     long receivedNanos = System.nanoTime();
     String refusal = null;
     StatusCode refusalCode = null;
-    ServerMethod<?, ?> method = null;
+    ServerMethod<?, ?> method = header.method();
     if (goAwaySent) {
       refusalCode = StatusCode.UNAVAILABLE;
-      refusal = "server is shutting down; " + header.method(callHeader) + " was not processed";
+      refusal = "server is shutting down; "
+          + (method != null ? method.descriptor.fullName() : header.methodName()) + " was not processed";
     } else if (calls.size() >= server.maxConcurrentCalls()) {
       refusalCode = StatusCode.RESOURCE_EXHAUSTED;
       refusal = "too many calls in flight on this connection (limit " + server.maxConcurrentCalls() + ")";
-    } else {
-      method = server.lookup(callHeader, header.methodStart(), header.methodLength());
-      if (method == null) {
-        refusalCode = StatusCode.UNIMPLEMENTED;
-        refusal = server.describeUnknown(header.method(callHeader));
-      } else if (header.metadata() == null) {
-        refusalCode = StatusCode.INVALID_ARGUMENT;
-        refusal = "invalid request metadata: " + header.metadataError();
-      }
+    } else if (method == null) {
+      refusalCode = StatusCode.UNIMPLEMENTED;
+      refusal = server.describeUnknown(header.methodName());
+    } else if (header.metadata() == null) {
+      refusalCode = StatusCode.INVALID_ARGUMENT;
+      refusal = "invalid request metadata: " + header.metadataError();
     }
     if (refusal != null) {
       frame.release();
@@ -275,17 +272,27 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
     // are flushed by onRequest (consolidated until the end of the read by FlushConsolidationHandler).
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body)).addListener(f -> {
-      if (!f.isSuccess() && channel.isActive()) {
-        // The response could not be encoded (a message that failed to serialise): the caller still gets
-        // an answer rather than waiting for its deadline.
-        log.error("Could not write the response to call {} on {}", id, channel.remoteAddress(), f.cause());
-        ResponseHead internal = ResponseHead.of(StatusCode.INTERNAL,
-            "internal error: the response could not be encoded", Metadata.EMPTY);
-        channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, internal, null));
-      }
-    });
+    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body)).addListener(ON_RESPONSE_WRITTEN);
   }
+
+  /** Shared by every response: on a failed write, tells the caller (a response that could not be encoded). */
+  private static final ChannelFutureListener ON_RESPONSE_WRITTEN = f -> {
+    Channel channel = f.channel();
+    if (f.isSuccess() || !channel.isActive()) {
+      return;
+    }
+    Throwable cause = f.cause();
+    if (cause instanceof FrameEncoder.EncodeException) {
+      // The message failed to serialise: the caller still gets an answer rather than waiting for its deadline.
+      int id = ((FrameEncoder.EncodeException) cause).requestId();
+      log.error("Could not encode the response to call {} on {}", id, channel.remoteAddress(), cause.getCause());
+      ResponseHead internal = ResponseHead.of(StatusCode.INTERNAL,
+          "internal error: the response could not be encoded", Metadata.EMPTY);
+      channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, internal, null));
+    } else {
+      log.warn("Could not write a response on {}", channel.remoteAddress(), cause);
+    }
+  };
 
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
   void goAway(ErrorCode code, String reason) {

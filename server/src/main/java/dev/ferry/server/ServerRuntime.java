@@ -1,8 +1,8 @@
 package dev.ferry.server;
 
 import dev.ferry.protocol.Frame;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import dev.ferry.protocol.RequestHead;
+import java.util.Arrays;
 import java.nio.charset.StandardCharsets;
 import io.netty.util.Timer;
 import java.util.Map;
@@ -12,7 +12,7 @@ import java.util.concurrent.Executor;
  * What a connection needs from its server: the method registry, the handler executor, the shared
  * deadline timer, limits, and whether the server is shutting down. Immutable apart from that flag.
  */
-final class ServerRuntime {
+final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>> {
   private final Map<String, ServiceDefinition> services;
   private final MethodEntry[] methodTable;
   private final Executor executor; // null = run handlers on the event loop
@@ -43,37 +43,29 @@ final class ServerRuntime {
   }
 
   /**
-   * The method whose full name's UTF-8 bytes are {@code buf[start, start + length)}, or null. Compares
-   * bytes in an open-addressing table built at start-up: no string is decoded per call.
+   * The method whose full name's UTF-8 bytes are {@code bytes[offset, offset + length)}, or null.
+   * Compares bytes in an open-addressing table built at start-up: no string is decoded per call.
    */
-  ServerMethod<?, ?> lookup(ByteBuf buf, int start, int length) {
+  @Override
+  public ServerMethod<?, ?> find(byte[] bytes, int offset, int length) {
     int mask = methodTable.length - 1;
-    for (int i = hash(buf, start, length) & mask; ; i = (i + 1) & mask) {
+    for (int i = hash(bytes, offset, length) & mask; ; i = (i + 1) & mask) {
       MethodEntry e = methodTable[i];
       if (e == null) {
         return null;
       }
-      if (e.name.length == length && equal(e.name, buf, start)) {
+      if (Arrays.equals(e.name, 0, e.name.length, bytes, offset, offset + length)) {
         return e.method;
       }
     }
   }
 
-  private static int hash(ByteBuf buf, int start, int length) {
+  private static int hash(byte[] bytes, int offset, int length) {
     int h = 1;
-    for (int i = 0; i < length; i++) {
-      h = 31 * h + buf.getByte(start + i);
+    for (int i = offset; i < offset + length; i++) {
+      h = 31 * h + bytes[i];
     }
     return h ^ (h >>> 16);
-  }
-
-  private static boolean equal(byte[] name, ByteBuf buf, int start) {
-    for (int i = 0; i < name.length; i++) {
-      if (name[i] != buf.getByte(start + i)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static MethodEntry[] methodTable(Map<String, ServiceDefinition> services) {
@@ -85,9 +77,8 @@ final class ServerRuntime {
     for (ServiceDefinition s : services.values()) {
       for (ServerMethod<?, ?> m : s.methods().values()) {
         byte[] name = m.descriptor.fullName().getBytes(StandardCharsets.UTF_8);
-        ByteBuf view = Unpooled.wrappedBuffer(name);
         int mask = table.length - 1;
-        int i = hash(view, 0, name.length) & mask;
+        int i = hash(name, 0, name.length) & mask;
         while (table[i] != null) {
           i = (i + 1) & mask;
         }
