@@ -50,8 +50,13 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   private final Consumer<ClientCall<?, ?>> onDone;
 
   private final boolean waitForReady;
-  private ClientConnection connection; // guarded by this
-  private boolean released; // guarded by this: the call no longer counts against a connection
+  /**
+   * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
+   * finished and gave its count back. Changed only by CAS (see {@link #bind}, {@link #releaseConnection}).
+   */
+  private volatile Object connection;
+  private static final Object RELEASED = new Object();
+  private static final java.lang.invoke.VarHandle CONNECTION;
   private volatile Timeout deadlineTimer;
   private volatile int finished; // 0 running, 1 outcome decided: see finish()
   private static final java.lang.invoke.VarHandle FINISHED;
@@ -59,6 +64,7 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   static {
     try {
       FINISHED = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientCall.class, "finished", int.class);
+      CONNECTION = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientCall.class, "connection", Object.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -72,8 +78,8 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
    * event loop, so that it can tell whether a call is still its own without a map lookup.
    */
   volatile ClientCallHandler pendingIn;
-  /** How many connections this call was handed to (see {@link ClientCallHandler}); guarded by this. */
-  int dispatches;
+  /** How many connections this call was handed to (see {@link ClientCallHandler}). */
+  volatile int dispatches;
 
   /**
    * @param timeoutNanos the timeout the deadline stands for, for messages
@@ -120,39 +126,40 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     return waitForReady;
   }
 
-  /** The connection the call was last handed to, or {@code null} before that. */
-  synchronized ClientConnection connection() {
-    return connection;
+  /** The connection the call was last handed to; {@code null} before that and once it finished. */
+  ClientConnection connection() {
+    Object c = connection;
+    return c instanceof ClientConnection ? (ClientConnection) c : null;
   }
 
   /**
    * Hands the call to {@code next}, on which the pool has already counted it; from now on its
    * deadline fires on that connection's loop. Returns false (and gives the count back) if the call has
-   * completed meanwhile. Any thread.
+   * finished meanwhile. Any thread; lock-free.
    */
   boolean bind(ClientConnection next) {
-    synchronized (this) {
-      if (!released) {
-        if (connection != null) {
-          connection.release();
+    for (;;) {
+      Object current = connection;
+      if (current == RELEASED) {
+        next.release();
+        return false;
+      }
+      if (CONNECTION.compareAndSet(this, current, next)) {
+        if (current != null) {
+          ((ClientConnection) current).release();
         }
-        connection = next;
         dispatches++;
         sent = false;
         return true;
       }
     }
-    next.release();
-    return false;
   }
 
-  /** The call completed: it stops counting against its connection. */
-  private synchronized void releaseConnection() {
-    if (!released) {
-      released = true;
-      if (connection != null) {
-        connection.release();
-      }
+  /** The call finished: it stops counting against its connection. Once. */
+  private void releaseConnection() {
+    Object previous = CONNECTION.getAndSet(this, RELEASED);
+    if (previous instanceof ClientConnection) {
+      ((ClientConnection) previous).release();
     }
   }
 

@@ -173,18 +173,21 @@ public final class FerryChannel implements AutoCloseable {
     requireNonNull(method, "method");
     requireNonNull(request, "request");
     requireNonNull(options, "options");
-    long now = System.nanoTime();
     boolean hasDeadline;
     long deadline;
     long timeout;
     if (options.hasDeadline()) {
       hasDeadline = true;
       deadline = options.deadlineNanoTime();
-      timeout = options.timeoutNanos() > 0 ? options.timeoutNanos() : deadline - now;
-    } else {
-      hasDeadline = defaultTimeoutNanos > 0;
-      deadline = now + defaultTimeoutNanos;
+      timeout = options.timeoutNanos() > 0 ? options.timeoutNanos() : deadline - System.nanoTime();
+    } else if (defaultTimeoutNanos > 0) {
+      hasDeadline = true;
+      deadline = System.nanoTime() + defaultTimeoutNanos;
       timeout = defaultTimeoutNanos;
+    } else {
+      hasDeadline = false;
+      deadline = 0;
+      timeout = 0;
     }
     ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), hasDeadline, deadline,
         timeout, options.waitForReady(), result, this::callDone);

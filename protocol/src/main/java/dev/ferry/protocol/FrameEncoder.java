@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes {@link Frame}s and {@link CallFrame}s as bytes. Anything else (the preface's raw bytes)
@@ -16,8 +17,10 @@ import io.netty.channel.ChannelPromise;
  * small payload is copied behind its header into one buffer; a large payload is not copied but
  * written behind the header as a second buffer, which the transport gathers into one write.
  *
- * <p>An encoding failure (a message that cannot be serialised) fails that write's promise only:
- * nothing of the frame has been written, so the connection stays in step. Stateless and
+ * <p>An encoding failure (a message that cannot be serialised) affects that frame only: nothing of it
+ * has been written, so the connection stays in step. A REQUEST's write fails with
+ * {@link EncodeException}; a RESPONSE is replaced by one with status INTERNAL, so the call is still
+ * answered (and the failure is logged here). Stateless and
  * {@link Sharable}; runs on the channel's event loop.
  */
 @Sharable
@@ -41,6 +44,21 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
   }
 
   private static void writeCallFrame(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
+    ByteBuf buf = encode(ctx, frame, promise);
+    if (buf == null && frame.type() == FrameType.RESPONSE && frame.body() != null) {
+      // A response message that cannot be serialised still answers its call: with INTERNAL.
+      CallFrame internal = new CallFrame(FrameType.RESPONSE, frame.requestId(), ResponseHead.of(
+          dev.ferry.StatusCode.INTERNAL, "internal error: the response could not be encoded", dev.ferry.Metadata.EMPTY),
+          null);
+      buf = encode(ctx, internal, ctx.newPromise());
+    }
+    if (buf != null) {
+      ctx.write(buf, promise);
+    }
+  }
+
+  /** The frame's bytes, or null after failing {@code promise} (nothing of the frame was written). */
+  private static ByteBuf encode(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
     ByteBuf buf = null;
     try {
       CallHeader header = frame.header();
@@ -61,10 +79,15 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
       if (buf != null) {
         buf.release();
       }
-      promise.setFailure(new EncodeException(frame.requestId(), t));
-      return;
+      if (frame.type() == FrameType.RESPONSE) {
+        LoggerFactory.getLogger(FrameEncoder.class).error(
+            "Could not encode the response to request {} on {}", frame.requestId(), ctx.channel(), t);
+      } else {
+        promise.tryFailure(new EncodeException(frame.requestId(), t));
+      }
+      return null;
     }
-    ctx.write(buf, promise);
+    return buf;
   }
 
   /** A call frame could not be encoded (its message failed to serialise); nothing of it was written. */

@@ -190,7 +190,7 @@ class FrameCodecTest {
     EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
     MessageLite broken = brokenMessage();
     ChannelFuture bad = enc.writeOneOutbound(
-        new CallFrame(FrameType.RESPONSE, 1, ResponseHead.OK, broken));
+        new CallFrame(FrameType.REQUEST, 1, new RequestHead(new byte[] {'a'}, 0, dev.ferry.Metadata.EMPTY), broken));
     enc.flushOutbound();
     assertThat(bad.isDone()).isTrue();
     assertThat(bad.cause()).isInstanceOf(FrameEncoder.EncodeException.class).hasMessageContaining("broken on purpose");
@@ -213,6 +213,25 @@ class FrameCodecTest {
     assertThat((Object) ch.readInbound()).isNull();
     assertThatThrownBy(ch::finish).isInstanceOf(ProtocolException.Truncated.class)
         .hasMessageContaining("26 bytes");
+  }
+
+  @Test
+  void aResponseThatFailsToSerialiseIsAnsweredWithInternal() throws Exception {
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    enc.writeOutbound(new CallFrame(FrameType.RESPONSE, 9, ResponseHead.OK, brokenMessage()));
+    ByteBuf out = enc.readOutbound();
+    EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE));
+    dec.writeInbound(out);
+    Frame f = dec.readInbound();
+    try {
+      assertThat(f.requestId()).isEqualTo(9);
+      assertThat(ResponseHead.parse(f.callHeader()).status()).isEqualTo(dev.ferry.StatusCode.INTERNAL);
+      assertThat(f.body().readableBytes()).isZero();
+    } finally {
+      f.release();
+    }
+    assertThat(enc.finishAndReleaseAll()).isFalse();
+    assertThat(dec.finishAndReleaseAll()).isFalse();
   }
 
   /** A message whose serialisation throws half-way, as a buggy custom marshaller might. */

@@ -6,7 +6,6 @@ import dev.ferry.StatusCode;
 import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameEncoder;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
@@ -272,27 +271,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
     // are flushed by onRequest (consolidated until the end of the read by FlushConsolidationHandler).
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body)).addListener(ON_RESPONSE_WRITTEN);
+    // The void promise: an unencodable response is turned into INTERNAL by the encoder, and a failed
+    // socket write closes the connection, which ends its calls anyway.
+    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), channel.voidPromise());
   }
-
-  /** Shared by every response: on a failed write, tells the caller (a response that could not be encoded). */
-  private static final ChannelFutureListener ON_RESPONSE_WRITTEN = f -> {
-    Channel channel = f.channel();
-    if (f.isSuccess() || !channel.isActive()) {
-      return;
-    }
-    Throwable cause = f.cause();
-    if (cause instanceof FrameEncoder.EncodeException) {
-      // The message failed to serialise: the caller still gets an answer rather than waiting for its deadline.
-      int id = ((FrameEncoder.EncodeException) cause).requestId();
-      log.error("Could not encode the response to call {} on {}", id, channel.remoteAddress(), cause.getCause());
-      ResponseHead internal = ResponseHead.of(StatusCode.INTERNAL,
-          "internal error: the response could not be encoded", Metadata.EMPTY);
-      channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, internal, null));
-    } else {
-      log.warn("Could not write a response on {}", channel.remoteAddress(), cause);
-    }
-  };
 
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
   void goAway(ErrorCode code, String reason) {

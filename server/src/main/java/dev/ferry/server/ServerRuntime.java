@@ -15,6 +15,7 @@ import java.util.concurrent.Executor;
 final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>> {
   private final Map<String, ServiceDefinition> services;
   private final MethodEntry[] methodTable;
+  private MethodEntry lastFound;
   private final Executor executor; // null = run handlers on the event loop
   private final Timer timer;
   private final int maxConcurrentCalls;
@@ -48,6 +49,11 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
    */
   @Override
   public ServerMethod<?, ?> find(byte[] bytes, int offset, int length) {
+    // Calls on a server mostly repeat the method before: compare with it first, no hashing.
+    MethodEntry last = lastFound;
+    if (last != null && Arrays.equals(last.name, 0, last.name.length, bytes, offset, offset + length)) {
+      return last.method;
+    }
     int mask = methodTable.length - 1;
     for (int i = hash(bytes, offset, length) & mask; ; i = (i + 1) & mask) {
       MethodEntry e = methodTable[i];
@@ -55,6 +61,7 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
         return null;
       }
       if (Arrays.equals(e.name, 0, e.name.length, bytes, offset, offset + length)) {
+        lastFound = e; // a benign race between event loops: entries are immutable
         return e.method;
       }
     }
