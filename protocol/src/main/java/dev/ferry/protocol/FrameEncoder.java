@@ -2,6 +2,7 @@ package dev.ferry.protocol;
 
 import com.google.protobuf.MessageLite;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -57,28 +58,52 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
   }
 
-  /** The frame's bytes, or null after failing {@code promise} (nothing of the frame was written). */
-  private static ByteBuf encode(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
+  /**
+   * Encodes {@code frame} into one new buffer from {@code alloc}, exactly as this encoder writes it.
+   *
+   * @throws EncodeException if its message cannot be serialised
+   */
+  public static ByteBuf encode(ByteBufAllocator alloc, CallFrame frame) {
     ByteBuf buf = null;
     try {
-      CallHeader header = frame.header();
-      MessageLite body = frame.body();
-      int headerSize = header.serializedSize();
-      int bodySize = body == null ? 0 : body.getSerializedSize();
-      long length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
-      if (length > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
+      buf = serialise(alloc, frame);
+      return buf;
+    } catch (Throwable t) {
+      if (buf != null) {
+        buf.release();
       }
-      buf = ctx.alloc().ioBuffer((int) length);
+      throw new EncodeException(frame.requestId(), t);
+    }
+  }
+
+  private static ByteBuf serialise(ByteBufAllocator alloc, CallFrame frame) throws java.io.IOException {
+    CallHeader header = frame.header();
+    MessageLite body = frame.body();
+    int headerSize = header.serializedSize();
+    int bodySize = body == null ? 0 : body.getSerializedSize();
+    long length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
+    if (length > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
+    }
+    ByteBuf buf = alloc.ioBuffer((int) length);
+    try {
       writeHeader(buf, (int) length, frame.type(), 0, frame.requestId(), headerSize);
       header.writeTo(buf);
       if (body != null) {
         Protobufs.writeTo(body, bodySize, buf);
       }
     } catch (Throwable t) {
-      if (buf != null) {
-        buf.release();
-      }
+      buf.release();
+      throw t;
+    }
+    return buf;
+  }
+
+  /** The frame's bytes, or null after failing {@code promise} (nothing of the frame was written). */
+  private static ByteBuf encode(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
+    try {
+      return serialise(ctx.alloc(), frame);
+    } catch (Throwable t) {
       if (frame.type() == FrameType.RESPONSE) {
         LoggerFactory.getLogger(FrameEncoder.class).error(
             "Could not encode the response to request {} on {}", frame.requestId(), ctx.channel(), t);
@@ -87,7 +112,6 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
       }
       return null;
     }
-    return buf;
   }
 
   /** A call frame could not be encoded (its message failed to serialise); nothing of it was written. */
