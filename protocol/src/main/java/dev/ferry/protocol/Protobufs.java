@@ -1,5 +1,6 @@
 package dev.ferry.protocol;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
@@ -48,7 +49,8 @@ public final class Protobufs {
 
   /**
    * Parses the readable bytes of {@code buf} (without moving its reader index): small messages from an
-   * array (the buffer's own, or a per-thread scratch copy), large ones in place from the buffer's memory.
+   * array (the buffer's own, or a per-thread scratch copy), large off-heap ones from one private copy
+   * that their bytes fields alias.
    */
   public static <T> T parse(Parser<T> parser, ByteBuf buf) throws InvalidProtocolBufferException {
     int length = buf.readableBytes();
@@ -60,9 +62,13 @@ public final class Protobufs {
       // copied once into a per-thread scratch array (protobuf copies bytes fields out of it anyway).
       return parser.parseFrom(WireFormat.arrayOf(buf), WireFormat.arrayOffset(buf), length);
     }
-    if (buf.nioBufferCount() == 1) {
-      return parser.parseFrom(buf.nioBuffer());
-    }
-    return parser.parseFrom(ByteBufUtil.getBytes(buf));
+    // A large off-heap body: one copy into an array of its own, which protobuf may then alias (bytes
+    // fields point into it instead of being copied a second time); nobody else ever writes to it.
+    byte[] own = ByteBufUtil.getBytes(buf);
+    CodedInputStream in = CodedInputStream.newInstance(own);
+    in.enableAliasing(true);
+    T message = parser.parseFrom(in);
+    in.checkLastTagWas(0);
+    return message;
   }
 }
