@@ -26,30 +26,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Calls against a scripted server: matching by id, deadlines, cancellation, statuses, sizes. */
-class FerryChannelCallsTest {
-  private FakeServer server;
-  private FerryChannel channel;
-
-  private FerryChannel channel(FerryChannel.Builder builder) {
-    channel = builder.build();
-    return channel;
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (channel != null) {
-      channel.shutdownNow();
-      channel.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
-
+class FerryChannelCallsTest extends FakeServerTestBase {
   @Test
   void simpleCallCarriesMethodMetadataAndNoTimeout() throws Exception {
     server = FakeServer.start();

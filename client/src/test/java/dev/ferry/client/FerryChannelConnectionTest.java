@@ -22,31 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** What calls see when the connection fails, drains or misbehaves. */
-class FerryChannelConnectionTest {
+class FerryChannelConnectionTest extends FakeServerTestBase {
   private static final CallOptions THIRTY_SECONDS = CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(30));
-
-  private FakeServer server;
-  private FerryChannel channel;
-
-  private FerryChannel channel(FerryChannel.Builder builder) {
-    channel = builder.build();
-    return channel;
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (channel != null) {
-      channel.shutdownNow();
-      channel.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
 
   @Test
   void connectionLossFailsAllPendingPromptlyThenNextCallReconnects() throws Exception {

@@ -21,30 +21,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Blocking calls, shutdown and termination. */
-class FerryChannelLifecycleTest {
-  private FakeServer server;
-  private FerryChannel channel;
-
-  private FerryChannel channel(FerryChannel.Builder builder) {
-    channel = builder.build();
-    return channel;
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (channel != null) {
-      channel.shutdownNow();
-      channel.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
-
+class FerryChannelLifecycleTest extends FakeServerTestBase {
   @Test
   void blockingCallReturnsTheResponse() {
     server = FakeServer.start();

@@ -89,8 +89,7 @@ public final class RequestHead implements CallHeader {
     T method = null;
     String methodName = "";
     long timeout = 0;
-    Metadata.Builder md = null;
-    String mdError = null;
+    WireFormat.MetadataCollector metadata = new WireFormat.MetadataCollector();
     while (r.hasMore()) {
       long tag = r.readVarint();
       int field = (int) (tag >>> 3);
@@ -103,20 +102,11 @@ public final class RequestHead implements CallHeader {
       } else if (field == 2 && wireType == WireFormat.VARINT) {
         timeout = r.readVarint();
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
-        int start = r.readLengthDelimited();
-        if (md == null) {
-          md = Metadata.builder();
-        }
-        try {
-          r.readMetadataEntry(start, md);
-        } catch (WireFormat.InvalidMetadataException e) {
-          mdError = mdError == null ? e.getMessage() : mdError;
-        }
+        r.readMetadataEntry(r.readLengthDelimited(), metadata);
       } else {
         r.skip(wireType);
       }
     }
-    Metadata metadata = mdError != null ? null : md == null ? Metadata.EMPTY : md.build();
-    return new Parsed<>(method, methodName, timeout, metadata, mdError);
+    return new Parsed<>(method, methodName, timeout, metadata.result(), metadata.error());
   }
 }

@@ -88,8 +88,7 @@ public final class ResponseHead implements CallHeader {
     WireFormat.Reader r = new WireFormat.Reader(bytes, from, from + length);
     long status = 0;
     String message = "";
-    Metadata.Builder md = null;
-    String mdError = null;
+    WireFormat.MetadataCollector metadata = new WireFormat.MetadataCollector();
     while (r.hasMore()) {
       long tag = r.readVarint();
       int field = (int) (tag >>> 3);
@@ -99,23 +98,15 @@ public final class ResponseHead implements CallHeader {
       } else if (field == 2 && wireType == WireFormat.LENGTH_DELIMITED) {
         message = r.readString();
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
-        int start = r.readLengthDelimited();
-        if (md == null) {
-          md = Metadata.builder();
-        }
-        try {
-          r.readMetadataEntry(start, md);
-        } catch (WireFormat.InvalidMetadataException e) {
-          mdError = mdError == null ? e.getMessage() : mdError;
-        }
+        r.readMetadataEntry(r.readLengthDelimited(), metadata);
       } else {
         r.skip(wireType);
       }
     }
-    if (mdError != null) {
-      throw new IllegalArgumentException(mdError);
+    if (metadata.error() != null) {
+      throw new IllegalArgumentException(metadata.error());
     }
     StatusCode code = status > Integer.MAX_VALUE ? StatusCode.UNKNOWN : StatusCode.fromValue((int) status);
-    return of(code, message, md == null ? Metadata.EMPTY : md.build());
+    return of(code, message, metadata.result());
   }
 }

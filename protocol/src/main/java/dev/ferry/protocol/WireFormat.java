@@ -197,8 +197,8 @@ final class WireFormat {
       at += n;
     }
 
-    /** Reads the metadata entry whose bytes are [start, cursor) into {@code md}. */
-    void readMetadataEntry(int start, Metadata.Builder md) {
+    /** Reads the metadata entry whose bytes are [start, cursor) into {@code metadata}. */
+    void readMetadataEntry(int start, MetadataCollector metadata) {
       Reader entry = new Reader(buf, start, at);
       String key = "";
       String value = "";
@@ -214,11 +214,7 @@ final class WireFormat {
           entry.skip(wireType);
         }
       }
-      try {
-        md.add(key, value);
-      } catch (IllegalArgumentException e) {
-        throw new InvalidMetadataException(e.getMessage());
-      }
+      metadata.add(key, value);
     }
 
     static ProtocolException malformed(String why) {
@@ -277,12 +273,33 @@ final class WireFormat {
     return true;
   }
 
-  /** A well-formed header whose metadata breaks Ferry's key rules: a call-level error, not a connection one. */
-  static final class InvalidMetadataException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
+  /**
+   * Collects the metadata entries of a call header (repeated field 3). A key that breaks Ferry's rules
+   * is not a malformed header: the first such error is kept for the caller to report at call level.
+   */
+  static final class MetadataCollector {
+    private Metadata.Builder builder;
+    private String error;
 
-    InvalidMetadataException(String message) {
-      super(message, null, false, false);
+    void add(String key, String value) {
+      if (builder == null) {
+        builder = Metadata.builder();
+      }
+      try {
+        builder.add(key, value);
+      } catch (IllegalArgumentException e) {
+        error = error == null ? e.getMessage() : error;
+      }
+    }
+
+    /** Why a key was invalid, or null. */
+    String error() {
+      return error;
+    }
+
+    /** The metadata read, or null if a key was invalid. */
+    Metadata result() {
+      return error != null ? null : builder == null ? Metadata.EMPTY : builder.build();
     }
   }
 }
