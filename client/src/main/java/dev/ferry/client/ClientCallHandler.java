@@ -76,6 +76,12 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   /** Why the connection takes no new calls although it still finishes old ones; null until then. */
   private String drainReason;
   private volatile boolean acceptsNewCalls = true;
+  /**
+   * This side gave up on the connection (protocol error, ERROR received): frames still in the read
+   * are not acted on. Frames that arrive together with the peer's close are, since a GOAWAY is often
+   * followed at once by the close.
+   */
+  private boolean closing;
 
   /**
    * @param authority {@code host:port} as configured, for messages until the peer's address is known
@@ -265,8 +271,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
-    if (!ctx.channel().isActive()) {
-      frame.release(); // the rest of a read after the connection was closed: not acted on
+    if (closing) {
+      frame.release(); // the rest of a read after this side gave up on the connection: not acted on
       return;
     }
     try {
@@ -334,6 +340,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private void onError(Frame frame) {
     ErrorCode code = frame.errorCode();
     String reason = frame.reason();
+    closing = true;
     log.warn("Server {} closed the connection with ERROR {}: {}", peer, code, reason);
     connectionFailed("connection to " + peer + " closed by the server with ERROR " + code
         + (reason.isEmpty() ? "" : ": " + reason), null);
@@ -350,6 +357,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    closing = true;
     connectionFailed((handshake.isDone() ? "connection to " + peer + " failed: " : "handshake with " + peer
         + " failed: ") + describe(cause), cause);
     // ConnectionErrorHandler, next in line, logs the cause and closes the connection (sending ERROR

@@ -18,6 +18,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import dev.ferry.protocol.TooManyPingsEvent;
@@ -49,6 +50,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private int highestRequestId;
   private boolean goAwaySent;
   private boolean closing;
+  private boolean outputShutdown; // half-closed after a drained GOAWAY: nothing more is written
   private ScheduledFuture<?> maxAgeTask;
   private ScheduledFuture<?> forcedCloseTask;
   private long idleSinceNanos;
@@ -137,8 +139,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
-    if (!ctx.channel().isActive() || closing) {
-      frame.release(); // the rest of a read after a connection error or close: not acted on
+    if (closing) {
+      frame.release(); // the rest of a read after a connection error: not acted on
       return;
     }
     switch (frame.type()) {
@@ -185,6 +187,12 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       goAway(ErrorCode.NO_ERROR, "server shutting down");
     }
     highestRequestId = id;
+    if (outputShutdown) {
+      // Crossed our GOAWAY (and its FIN): its id is above the GOAWAY's last id, so the client resends it
+      // elsewhere; there is no way left to answer it anyway.
+      frame.release();
+      return;
+    }
     RequestHead.Parsed<ServerMethod<?, ?>> header;
     try {
       header = RequestHead.parse(frame.callHeader(), server);
@@ -256,6 +264,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** Writes a RESPONSE (without flushing when called from a WriteQueue command). Event loop. */
   private void writeResponse(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
+    if (outputShutdown) {
+      return; // half-closed after GOAWAY: only calls above its last id can get here, and they are resent
+    }
     ResponseHead header = ResponseHead.of(code, message, trailers);
     int headerSize = header.serializedSize();
     long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
@@ -301,9 +312,23 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     closeIfDrained();
   }
 
+  /**
+   * After GOAWAY, once the last admitted call is answered: half-close. Everything written goes out, then
+   * FIN; the connection stays open for reading until the client closes its side (a Ferry client does as
+   * soon as it has read the last response) or the GOAWAY's grace period ends. Closing outright could
+   * meet requests still on their way, and a socket closed with unread data sends a reset, which makes
+   * the client's kernel throw away the responses and the GOAWAY it has not read yet.
+   */
   private void closeIfDrained() {
-    if (goAwaySent && calls.isEmpty() && channel.isActive()) {
-      channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    if (goAwaySent && calls.isEmpty() && channel.isActive() && !outputShutdown) {
+      outputShutdown = true;
+      channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
+        if (channel instanceof DuplexChannel) {
+          ((DuplexChannel) channel).shutdownOutput();
+        } else {
+          channel.close();
+        }
+      });
     }
   }
 
