@@ -28,9 +28,9 @@ import java.util.Set;
  *       {@code bind} and {@code bindAsync} turn an implementation into a {@code ServiceDefinition}.
  *       Depends on {@code ferry-server}.
  *   <li>{@code SFerryStub}: the client stub, with a blocking method and an {@code ...Async} method
- *       returning {@code CompletableFuture} per rpc, and immutable {@code withTimeout},
- *       {@code withMetadata}, {@code withWaitForReady} and {@code withOptions} variants. Depends on
- *       {@code ferry-client}.
+ *       returning {@code CompletableFuture} per rpc; it extends {@code AbstractStub}, which holds the
+ *       channel and the immutable {@code withTimeout}, {@code withMetadata}, {@code withWaitForReady}
+ *       and {@code withOptions} variants. Depends on {@code ferry-client}.
  * </ul>
  *
  * Splitting them keeps a server-only application free of the client module and vice versa. Generated
@@ -236,77 +236,35 @@ final class ServiceGenerator {
       String stub = base + "FerryStub";
       Code c = new Code();
       c.doc(serviceDoc, "Client stub of {@code " + fullName + "}. Immutable and thread-safe: the {@code with...}"
-          + " methods return new stubs sharing the channel.\n\n<pre>{@code\n" + stub + " stub = " + stub
-          + ".create(channel).withTimeout(Duration.ofSeconds(2));\n}</pre>");
-      c.line("public final class " + stub + " {");
-      c.line("  private final dev.ferry.client.FerryChannel channel;");
-      c.line("  private final java.time.Duration timeout;");
-      c.line("  private final dev.ferry.Metadata metadata;");
-      c.line("  private final boolean waitForReady;");
-      c.line("  private final dev.ferry.client.CallOptions options;");
-      c.line("");
-      c.line("  private " + stub + "(dev.ferry.client.FerryChannel channel, java.time.Duration timeout,");
-      c.line("      dev.ferry.Metadata metadata, boolean waitForReady, dev.ferry.client.CallOptions options) {");
-      c.line("    this.channel = channel;");
-      c.line("    this.timeout = timeout;");
-      c.line("    this.metadata = metadata;");
-      c.line("    this.waitForReady = waitForReady;");
-      c.line("    this.options = options;");
+          + " methods (from {@link dev.ferry.client.AbstractStub}) return new stubs sharing the channel.\n\n"
+          + "<pre>{@code\n" + stub + " stub = " + stub + ".create(channel).withTimeout(Duration.ofSeconds(2));\n"
+          + "}</pre>");
+      c.line("public final class " + stub + " extends dev.ferry.client.AbstractStub<" + stub + "> {");
+      c.line("  private " + stub + "(dev.ferry.client.AbstractStub.Options options) {");
+      c.line("    super(options);");
       c.line("  }");
       c.line("");
       c.line("  /** A stub calling through {@code channel}: no timeout, no metadata. */");
       c.line("  public static " + stub + " create(dev.ferry.client.FerryChannel channel) {");
-      c.line("    java.util.Objects.requireNonNull(channel, \"channel\");");
-      c.line("    return new " + stub + "(channel, null, dev.ferry.Metadata.EMPTY, false, null);");
+      c.line("    return new " + stub + "(dev.ferry.client.AbstractStub.Options.of(channel));");
       c.line("  }");
       c.line("");
-      c.line("  /** This stub with every call getting {@code timeout}, counted from the call's start. */");
-      c.line("  public " + stub + " withTimeout(java.time.Duration timeout) {");
-      c.line("    java.util.Objects.requireNonNull(timeout, \"timeout\");");
-      c.line("    dev.ferry.client.CallOptions.builder().timeout(timeout); // validates");
-      c.line("    return new " + stub + "(channel, timeout, metadata, waitForReady, null);");
-      c.line("  }");
-      c.line("");
-      c.line("  /** This stub with {@code metadata} sent with every call. */");
-      c.line("  public " + stub + " withMetadata(dev.ferry.Metadata metadata) {");
-      c.line("    java.util.Objects.requireNonNull(metadata, \"metadata\");");
-      c.line("    return new " + stub + "(channel, timeout, metadata, waitForReady, null);");
-      c.line("  }");
-      c.line("");
-      c.line("  /** This stub with calls that wait for a connection instead of failing fast while none is ready. */");
-      c.line("  public " + stub + " withWaitForReady(boolean waitForReady) {");
-      c.line("    return new " + stub + "(channel, timeout, metadata, waitForReady, null);");
-      c.line("  }");
-      c.line("");
-      c.line("  /** This stub with exactly {@code options} for every call (an absolute deadline is shared by all). */");
-      c.line("  public " + stub + " withOptions(dev.ferry.client.CallOptions options) {");
-      c.line("    java.util.Objects.requireNonNull(options, \"options\");");
-      c.line("    return new " + stub + "(channel, null, options.metadata(), options.waitForReady(), options);");
-      c.line("  }");
-      c.line("");
-      c.line("  private dev.ferry.client.CallOptions callOptions() {");
-      c.line("    if (options != null) {");
-      c.line("      return options;");
-      c.line("    }");
-      c.line("    dev.ferry.client.CallOptions.Builder b = dev.ferry.client.CallOptions.builder()");
-      c.line("        .metadata(metadata).waitForReady(waitForReady);");
-      c.line("    if (timeout != null) {");
-      c.line("      b.timeout(timeout);");
-      c.line("    }");
-      c.line("    return b.build();");
+      c.line("  @Override");
+      c.line("  protected " + stub + " newStub(dev.ferry.client.AbstractStub.Options options) {");
+      c.line("    return new " + stub + "(options);");
       c.line("  }");
       for (Rpc rpc : rpcs) {
         c.line("");
         c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "} and waits for the response.");
         c.line("  public " + resp(rpc) + " " + rpc.methodName + "(" + req(rpc) + " request) {");
-        c.line("    return channel.blockingCall(" + base + "Ferry." + rpc.constant + ", request, callOptions());");
+        c.line("    return blockingCall(" + base + "Ferry." + rpc.constant + ", request);");
         c.line("  }");
         c.line("");
         c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "}; the future completes on a Ferry"
             + " event-loop thread.");
         c.line("  public java.util.concurrent.CompletableFuture<" + resp(rpc) + "> " + rpc.asyncName + "("
             + req(rpc) + " request) {");
-        c.line("    return channel.call(" + base + "Ferry." + rpc.constant + ", request, callOptions());");
+        c.line("    return asyncCall(" + base + "Ferry." + rpc.constant + ", request);");
         c.line("  }");
       }
       c.line("}");

@@ -5,68 +5,25 @@ package dev.ferry.golden.greeter;
  * Greets people.
  * Comments may hold &lt;html&gt; &amp; "quotes", an &#64;tag, *&#47; and a &#92;u0041 escape; the javadoc must survive them.
  *
- * <p>Client stub of {@code ferry.golden.greeter.Greeter}. Immutable and thread-safe: the {@code with...} methods return new stubs sharing the channel.
+ * <p>Client stub of {@code ferry.golden.greeter.Greeter}. Immutable and thread-safe: the {@code with...} methods (from {@link dev.ferry.client.AbstractStub}) return new stubs sharing the channel.
  *
  * <pre>{@code
  * GreeterFerryStub stub = GreeterFerryStub.create(channel).withTimeout(Duration.ofSeconds(2));
  * }</pre>
  */
-public final class GreeterFerryStub {
-  private final dev.ferry.client.FerryChannel channel;
-  private final java.time.Duration timeout;
-  private final dev.ferry.Metadata metadata;
-  private final boolean waitForReady;
-  private final dev.ferry.client.CallOptions options;
-
-  private GreeterFerryStub(dev.ferry.client.FerryChannel channel, java.time.Duration timeout,
-      dev.ferry.Metadata metadata, boolean waitForReady, dev.ferry.client.CallOptions options) {
-    this.channel = channel;
-    this.timeout = timeout;
-    this.metadata = metadata;
-    this.waitForReady = waitForReady;
-    this.options = options;
+public final class GreeterFerryStub extends dev.ferry.client.AbstractStub<GreeterFerryStub> {
+  private GreeterFerryStub(dev.ferry.client.AbstractStub.Options options) {
+    super(options);
   }
 
   /** A stub calling through {@code channel}: no timeout, no metadata. */
   public static GreeterFerryStub create(dev.ferry.client.FerryChannel channel) {
-    java.util.Objects.requireNonNull(channel, "channel");
-    return new GreeterFerryStub(channel, null, dev.ferry.Metadata.EMPTY, false, null);
+    return new GreeterFerryStub(dev.ferry.client.AbstractStub.Options.of(channel));
   }
 
-  /** This stub with every call getting {@code timeout}, counted from the call's start. */
-  public GreeterFerryStub withTimeout(java.time.Duration timeout) {
-    java.util.Objects.requireNonNull(timeout, "timeout");
-    dev.ferry.client.CallOptions.builder().timeout(timeout); // validates
-    return new GreeterFerryStub(channel, timeout, metadata, waitForReady, null);
-  }
-
-  /** This stub with {@code metadata} sent with every call. */
-  public GreeterFerryStub withMetadata(dev.ferry.Metadata metadata) {
-    java.util.Objects.requireNonNull(metadata, "metadata");
-    return new GreeterFerryStub(channel, timeout, metadata, waitForReady, null);
-  }
-
-  /** This stub with calls that wait for a connection instead of failing fast while none is ready. */
-  public GreeterFerryStub withWaitForReady(boolean waitForReady) {
-    return new GreeterFerryStub(channel, timeout, metadata, waitForReady, null);
-  }
-
-  /** This stub with exactly {@code options} for every call (an absolute deadline is shared by all). */
-  public GreeterFerryStub withOptions(dev.ferry.client.CallOptions options) {
-    java.util.Objects.requireNonNull(options, "options");
-    return new GreeterFerryStub(channel, null, options.metadata(), options.waitForReady(), options);
-  }
-
-  private dev.ferry.client.CallOptions callOptions() {
-    if (options != null) {
-      return options;
-    }
-    dev.ferry.client.CallOptions.Builder b = dev.ferry.client.CallOptions.builder()
-        .metadata(metadata).waitForReady(waitForReady);
-    if (timeout != null) {
-      b.timeout(timeout);
-    }
-    return b.build();
+  @Override
+  protected GreeterFerryStub newStub(dev.ferry.client.AbstractStub.Options options) {
+    return new GreeterFerryStub(options);
   }
 
   /**
@@ -75,7 +32,7 @@ public final class GreeterFerryStub {
    * <p>Calls {@code SayHello} and waits for the response.
    */
   public dev.ferry.golden.greeter.HelloReply sayHello(dev.ferry.golden.greeter.HelloRequest request) {
-    return channel.blockingCall(GreeterFerry.SAY_HELLO, request, callOptions());
+    return blockingCall(GreeterFerry.SAY_HELLO, request);
   }
 
   /**
@@ -84,7 +41,7 @@ public final class GreeterFerryStub {
    * <p>Calls {@code SayHello}; the future completes on a Ferry event-loop thread.
    */
   public java.util.concurrent.CompletableFuture<dev.ferry.golden.greeter.HelloReply> sayHelloAsync(dev.ferry.golden.greeter.HelloRequest request) {
-    return channel.call(GreeterFerry.SAY_HELLO, request, callOptions());
+    return asyncCall(GreeterFerry.SAY_HELLO, request);
   }
 
   /**
@@ -93,7 +50,7 @@ public final class GreeterFerryStub {
    * <p>Calls {@code SayGoodbye} and waits for the response.
    */
   public dev.ferry.golden.greeter.HelloReply sayGoodbye(dev.ferry.golden.greeter.HelloRequest request) {
-    return channel.blockingCall(GreeterFerry.SAY_GOODBYE, request, callOptions());
+    return blockingCall(GreeterFerry.SAY_GOODBYE, request);
   }
 
   /**
@@ -102,6 +59,6 @@ public final class GreeterFerryStub {
    * <p>Calls {@code SayGoodbye}; the future completes on a Ferry event-loop thread.
    */
   public java.util.concurrent.CompletableFuture<dev.ferry.golden.greeter.HelloReply> sayGoodbyeAsync(dev.ferry.golden.greeter.HelloRequest request) {
-    return channel.call(GreeterFerry.SAY_GOODBYE, request, callOptions());
+    return asyncCall(GreeterFerry.SAY_GOODBYE, request);
   }
 }

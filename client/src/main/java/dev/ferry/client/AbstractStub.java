@@ -1,0 +1,112 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.MessageLite;
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The base of generated client stubs: the channel and the per-call options, immutable, with the
+ * {@code with...} methods that return a configured copy. Generated stubs add one blocking and one
+ * asynchronous method per rpc, built on {@link #blockingCall} and {@link #asyncCall}.
+ *
+ * <pre>{@code
+ * GreeterFerryStub stub = GreeterFerryStub.create(channel)
+ *     .withTimeout(Duration.ofSeconds(2))
+ *     .withMetadata(Metadata.of("x-request-id", "42"));
+ * }</pre>
+ *
+ * @param <S> the concrete stub type
+ */
+public abstract class AbstractStub<S extends AbstractStub<S>> {
+  /** A stub's channel and call options. Immutable. */
+  public static final class Options {
+    private final FerryChannel channel;
+    private final Duration timeout; // null = none
+    private final Metadata metadata;
+    private final boolean waitForReady;
+    private final CallOptions fixed; // null = built per call from the fields above
+
+    private Options(FerryChannel channel, Duration timeout, Metadata metadata, boolean waitForReady,
+        CallOptions fixed) {
+      this.channel = channel;
+      this.timeout = timeout;
+      this.metadata = metadata;
+      this.waitForReady = waitForReady;
+      this.fixed = fixed;
+    }
+
+    /** Calls through {@code channel}: no timeout, no metadata. */
+    public static Options of(FerryChannel channel) {
+      return new Options(requireNonNull(channel, "channel"), null, Metadata.EMPTY, false, null);
+    }
+  }
+
+  private final Options options;
+
+  protected AbstractStub(Options options) {
+    this.options = requireNonNull(options, "options");
+  }
+
+  /** A stub of the concrete type with {@code options}: generated stubs call their constructor. */
+  protected abstract S newStub(Options options);
+
+  /** The channel this stub calls through. */
+  public final FerryChannel channel() {
+    return options.channel;
+  }
+
+  /** This stub with every call getting {@code timeout}, counted from the call's start. */
+  public final S withTimeout(Duration timeout) {
+    CallOptions.builder().timeout(timeout); // validates: positive
+    return newStub(new Options(options.channel, timeout, options.metadata, options.waitForReady, null));
+  }
+
+  /** This stub with {@code metadata} sent with every call. */
+  public final S withMetadata(Metadata metadata) {
+    requireNonNull(metadata, "metadata");
+    return newStub(new Options(options.channel, options.timeout, metadata, options.waitForReady, null));
+  }
+
+  /** This stub with calls that wait for a connection instead of failing fast while none is ready. */
+  public final S withWaitForReady(boolean waitForReady) {
+    return newStub(new Options(options.channel, options.timeout, options.metadata, waitForReady, null));
+  }
+
+  /** This stub with exactly {@code callOptions} for every call (an absolute deadline is shared by all). */
+  public final S withOptions(CallOptions callOptions) {
+    requireNonNull(callOptions, "callOptions");
+    return newStub(new Options(options.channel, null, callOptions.metadata(), callOptions.waitForReady(),
+        callOptions));
+  }
+
+  /** The options of one call: a timeout is counted from now. */
+  private CallOptions callOptions() {
+    if (options.fixed != null) {
+      return options.fixed;
+    }
+    if (options.timeout == null && options.metadata.isEmpty() && !options.waitForReady) {
+      return CallOptions.DEFAULT;
+    }
+    CallOptions.Builder b = CallOptions.builder().metadata(options.metadata).waitForReady(options.waitForReady);
+    if (options.timeout != null) {
+      b.timeout(options.timeout);
+    }
+    return b.build();
+  }
+
+  /** Calls {@code method} and waits: see {@link FerryChannel#blockingCall}. */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return options.channel.blockingCall(method, request, callOptions());
+  }
+
+  /** Calls {@code method}: see {@link FerryChannel#call}. */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> asyncCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return options.channel.call(method, request, callOptions());
+  }
+}
