@@ -78,6 +78,8 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
    * event loop, so that it can tell whether a call is still its own without a map lookup.
    */
   volatile ClientCallHandler pendingIn;
+  /** Whether the call is in its pool's queue of waiting calls (set and cleared by the pool). */
+  volatile boolean queued;
   /** How many connections this call was handed to (see {@link ClientCallHandler}). */
   volatile int dispatches;
 

@@ -180,6 +180,7 @@ final class ConnectionPool {
           : options.maxPendingCalls() + " calls are already waiting for a connection to " + authority, null);
       return null;
     }
+    call.queued = true;
     waiters.addLast(call);
     drainWaiters(); // room may have appeared while we queued
     return null;
@@ -205,6 +206,7 @@ final class ConnectionPool {
     ClientCall<?, ?> call;
     while ((call = waiters.pollFirst()) != null) {
       waiting.decrementAndGet();
+      call.queued = false;
       if (!call.isFinished()) {
         return call;
       }
@@ -212,8 +214,15 @@ final class ConnectionPool {
     return null;
   }
 
-  /** A call completed: its room may serve a waiting call. Any thread. */
-  void callDone() {
+  /**
+   * A call completed: a waiting call that ended (its deadline, a cancel) leaves the queue at once, so
+   * that it stops counting against {@link PoolOptions#maxPendingCalls()}; a call that ran may have freed
+   * room for a waiting one. Any thread.
+   */
+  void callDone(ClientCall<?, ?> call) {
+    if (call.queued && waiters.removeFirstOccurrence(call)) {
+      waiting.decrementAndGet();
+    }
     if (waiting.get() > 0) {
       drainWaiters();
     }
@@ -226,6 +235,7 @@ final class ConnectionPool {
       if (call.isFinished() || !call.waitForReady()) {
         if (waiters.removeFirstOccurrence(call)) {
           waiting.decrementAndGet();
+          call.queued = false;
           call.fail(StatusCode.UNAVAILABLE, "no connection to " + authority + " is ready (" + reason + ")",
               lastFailureCause);
         }

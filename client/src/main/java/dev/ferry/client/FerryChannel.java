@@ -211,7 +211,7 @@ public final class FerryChannel implements AutoCloseable {
 
   private void callDone(ClientCall<?, ?> call) {
     int left = active.decrementAndGet();
-    pool.callDone();
+    pool.callDone(call);
     if (shutdown && left == 0) {
       closeConnections(SHUT_DOWN);
     }

@@ -291,4 +291,30 @@ class LongConnectionTest {
     }
     assertThat(proxy.acceptedConnections()).isGreaterThanOrEqualTo(6);
   }
+
+  @Test
+  void waitingCallsThatTimedOutStopCountingAgainstTheQueueBound() throws Exception {
+    FerryServer server = server(0, FerryServer.builder().maxConcurrentCallsPerConnection(1));
+    FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", server.port())
+        .pool(PoolOptions.builder().size(1).maxPendingCalls(2).build()).build());
+    echo(channel, "handshake done");
+    CompletableFuture<StringValue> hanging =
+        channel.call(TestService.HANG, StringValue.of("h"), within(Duration.ofSeconds(30)));
+    assertThat(service.hanging.poll(10, TimeUnit.SECONDS)).isNotNull();
+    // Two calls wait for room and give up after 100 ms; the queue (bound 2) is then empty again.
+    for (int i = 0; i < 2; i++) {
+      FerryException e = failure(channel.call(TestService.ECHO, BytesValue.getDefaultInstance(),
+          within(Duration.ofMillis(100))), Duration.ofSeconds(10));
+      assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    }
+    CompletableFuture<BytesValue> next = channel.call(TestService.ECHO, BytesValue.getDefaultInstance(),
+        within(Duration.ofSeconds(30)));
+    CompletableFuture<BytesValue> another = channel.call(TestService.ECHO, BytesValue.getDefaultInstance(),
+        within(Duration.ofSeconds(30)));
+    assertThat(next).as("queued, not refused").isNotDone();
+    assertThat(another).isNotDone();
+    hanging.cancel(true);
+    assertThat(next.get(10, TimeUnit.SECONDS)).isNotNull();
+    assertThat(another.get(10, TimeUnit.SECONDS)).isNotNull();
+  }
 }
