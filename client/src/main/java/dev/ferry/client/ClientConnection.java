@@ -114,11 +114,6 @@ final class ClientConnection {
     return connection;
   }
 
-  /** Whether new calls may be started here: not closed, failed or draining. */
-  boolean isUsable() {
-    return handler.acceptsNewCalls();
-  }
-
   /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */
   Future<Settings> handshakeFuture() {
     return handler.handshakeFuture();
