@@ -12,10 +12,13 @@ import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.Settings;
+import dev.ferry.protocol.TlsSupport;
 import dev.ferry.protocol.RequestHead;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import javax.net.ssl.SSLException;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
@@ -259,6 +262,12 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       remote = ((HandshakeCompleted) evt).remote();
       log.debug("Connected to {}; server settings {}", peer, remote);
       handshake.trySuccess(remote);
+    } else if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt).isSuccess()) {
+      // The SslHandler closes the connection next; say why first (a timeout reaches no exceptionCaught).
+      Throwable cause = ((SslHandshakeCompletionEvent) evt).cause();
+      closing = true;
+      connectionFailed("TLS handshake with " + peer + " failed: " + describe(cause), cause);
+      ctx.fireUserEventTriggered(evt);
     } else {
       ctx.fireUserEventTriggered(evt);
     }
@@ -442,10 +451,14 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     return host + ":" + a.getPort() + (ip == null || ip.equals(host) ? "" : " (" + ip + ")");
   }
 
-  /** A throwable's message, or its class name when it has none. */
+  /** A throwable's message, or its class name when it has none; TLS failures are explained. */
   static String describe(Throwable t) {
     if (t == null) {
       return "unknown cause";
+    }
+    SSLException tls = TlsSupport.tlsFailure(t);
+    if (tls != null) {
+      return TlsSupport.describe(tls);
     }
     String message = t.getMessage();
     return message == null || message.isEmpty() ? t.getClass().getSimpleName() : message;

@@ -62,6 +62,7 @@ final class ClientConnection {
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
       long handshakeTimeoutMillis, HeartbeatOptions heartbeat) {
+    // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
       requireNonNull(localSettings, "localSettings");
@@ -83,11 +84,12 @@ final class ClientConnection {
   /**
    * Starts connecting to the server on {@code eventLoop}; does not wait.
    *
+   * @param tls the TLS configuration, or null for plaintext
    * @param redispatch starts a call on another connection (see {@link ClientCallHandler#write})
    * @param droppedResponses the channel's counter of responses that matched no call
    */
-  static ClientConnection open(Config config, EventLoop eventLoop, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses, Listener listener) {
+  static ClientConnection open(Config config, ClientTls tls, EventLoop eventLoop,
+      Consumer<ClientCall<?, ?>> redispatch, AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
         droppedResponses, listener::draining);
     Bootstrap bootstrap = new Bootstrap()
@@ -96,7 +98,7 @@ final class ClientConnection {
         .channel(Transports.socketChannelType(eventLoop))
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis())
         .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(),
-            config.heartbeat(), handler));
+            config.heartbeat(), handler, tls, config.host(), config.port()));
     // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
     // server's settings are known).
     Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());

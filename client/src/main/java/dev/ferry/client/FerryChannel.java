@@ -57,6 +57,7 @@ public final class FerryChannel implements AutoCloseable {
   private static final String SHUT_DOWN = "channel shut down";
 
   private final ClientConnection.Config config;
+  private volatile ClientTls tls; // null = plaintext
   private final long defaultTimeoutNanos;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
@@ -80,11 +81,12 @@ public final class FerryChannel implements AutoCloseable {
         .build();
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
         b.handshakeTimeout.toMillis(), b.heartbeat);
+    this.tls = b.tls;
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
     this.ownsGroup = b.eventLoopGroup == null;
     this.group = ownsGroup ? Transports.newEventLoopGroup(1, "ferry-client") : b.eventLoopGroup;
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
-        listener -> ClientConnection.open(config, group.next(), this::dispatch, droppedResponses, listener),
+        listener -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, listener),
         this::maybeTerminated);
     if (b.pool.eager()) {
       pool.connectAll();
@@ -212,6 +214,20 @@ public final class FerryChannel implements AutoCloseable {
     if (shutdown && left == 0) {
       closeConnections(SHUT_DOWN);
     }
+  }
+
+  /**
+   * Replaces the channel's TLS trust and client certificate (a rotated client certificate, a new CA):
+   * connections opened from now on use {@code newTls}; open connections keep what they negotiated.
+   *
+   * @throws IllegalStateException if the channel was built without TLS
+   */
+  public void updateTls(ClientTls newTls) {
+    requireNonNull(newTls, "newTls");
+    if (tls == null) {
+      throw new IllegalStateException("channel was built without TLS (expected: Builder.tls(...))");
+    }
+    tls = newTls;
   }
 
   // ---- lifecycle ----
@@ -379,6 +395,7 @@ public final class FerryChannel implements AutoCloseable {
     private PoolOptions pool = PoolOptions.DEFAULT;
     private HeartbeatOptions heartbeat = HeartbeatOptions.DEFAULT;
     private BackoffOptions backoff = BackoffOptions.DEFAULT;
+    private ClientTls tls;
 
     private Builder(String host, int port) {
       requireNonNull(host, "host");
@@ -455,6 +472,14 @@ public final class FerryChannel implements AutoCloseable {
     /** Backoff between failed connection attempts; default {@link BackoffOptions#DEFAULT}. */
     public Builder reconnectBackoff(BackoffOptions backoff) {
       this.backoff = requireNonNull(backoff, "backoff");
+      return this;
+    }
+
+    /**
+     * Connects with TLS (see {@link ClientTls}); the server must serve TLS. Default: plaintext.
+     */
+    public Builder tls(ClientTls tls) {
+      this.tls = requireNonNull(tls, "tls");
       return this;
     }
 

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * <p>Log levels: a protocol violation by a Ferry peer is WARN; something that is not Ferry at all, a
  * connection that ended mid-frame, and I/O errors such as a reset are INFO or DEBUG, since they are
  * facts about the network rather than faults here; any other exception is a bug and is logged at
- * ERROR with its stack trace. Stateless and {@link Sharable}.
+ * ERROR with its stack trace. A failed TLS handshake (untrusted or expired certificate, wrong name, a
+ * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all. Stateless and {@link Sharable}.
  */
 @Sharable
 public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
@@ -36,7 +37,14 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
     }
     ctx.channel().config().setAutoRead(false);
     Throwable c = unwrap(cause);
-    if (c instanceof ProtocolException) {
+    javax.net.ssl.SSLException tls = TlsSupport.tlsFailure(cause);
+    if (tls != null) {
+      if (tls instanceof io.netty.handler.ssl.NotSslRecordException) {
+        log.info("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls));
+      } else {
+        log.warn("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls));
+      }
+    } else if (c instanceof ProtocolException) {
       ProtocolException pe = (ProtocolException) c;
       if (pe instanceof ProtocolException.NotFerryPeer) {
         log.info("Closing connection from {}: {}", ctx.channel().remoteAddress(), pe.getMessage());

@@ -21,4 +21,18 @@ public final class Preface {
   public static ByteBuf encode(ByteBufAllocator alloc) {
     return alloc.buffer(SIZE).writeInt(MAGIC).writeShort(VERSION).writeShort(0);
   }
+
+  /**
+   * Compares the first bytes of {@code in} (not consumed) with the magic: 1 if all four match, -1 as
+   * soon as one does not, 0 if those present match but fewer than four have arrived.
+   */
+  public static int matchMagic(ByteBuf in) {
+    int n = Math.min(4, in.readableBytes());
+    for (int i = 0; i < n; i++) {
+      if (in.getUnsignedByte(in.readerIndex() + i) != ((MAGIC >>> (24 - 8 * i)) & 0xFF)) {
+        return -1;
+      }
+    }
+    return n == 4 ? 1 : 0;
+  }
 }

@@ -25,15 +25,11 @@ public final class PrefaceDecoder extends ByteToMessageDecoder {
       return;
     }
     int at = in.readerIndex();
-    int magicBytes = Math.min(4, in.readableBytes());
-    for (int i = 0; i < magicBytes; i++) {
-      int expected = (Preface.MAGIC >>> (24 - 8 * i)) & 0xFF;
-      if (in.getUnsignedByte(at + i) != expected) {
-        failed = true;
-        String description = describe(in);
-        in.skipBytes(in.readableBytes());
-        throw new ProtocolException.NotFerryPeer("not a Ferry peer: " + description);
-      }
+    if (Preface.matchMagic(in) < 0) {
+      failed = true;
+      String description = describe(in);
+      in.skipBytes(in.readableBytes());
+      throw new ProtocolException.NotFerryPeer("not a Ferry peer: " + description);
     }
     if (in.readableBytes() < Preface.SIZE) {
       return;

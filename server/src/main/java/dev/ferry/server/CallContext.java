@@ -23,6 +23,12 @@ public interface CallContext {
   /** The client's address. */
   SocketAddress remoteAddress();
 
+  /**
+   * The identity the client proved with a verified TLS certificate (mutual TLS, see
+   * {@link ServerTls.ClientAuth}), or empty on plaintext connections and for clients that sent none.
+   */
+  Optional<PeerIdentity> peerIdentity();
+
   /** Time left before the call's deadline (possibly negative), or empty if the client set none. */
   Optional<Duration> timeRemaining();
 

@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -68,11 +69,13 @@ public final class FerryServer implements AutoCloseable {
   private final CountDownLatch terminated = new CountDownLatch(1);
   private final Object lock = new Object();
   private State state = State.NEW; // guarded by lock
+  private volatile ServerTls tls; // null = plaintext
   private volatile Channel serverChannel;
   private volatile int port = -1;
 
   private FerryServer(Builder b) {
     this.host = b.host;
+    this.tls = b.tls;
     this.requestedPort = b.port;
     this.handshakeTimeoutMillis = b.handshakeTimeout.toMillis();
     this.heartbeatIntervalMillis = b.heartbeatInterval.toMillis();
@@ -152,12 +155,19 @@ public final class FerryServer implements AutoCloseable {
     }
     port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     serverChannel.closeFuture().addListener(f -> maybeTerminate());
-    log.info("Ferry server listening on {} with services {}", serverChannel.localAddress(),
-        runtime.serviceNames());
+    log.info("Ferry server listening on {} ({}) with services {}", serverChannel.localAddress(),
+        tls == null ? "plaintext" : tls, runtime.serviceNames());
     return this;
   }
 
   private void initConnection(SocketChannel ch) {
+    ServerTls currentTls = tls;
+    if (currentTls != null) {
+      SslHandler ssl = currentTls.context().newHandler(ch.alloc());
+      ssl.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
+      ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser());
+      ch.pipeline().addLast(PlaintextRefuser.TLS_HANDLER, ssl);
+    }
     ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis);
     ProtocolPipeline.addHeartbeat(ch.pipeline(), heartbeatIntervalMillis, heartbeatTimeoutMillis,
         localSettings.minPingIntervalMillis());
@@ -172,6 +182,21 @@ public final class FerryServer implements AutoCloseable {
     if (runtime.isShuttingDown()) {
       ch.close();
     }
+  }
+
+  /**
+   * Replaces the server's TLS certificate, key and trust (a rotated certificate, a new client CA):
+   * connections accepted from now on use {@code newTls}; open connections keep what they negotiated.
+   *
+   * @throws IllegalStateException if the server was built without TLS
+   */
+  public void updateTls(ServerTls newTls) {
+    requireNonNull(newTls, "newTls");
+    if (tls == null) {
+      throw new IllegalStateException("server was built without TLS (expected: Builder.tls(...))");
+    }
+    tls = newTls;
+    log.info("Ferry server on port {}: TLS material replaced ({}); new connections use it", port, newTls);
   }
 
   /** The port the server is bound to (the real one when built with port 0). */
@@ -326,6 +351,7 @@ public final class FerryServer implements AutoCloseable {
 
     private String host;
     private int port;
+    private ServerTls tls;
     private final Map<String, ServiceDefinition> services = new LinkedHashMap<>();
     private Executor executor;
     private boolean directExecutor;
@@ -412,6 +438,15 @@ public final class FerryServer implements AutoCloseable {
         throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
       }
       return d;
+    }
+
+    /**
+     * Serves TLS only (see {@link ServerTls}); a client connecting in plaintext is refused with a clear
+     * error. Default: plaintext.
+     */
+    public Builder tls(ServerTls tls) {
+      this.tls = requireNonNull(tls, "tls");
+      return this;
     }
 
     /** The address to bind (a host name or IP literal); default: every local address. */

@@ -237,6 +237,11 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   }
 
   @Override
+  public Optional<PeerIdentity> peerIdentity() {
+    return connection.peerIdentity();
+  }
+
+  @Override
   public Optional<Duration> timeRemaining() {
     return hasDeadline() ? Optional.of(Duration.ofNanos(deadlineNanos - System.nanoTime())) : Optional.empty();
   }

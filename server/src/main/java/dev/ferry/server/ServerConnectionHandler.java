@@ -19,7 +19,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.SocketAddress;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -46,6 +49,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private Channel channel;
   private WriteQueue writeQueue;
   private Settings remote = Settings.DEFAULTS;
+  private volatile Optional<PeerIdentity> peerIdentity = Optional.empty();
   private int highestRequestId;
   private boolean goAwaySent;
   private boolean closing;
@@ -65,6 +69,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   Channel channel() {
     return channel;
+  }
+
+  /** The client's verified certificate identity (mutual TLS), once the TLS handshake is done. */
+  Optional<PeerIdentity> peerIdentity() {
+    return peerIdentity;
   }
 
   @Override
@@ -93,6 +102,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof HandshakeCompleted) {
       remote = ((HandshakeCompleted) evt).remote();
+    } else if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
+      SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+      if (ssl != null) {
+        peerIdentity = PeerIdentity.of(ssl.engine().getSession());
+      }
     } else if (evt instanceof TooManyPingsEvent) {
       goAway(ErrorCode.TOO_MANY_PINGS, "too many pings: the minimum interval between PINGs is "
           + server.minPingIntervalMillis() + " ms");
