@@ -72,6 +72,11 @@ public final class CallOptions {
     return toBuilder().timeout(timeout).build();
   }
 
+  /** These options with one more metadata entry (the deadline, if any, stays the same instant). */
+  public CallOptions withMetadata(String key, String value) {
+    return toBuilder().metadata(metadata.toBuilder().add(key, value).build()).build();
+  }
+
   /** Whether these options carry a deadline. */
   public boolean hasDeadline() {
     return hasDeadline;

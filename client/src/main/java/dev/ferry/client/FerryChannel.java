@@ -57,6 +57,14 @@ public final class FerryChannel implements AutoCloseable {
   private static final String SHUT_DOWN = "channel shut down";
 
   private final ClientConnection.Config config;
+  private final ClientInterceptor[] interceptors;
+  private final InterceptedCall.Starter starter = new InterceptedCall.Starter() {
+    @Override
+    public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> start(
+        MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+      return FerryChannel.this.start(method, request, options, Response::new);
+    }
+  };
   private volatile ClientTls tls; // null = plaintext
   private final long defaultTimeoutNanos;
   private final EventLoopGroup group;
@@ -82,6 +90,7 @@ public final class FerryChannel implements AutoCloseable {
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
         b.handshakeTimeout.toMillis(), b.heartbeat);
     this.tls = b.tls;
+    this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
     this.ownsGroup = b.eventLoopGroup == null;
     this.group = ownsGroup ? Transports.newEventLoopGroup(1, "ferry-client") : b.eventLoopGroup;
@@ -111,6 +120,9 @@ public final class FerryChannel implements AutoCloseable {
    */
   public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> call(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    if (interceptors.length > 0) {
+      return InterceptedCall.start(interceptors, method, request, options, starter, Response::message);
+    }
     return start(method, request, options, (message, trailers) -> message);
   }
 
@@ -126,6 +138,9 @@ public final class FerryChannel implements AutoCloseable {
    */
   public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> exchange(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    if (interceptors.length > 0) {
+      return InterceptedCall.start(interceptors, method, request, options, starter, r -> r);
+    }
     return start(method, request, options, Response::new);
   }
 
@@ -396,6 +411,7 @@ public final class FerryChannel implements AutoCloseable {
     private HeartbeatOptions heartbeat = HeartbeatOptions.DEFAULT;
     private BackoffOptions backoff = BackoffOptions.DEFAULT;
     private ClientTls tls;
+    private final List<ClientInterceptor> interceptors = new java.util.ArrayList<>();
 
     private Builder(String host, int port) {
       requireNonNull(host, "host");
@@ -472,6 +488,18 @@ public final class FerryChannel implements AutoCloseable {
     /** Backoff between failed connection attempts; default {@link BackoffOptions#DEFAULT}. */
     public Builder reconnectBackoff(BackoffOptions backoff) {
       this.backoff = requireNonNull(backoff, "backoff");
+      return this;
+    }
+
+    /**
+     * Adds interceptors that run around every call, after those added before: the first interceptor
+     * added is the outermost (see {@link ClientInterceptor}).
+     */
+    public Builder intercept(ClientInterceptor... interceptors) {
+      requireNonNull(interceptors, "interceptors");
+      for (ClientInterceptor i : interceptors) {
+        this.interceptors.add(requireNonNull(i, "interceptor"));
+      }
       return this;
     }
 

@@ -44,4 +44,34 @@ public interface CallContext {
 
   /** Adds trailing metadata sent back with the call's status, whether it succeeds or fails. */
   void addTrailer(String key, String value);
+
+  /** The value an interceptor stored under {@code key} for this call, or null. */
+  <T> T get(Key<T> key);
+
+  /** Stores {@code value} under {@code key} for the rest of this call (interceptors to handlers). */
+  <T> void set(Key<T> key, T value);
+
+  /**
+   * A typed key for values passed along a call with {@link #set} and {@link #get}, compared by
+   * identity: keep it in a constant.
+   *
+   * @param <T> the value type
+   */
+  final class Key<T> {
+    private final String name;
+
+    private Key(String name) {
+      this.name = name;
+    }
+
+    /** A new key; {@code name} is only for debugging. */
+    public static <T> Key<T> named(String name) {
+      return new Key<>(java.util.Objects.requireNonNull(name, "name"));
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
 }

@@ -19,7 +19,9 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -104,7 +106,7 @@ public final class FerryServer implements AutoCloseable {
     }
     this.timer = new HashedWheelTimer(new DefaultThreadFactory("ferry-server-timer", true), 10,
         TimeUnit.MILLISECONDS);
-    this.runtime = new ServerRuntime(Map.copyOf(b.services), executor, timer, b.maxConcurrentCallsPerConnection,
+    this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor, timer, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis());
     this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
@@ -353,6 +355,7 @@ public final class FerryServer implements AutoCloseable {
     private int port;
     private ServerTls tls;
     private final Map<String, ServiceDefinition> services = new LinkedHashMap<>();
+    private final List<ServerInterceptor> interceptors = new ArrayList<>();
     private Executor executor;
     private boolean directExecutor;
     private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
@@ -469,6 +472,18 @@ public final class FerryServer implements AutoCloseable {
       requireNonNull(service, "service");
       if (services.putIfAbsent(service.name(), service) != null) {
         throw new IllegalArgumentException("service: " + service.name() + " added twice");
+      }
+      return this;
+    }
+
+    /**
+     * Adds interceptors that run around every call's handler, after those added before: the first
+     * interceptor added is the outermost (see {@link ServerInterceptor}).
+     */
+    public Builder intercept(ServerInterceptor... interceptors) {
+      requireNonNull(interceptors, "interceptors");
+      for (ServerInterceptor i : interceptors) {
+        this.interceptors.add(requireNonNull(i, "interceptor"));
       }
       return this;
     }

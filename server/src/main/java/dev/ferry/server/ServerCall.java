@@ -39,6 +39,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private volatile boolean cancelled;
   private List<Runnable> cancelListeners; // guarded by this
   private Metadata.Builder trailers; // guarded by this
+  private java.util.Map<Key<?>, Object> attributes; // guarded by this
   volatile Timeout deadlineTimer;
   // The outcome, set once by whoever wins `done`, then written by run() on the event loop.
   StatusCode responseCode;
@@ -263,6 +264,22 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       }
     }
     listener.run();
+  }
+
+  @Override
+  public synchronized <T> T get(Key<T> key) {
+    @SuppressWarnings("unchecked")
+    T value = attributes == null ? null : (T) attributes.get(key);
+    return value;
+  }
+
+  @Override
+  public synchronized <T> void set(Key<T> key, T value) {
+    java.util.Objects.requireNonNull(key, "key");
+    if (attributes == null) {
+      attributes = new java.util.IdentityHashMap<>(4);
+    }
+    attributes.put(key, value);
   }
 
   @Override

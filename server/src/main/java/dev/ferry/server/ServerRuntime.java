@@ -25,12 +25,13 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
   private final long minPingIntervalMillis;
   private volatile boolean shuttingDown;
 
-  ServerRuntime(Map<String, ServiceDefinition> services, Executor executor, Timer timer, int maxConcurrentCalls,
+  ServerRuntime(Map<String, ServiceDefinition> services, java.util.List<ServerInterceptor> interceptors,
+      Executor executor, Timer timer, int maxConcurrentCalls,
       long maxConnectionIdleNanos, long maxConnectionAgeNanos, long maxConnectionAgeGraceNanos,
       long minPingIntervalMillis) {
     this.minPingIntervalMillis = minPingIntervalMillis;
     this.services = services;
-    this.methodTable = methodTable(services);
+    this.methodTable = methodTable(services, interceptors);
     this.executor = executor;
     this.timer = timer;
     this.maxConcurrentCalls = maxConcurrentCalls;
@@ -75,7 +76,8 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
     return h ^ (h >>> 16);
   }
 
-  private static MethodEntry[] methodTable(Map<String, ServiceDefinition> services) {
+  private static MethodEntry[] methodTable(Map<String, ServiceDefinition> services,
+      java.util.List<ServerInterceptor> interceptors) {
     int count = 0;
     for (ServiceDefinition s : services.values()) {
       count += s.methods().size();
@@ -89,7 +91,7 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
         while (table[i] != null) {
           i = (i + 1) & mask;
         }
-        table[i] = new MethodEntry(name, m);
+        table[i] = new MethodEntry(name, Interceptors.wrap(m, interceptors));
       }
     }
     return table;
