@@ -42,6 +42,59 @@ class ExamplesTest {
   }
 
   @Test
+  void secureExampleAuthenticatesAuthorizesAndRefusesPlaintext() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    dev.ferry.examples.secure.SecureKvStoreExample.run(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    assertThat(bytes.toString(StandardCharsets.UTF_8))
+        .contains("client certificates: require")
+        .contains("reader got invoice/42 = paid")
+        .contains("reader's Put -> PERMISSION_DENIED: caller reporting may not call ferry.examples.kvstore.KvStore/Put")
+        .contains("plaintext client -> UNAVAILABLE")
+        .contains("this server requires TLS")
+        .contains("certificate reloaded")
+        .contains("Secure example finished");
+  }
+
+  @Test
+  void callTimerAndMutualTlsIdentityWorkTogether(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    dev.ferry.testing.TestPki.Authority ca = dev.ferry.testing.TestPki.newAuthority("CA");
+    ca.issue(dev.ferry.testing.TestPki.spec("localhost").dns("localhost").server()).writePem(dir, "server");
+    ca.issue(dev.ferry.testing.TestPki.spec("billing").dns("billing.internal").client()).writePem(dir, "billing");
+    ca.issue(dev.ferry.testing.TestPki.spec("intruder").dns("intruder.internal").client()).writePem(dir, "intruder");
+    dev.ferry.examples.interceptors.CallTimer timer = new dev.ferry.examples.interceptors.CallTimer();
+    try (FerryServer server = FerryServer.builder().host("127.0.0.1")
+            .tls(dev.ferry.server.ServerTls.builder().keyCertChain(dir.resolve("server.crt"), dir.resolve("server.key"))
+                .trustRoots(ca.certificate()).clientAuth(dev.ferry.server.ServerTls.ClientAuth.REQUIRE).build())
+            .intercept(timer,
+                new dev.ferry.examples.interceptors.MutualTlsIdentity(
+                    java.util.Map.of("billing.internal", java.util.Set.of("writer"))),
+                dev.ferry.server.auth.MethodAuthorizer.builder()
+                    .allow(dev.ferry.examples.kvstore.KvStoreFerry.PUT, "writer").build())
+            .addService(KvStoreFerryService.bind(new InMemoryKvStore())).build().start()) {
+      for (String who : List.of("billing", "intruder")) {
+        try (FerryChannel channel = FerryChannel.builder("localhost", server.port())
+            .tls(dev.ferry.client.ClientTls.builder().trustRoots(ca.certificate())
+                .keyCertChain(dir.resolve(who + ".crt"), dir.resolve(who + ".key")).build())
+            .build()) {
+          KvStoreFerryStub stub = KvStoreFerryStub.create(channel);
+          PutRequest put = PutRequest.newBuilder().setKey("k").setValue(ByteString.copyFromUtf8(who)).build();
+          if (who.equals("billing")) {
+            stub.put(put);
+          } else {
+            assertThatThrownBy(() -> stub.put(put)).isInstanceOf(FerryException.class)
+                .extracting(e -> ((FerryException) e).code()).isEqualTo(StatusCode.UNAUTHENTICATED);
+          }
+        }
+      }
+      String put = dev.ferry.examples.kvstore.KvStoreFerry.PUT.fullName();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+          .until(() -> timer.calls(put + " UNAUTHENTICATED") == 1);
+      assertThat(timer.calls(put + " OK")).isEqualTo(1);
+    }
+  }
+
+  @Test
   void handWrittenServiceWorks() throws Exception {
     PrintStream original = System.out;
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
