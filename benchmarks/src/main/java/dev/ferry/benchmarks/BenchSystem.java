@@ -33,7 +33,18 @@ interface BenchSystem extends AutoCloseable {
   enum Kind {
     FERRY("ferry"),
     GRPC("grpc"),
-    CEILING("netty-ceiling");
+    CEILING("netty-ceiling"),
+    /** Ferry with one pass-through interceptor on each side (S7). */
+    FERRY_INTERCEPTED("ferry-intercepted"),
+    /** Ferry over TLS 1.3 with the JDK's provider (S7). */
+    FERRY_TLS_JDK("ferry-tls-jdk"),
+    /** Ferry over TLS 1.3 with OpenSSL (BoringSSL, netty-tcnative) (S7). */
+    FERRY_TLS_OPENSSL("ferry-tls-openssl"),
+    /** gRPC-java over TLS (its shaded Netty picks OpenSSL when it can) (S7). */
+    GRPC_TLS("grpc-tls");
+
+    /** The systems of scenarios S1 to S6. */
+    static final java.util.List<Kind> CORE = java.util.List.of(FERRY, GRPC, CEILING);
 
     final String label;
 
@@ -44,9 +55,17 @@ interface BenchSystem extends AutoCloseable {
     BenchSystem start(Config config) throws Exception {
       switch (this) {
         case FERRY:
-          return FerrySystem.start(config);
+          return FerrySystem.start(config, null, false, label);
+        case FERRY_INTERCEPTED:
+          return FerrySystem.start(config, null, true, label);
+        case FERRY_TLS_JDK:
+          return FerrySystem.start(config, dev.ferry.TlsProvider.JDK, false, label);
+        case FERRY_TLS_OPENSSL:
+          return FerrySystem.start(config, dev.ferry.TlsProvider.OPENSSL, false, label);
         case GRPC:
-          return GrpcSystem.start(config);
+          return GrpcSystem.start(config, false);
+        case GRPC_TLS:
+          return GrpcSystem.start(config, true);
         default:
           return NettyCeiling.start(config);
       }

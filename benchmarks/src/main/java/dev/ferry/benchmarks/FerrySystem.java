@@ -1,29 +1,66 @@
 package dev.ferry.benchmarks;
 
+import com.google.protobuf.MessageLite;
 import dev.ferry.MethodDescriptor;
+import dev.ferry.TlsProvider;
 import dev.ferry.benchmarks.proto.Payload;
 import dev.ferry.client.CallOptions;
+import dev.ferry.client.ClientInterceptor;
+import dev.ferry.client.ClientTls;
+import dev.ferry.client.Response;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
+import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.ServerInterceptor;
+import dev.ferry.server.ServerTls;
 import dev.ferry.server.ServiceDefinition;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
-/** Ferry: an echo service on a FerryServer, called through one FerryChannel with a pool. */
+/**
+ * Ferry: an echo service on a FerryServer, called through one FerryChannel with a pool; optionally over
+ * TLS, or with a pass-through interceptor on each side.
+ */
 final class FerrySystem implements BenchSystem {
   static final MethodDescriptor<Payload, Payload> ECHO =
       MethodDescriptor.of("ferry.bench.Bench/Echo", Payload.parser(), Payload.parser());
 
   private final FerryServer server;
   private final FerryChannel channel;
+  private final String name;
 
-  private FerrySystem(FerryServer server, FerryChannel channel) {
+  private FerrySystem(FerryServer server, FerryChannel channel, String name) {
     this.server = server;
     this.channel = channel;
+    this.name = name;
   }
 
-  static FerrySystem start(Config config) throws Exception {
+  /** A pass-through server interceptor: what having one installed costs. */
+  private static final ServerInterceptor SERVER_PASS = new ServerInterceptor() {
+    @Override
+    public <ReqT, RespT> CompletionStage<RespT> interceptCall(ReqT request, CallContext context,
+        Next<ReqT, RespT> next) {
+      return next.proceed(request);
+    }
+  };
+
+  /** A pass-through client interceptor. */
+  private static final ClientInterceptor CLIENT_PASS = new ClientInterceptor() {
+    @Override
+    public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> interceptCall(
+        MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options, Next<ReqT, RespT> next) {
+      return next.proceed(request, options);
+    }
+  };
+
+  /**
+   * @param tls the TLS provider, or null for plaintext
+   * @param intercepted whether to install a pass-through interceptor on each side
+   */
+  static FerrySystem start(Config config, TlsProvider tls, boolean intercepted, String name) throws Exception {
     FerryServer.Builder sb = FerryServer.builder().host("127.0.0.1").port(0)
         .addService(ServiceDefinition.builder("ferry.bench.Bench").unary(ECHO, (req, ctx) -> req).build())
         .maxConcurrentCallsPerConnection(100_000);
@@ -33,12 +70,26 @@ final class FerrySystem implements BenchSystem {
     if (!config.heartbeats()) {
       sb.heartbeatInterval(Duration.ZERO);
     }
+    if (tls != null) {
+      sb.tls(ServerTls.builder().keyCertChain(BenchCertificates.serverChain(), BenchCertificates.serverKey())
+          .provider(tls).build());
+    }
+    if (intercepted) {
+      sb.intercept(SERVER_PASS);
+    }
     FerryServer server = sb.build().start();
-    FerryChannel channel = FerryChannel.builder("127.0.0.1", server.port())
+    FerryChannel.Builder cb = FerryChannel.builder("127.0.0.1", server.port());
+    if (tls != null) {
+      cb.tls(ClientTls.builder().trustRoots(BenchCertificates.ca()).provider(tls).build());
+    }
+    if (intercepted) {
+      cb.intercept(CLIENT_PASS);
+    }
+    FerryChannel channel = cb
         .pool(PoolOptions.builder().size(config.connections()).eager(true).maxPendingCalls(1_000_000).build())
         .heartbeat(config.heartbeats() ? HeartbeatOptions.DEFAULT : HeartbeatOptions.DISABLED)
         .build();
-    FerrySystem system = new FerrySystem(server, channel);
+    FerrySystem system = new FerrySystem(server, channel, name);
     // Every connection up before anything is measured.
     for (int i = 0; i < config.connections() * 4; i++) {
       channel.blockingCall(ECHO, Payload.getDefaultInstance(), CallOptions.DEFAULT);
@@ -48,7 +99,7 @@ final class FerrySystem implements BenchSystem {
 
   @Override
   public String name() {
-    return Kind.FERRY.label;
+    return name;
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
@@ -33,13 +34,15 @@ final class GrpcSystem implements BenchSystem {
   private final Server server;
   private final ManagedChannel[] channels;
   private final AtomicInteger next = new AtomicInteger();
+  private final String name;
 
-  private GrpcSystem(Server server, ManagedChannel[] channels) {
+  private GrpcSystem(Server server, ManagedChannel[] channels, String name) {
+    this.name = name;
     this.server = server;
     this.channels = channels;
   }
 
-  static GrpcSystem start(Config config) throws Exception {
+  static GrpcSystem start(Config config, boolean tls) throws Exception {
     ServerServiceDefinition service = ServerServiceDefinition.builder("ferry.bench.Bench")
         .addMethod(ECHO, ServerCalls.asyncUnaryCall((Payload request, StreamObserver<Payload> out) -> {
           out.onNext(request);
@@ -49,6 +52,10 @@ final class GrpcSystem implements BenchSystem {
     NettyServerBuilder sb = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .addService(service)
         .maxInboundMessageSize(16 * 1024 * 1024);
+    if (tls) {
+      sb.sslContext(GrpcSslContexts.forServer(BenchCertificates.serverChain().toFile(),
+          BenchCertificates.serverKey().toFile()).build());
+    }
     if (config.directExecutor()) {
       sb.directExecutor();
     }
@@ -60,15 +67,19 @@ final class GrpcSystem implements BenchSystem {
     ManagedChannel[] channels = new ManagedChannel[config.connections()];
     for (int i = 0; i < channels.length; i++) {
       NettyChannelBuilder cb = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-          .usePlaintext()
           .directExecutor()
           .maxInboundMessageSize(16 * 1024 * 1024);
+      if (tls) {
+        cb.sslContext(GrpcSslContexts.forClient().trustManager(BenchCertificates.ca().toFile()).build());
+      } else {
+        cb.usePlaintext();
+      }
       if (config.heartbeats()) {
         cb.keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(20, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
       }
       channels[i] = cb.build();
     }
-    GrpcSystem system = new GrpcSystem(server, channels);
+    GrpcSystem system = new GrpcSystem(server, channels, tls ? Kind.GRPC_TLS.label : Kind.GRPC.label);
     for (ManagedChannel c : channels) {
       for (int i = 0; i < 4; i++) {
         ClientCalls.blockingUnaryCall(c, ECHO, CallOptions.DEFAULT, Payload.getDefaultInstance());
@@ -79,7 +90,7 @@ final class GrpcSystem implements BenchSystem {
 
   @Override
   public String name() {
-    return Kind.GRPC.label;
+    return name;
   }
 
   @Override

@@ -22,7 +22,7 @@ import java.util.concurrent.locks.LockSupport;
  * Ferry/gRPC and Ferry/ceiling; the same results go to {@code benchmarks/target/results.json}.
  *
  * <pre>
- *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM] [s1 s2 s3 s4 s5 s6]
+ *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM] [s1 s2 s3 s4 s5 s6 s7]
  * </pre>
  */
 public final class LoadBenchmark {
@@ -68,7 +68,7 @@ public final class LoadBenchmark {
       }
     }
     if (scenarios.isEmpty()) {
-      scenarios.addAll(List.of("s1", "s2", "s3", "s4", "s5", "s6"));
+      scenarios.addAll(List.of("s1", "s2", "s3", "s4", "s5", "s6", "s7"));
     }
     LoadBenchmark bench = new LoadBenchmark(quick, rounds > 0 ? rounds : quick ? 1 : 3);
     bench.only = only;
@@ -97,6 +97,9 @@ public final class LoadBenchmark {
     if (scenarios.contains("s4")) {
       s4LargePayloads();
     }
+    if (scenarios.contains("s7")) {
+      s7TlsAndInterceptors();
+    }
     if (scenarios.contains("s5")) {
       s5IdleCost();
     }
@@ -107,6 +110,7 @@ public final class LoadBenchmark {
     keys.put("S4 large payloads", "mb_per_s");
     keys.put("S5 idle cost", "cpu_s_per_min_per_conn");
     keys.put("S6 allocation per call", "bytes_per_call");
+    keys.put("S7 TLS and interceptors", "qps");
     System.out.println(report.table(keys));
     report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
     report.writeJson(out);
@@ -120,7 +124,7 @@ public final class LoadBenchmark {
   /** JIT warm-up of every system's hot path before anything is measured. */
   private void warmUp() throws Exception {
     long nanos = TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
-    for (Kind kind : Kind.values()) {
+    for (Kind kind : Kind.CORE) {
       if (only != null && kind != only) {
         continue;
       }
@@ -170,7 +174,7 @@ public final class LoadBenchmark {
       Payload p = payload(size);
       Config config = new Config(1, true, false);
       String label = String.format("1 conn, 1 in flight, %dB", size);
-      Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.values()), config,
+      Map<String, Map<String, List<Double>>> samples = alternate(Kind.CORE, config,
           system -> latencyMetrics(Load.closedLoop(system, p, 1, warmupNanos, measureNanos)));
       samples.forEach((system, metrics) -> report.add("S1 ping-pong latency", label, system, metrics));
       printProgress("S1", label);
@@ -188,7 +192,7 @@ public final class LoadBenchmark {
           String base = String.format("%d conn x %d in flight, %dB", conns, inFlight, size);
           for (boolean direct : new boolean[] {true, false}) {
             Config config = new Config(conns, direct, false);
-            List<Kind> kinds = direct ? List.of(Kind.values()) : List.of(Kind.FERRY, Kind.GRPC);
+            List<Kind> kinds = direct ? Kind.CORE : List.of(Kind.FERRY, Kind.GRPC);
             Map<String, Map<String, List<Double>>> samples = alternate(kinds, config, system -> {
               Measurement m = Load.closedLoop(system, p, inFlight, warmupNanos, measureNanos);
               Map<String, Double> out = new LinkedHashMap<>();
@@ -219,13 +223,44 @@ public final class LoadBenchmark {
     }
   }
 
+  /**
+   * Ferry plaintext, with a pass-through interceptor on each side, and over TLS with each provider;
+   * gRPC plaintext and over TLS: 1 connection x 128 in flight, direct executors.
+   */
+  private void s7TlsAndInterceptors() throws Exception {
+    List<Kind> kinds = new ArrayList<>(List.of(Kind.FERRY, Kind.FERRY_INTERCEPTED, Kind.FERRY_TLS_JDK));
+    if (io.netty.handler.ssl.OpenSsl.isAvailable()) {
+      kinds.add(Kind.FERRY_TLS_OPENSSL);
+    } else {
+      System.out.println("  (OpenSSL not available here: no ferry-tls-openssl row)");
+    }
+    kinds.add(Kind.GRPC);
+    kinds.add(Kind.GRPC_TLS);
+    for (int size : new int[] {0, 1024}) {
+      Payload p = payload(size);
+      Config config = new Config(1, true, false);
+      String label = String.format("1 conn x 128 in flight, %dB direct", size);
+      Map<String, Map<String, List<Double>>> samples = alternate(kinds, config, system -> {
+        Measurement m = Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("qps", m.qps());
+        out.put("qps_per_cpu_s", m.qpsPerCpuSecond());
+        out.put("p99_us", m.p99Micros());
+        out.put("errors", (double) m.errors());
+        return out;
+      });
+      samples.forEach((system, metrics) -> report.add("S7 TLS and interceptors", label, system, metrics));
+      printProgress("S7", label);
+    }
+  }
+
   private void s3OpenLoop() throws Exception {
     double slower = Math.min(peak.getOrDefault(Kind.FERRY.label, 50_000.0), peak.getOrDefault(Kind.GRPC.label, 50_000.0));
     double rate = 0.5 * slower;
     Payload p = payload(0);
     Config config = new Config(1, true, false);
     String label = String.format(Locale.ROOT, "1 conn, %.0f calls/s (50%% of the slower peak), 0B", rate);
-    Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.values()), config,
+    Map<String, Map<String, List<Double>>> samples = alternate(Kind.CORE, config,
         system -> latencyMetrics(Load.openLoop(system, p, rate, warmupNanos, measureNanos)));
     samples.forEach((system, metrics) -> report.add("S3 open loop", label, system, metrics));
     printProgress("S3", label);
@@ -236,7 +271,7 @@ public final class LoadBenchmark {
       Payload p = payload(size);
       Config config = new Config(1, true, false);
       String label = String.format("1 conn x 4 in flight, %d KiB each way", size / 1024);
-      Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.values()), config, system -> {
+      Map<String, Map<String, List<Double>>> samples = alternate(Kind.CORE, config, system -> {
         Measurement m = Load.closedLoop(system, p, 4, warmupNanos, measureNanos);
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("mb_per_s", m.qps() * size / 1e6);

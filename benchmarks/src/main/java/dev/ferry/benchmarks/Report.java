@@ -82,6 +82,19 @@ final class Report {
           out.append(String.format(Locale.ROOT, "  ferry/ceiling=%.2f", ferry.median / ceiling.median));
         }
       }
+      if (metric != null && !BenchSystem.Kind.CORE.stream().anyMatch(k -> k.label.equals(r.system))) {
+        // S7's variants, against the plain system they vary.
+        String base = r.system.startsWith("grpc") ? BenchSystem.Kind.GRPC.label : BenchSystem.Kind.FERRY.label;
+        Value v = r.metrics.get(metric);
+        Value plain = find(r.scenario, r.config, base, metric);
+        if (v != null && plain != null && plain.median > 0) {
+          out.append(String.format(Locale.ROOT, "  /%s=%.2f", base, v.median / plain.median));
+        }
+        Value grpcTls = find(r.scenario, r.config, BenchSystem.Kind.GRPC_TLS.label, metric);
+        if (r.system.startsWith("ferry-tls") && v != null && grpcTls != null && grpcTls.median > 0) {
+          out.append(String.format(Locale.ROOT, "  /grpc-tls=%.2f", v.median / grpcTls.median));
+        }
+      }
       out.append('\n');
     }
     return out.toString();
