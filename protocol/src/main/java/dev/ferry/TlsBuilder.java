@@ -150,6 +150,11 @@ public abstract class TlsBuilder<B extends TlsBuilder<B>> {
     return keyFile != null || key != null || keyManager != null;
   }
 
+  /** Whether trust roots or a trust manager were given (else the JDK's default trust store is used). */
+  protected final boolean hasTrustMaterial() {
+    return trustFile != null || trustRoots != null || trustManager != null;
+  }
+
   /** A Netty server context builder with this key material (which must have been given). */
   protected final SslContextBuilder serverContextBuilder() {
     try {

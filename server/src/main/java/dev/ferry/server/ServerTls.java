@@ -63,7 +63,10 @@ public final class ServerTls {
 
     private Builder() {}
 
-    /** Whether to ask clients for certificates; default {@link ClientAuth#NONE}. */
+    /**
+     * Whether to ask clients for certificates; default {@link ClientAuth#NONE}. Other values need
+     * {@link #trustRoots} (or a trust manager): the CA whose certificates identify clients.
+     */
     public Builder clientAuth(ClientAuth clientAuth) {
       this.clientAuth = requireNonNull(clientAuth, "clientAuth");
       return this;
@@ -72,10 +75,16 @@ public final class ServerTls {
     /**
      * Reads the files and checks the material.
      *
-     * @throws IllegalStateException if no certificate and key were given
+     * @throws IllegalStateException if no certificate and key were given, or if client certificates are
+     *     asked for without trust roots (the JDK's default roots would accept any publicly issued
+     *     certificate as a client)
      * @throws IllegalArgumentException if a file is unreadable or the material is invalid
      */
     public ServerTls build() {
+      if (clientAuth != ClientAuth.NONE && !hasTrustMaterial()) {
+        throw new IllegalStateException("clientAuth: " + clientAuth
+            + " (expected: trustRoots(...) or trustManager(...) naming the CA of client certificates)");
+      }
       SslContextBuilder b = serverContextBuilder();
       b.clientAuth(io.netty.handler.ssl.ClientAuth.valueOf(clientAuth.name()));
       SslContext context = build(b);
