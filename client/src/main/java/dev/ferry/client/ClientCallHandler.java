@@ -266,7 +266,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       // The SslHandler closes the connection next; say why first (a timeout reaches no exceptionCaught).
       Throwable cause = ((SslHandshakeCompletionEvent) evt).cause();
       closing = true;
-      connectionFailed("TLS handshake with " + peer + " failed: " + describe(cause), cause);
+      connectionFailed("handshake with " + peer + " failed: " + describe(cause), cause);
       ctx.fireUserEventTriggered(evt);
     } else {
       ctx.fireUserEventTriggered(evt);
@@ -368,7 +368,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     closing = true;
     connectionFailed((handshake.isDone() ? "connection to " + peer + " failed: " : "handshake with " + peer
-        + " failed: ") + describe(cause), cause);
+        + " failed: ") + describe(cause, ctx), cause);
     // ConnectionErrorHandler, next in line, logs the cause and closes the connection (sending ERROR
     // first for a protocol violation).
     ctx.fireExceptionCaught(cause);
@@ -449,6 +449,12 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     String host = a.getHostString();
     String ip = a.getAddress() == null ? null : a.getAddress().getHostAddress();
     return host + ":" + a.getPort() + (ip == null || ip.equals(host) ? "" : " (" + ip + ")");
+  }
+
+  /** As {@link #describe(Throwable)}; a TLS failure says whether the TLS handshake had completed. */
+  private static String describe(Throwable t, ChannelHandlerContext ctx) {
+    SSLException tls = TlsSupport.tlsFailure(t);
+    return tls != null ? TlsSupport.describe(tls, ctx.channel()) : describe(t);
   }
 
   /** A throwable's message, or its class name when it has none; TLS failures are explained. */

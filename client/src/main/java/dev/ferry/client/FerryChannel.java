@@ -121,6 +121,7 @@ public final class FerryChannel implements AutoCloseable {
   public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> call(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
     if (interceptors.length > 0) {
+      checkArguments(method, request, options);
       return InterceptedCall.start(interceptors, method, request, options, starter, Response::message);
     }
     return start(method, request, options, (message, trailers) -> message);
@@ -139,6 +140,7 @@ public final class FerryChannel implements AutoCloseable {
   public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> exchange(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
     if (interceptors.length > 0) {
+      checkArguments(method, request, options);
       return InterceptedCall.start(interceptors, method, request, options, starter, r -> r);
     }
     return start(method, request, options, Response::new);
@@ -184,9 +186,7 @@ public final class FerryChannel implements AutoCloseable {
   private <ReqT extends MessageLite, RespT extends MessageLite, T> ClientCall<RespT, T> start(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options,
       BiFunction<RespT, Metadata, T> result) {
-    requireNonNull(method, "method");
-    requireNonNull(request, "request");
-    requireNonNull(options, "options");
+    checkArguments(method, request, options);
     boolean hasDeadline;
     long deadline;
     long timeout;
@@ -216,6 +216,12 @@ public final class FerryChannel implements AutoCloseable {
       dispatch(call);
     }
     return call;
+  }
+
+  private static void checkArguments(MethodDescriptor<?, ?> method, Object request, CallOptions options) {
+    requireNonNull(method, "method");
+    requireNonNull(request, "request");
+    requireNonNull(options, "options");
   }
 
   /** Hands {@code call} to the pool: a ready connection, the waiting queue, or a fast failure. Any thread. */

@@ -13,8 +13,11 @@ import java.util.function.Function;
 
 /**
  * The future an application gets for a call made through a channel's interceptors. Its result comes
- * from the outermost interceptor's future; cancelling it cancels every call the chain sent (one, or more
- * if an interceptor retries), even if an interceptor's own future would not pass the cancellation on.
+ * from the outermost interceptor's future. Ending it from outside (cancel, or complete by hand, as
+ * {@code orTimeout} does) cancels every call the chain sent (one, or more if an interceptor retries),
+ * even if an interceptor's own future would not pass the cancellation on: the connection's slot is
+ * freed and the server told, as without interceptors. Completes exactly once: {@code obtrude*} and
+ * {@code completeAsync} are not supported.
  */
 final class InterceptedCall<T> extends CompletableFuture<T> {
   private List<CompletableFuture<?>> sent; // guarded by this
@@ -27,12 +30,12 @@ final class InterceptedCall<T> extends CompletableFuture<T> {
     CompletableFuture<Response<RespT>> stage = outer.invoke(interceptors, 0, method, request, options, starter);
     stage.whenComplete((response, error) -> {
       if (error != null) {
-        outer.completeExceptionally(asFerryException(error));
+        outer.finishExceptionally(asFerryException(error));
       } else if (response == null) {
-        outer.completeExceptionally(new FerryException(StatusCode.INTERNAL,
+        outer.finishExceptionally(new FerryException(StatusCode.INTERNAL,
             "a client interceptor completed " + method.fullName() + " with null"));
       } else {
-        outer.complete(result.apply(response));
+        outer.finish(result.apply(response));
       }
     });
     return outer;
@@ -64,7 +67,7 @@ final class InterceptedCall<T> extends CompletableFuture<T> {
 
   private void track(CompletableFuture<?> call) {
     synchronized (this) {
-      if (!isCancelled()) {
+      if (!isDone()) {
         if (sent == null) {
           sent = new ArrayList<>(1);
         }
@@ -72,20 +75,70 @@ final class InterceptedCall<T> extends CompletableFuture<T> {
         return;
       }
     }
-    call.cancel(false); // the application cancelled before the chain got here
+    call.cancel(false); // the application ended the call before the chain got here
+  }
+
+  /** The chain's outcome. */
+  private void finish(T value) {
+    super.complete(value);
+  }
+
+  private void finishExceptionally(Throwable error) {
+    super.completeExceptionally(error);
   }
 
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {
     boolean cancelled = super.cancel(mayInterruptIfRunning);
+    cancelSent();
+    return cancelled;
+  }
+
+  /** Completed by the application (not by the chain): the calls behind it are cancelled. */
+  @Override
+  public boolean complete(T value) {
+    boolean completed = super.complete(value);
+    cancelSent();
+    return completed;
+  }
+
+  @Override
+  public boolean completeExceptionally(Throwable ex) {
+    boolean completed = super.completeExceptionally(ex);
+    cancelSent();
+    return completed;
+  }
+
+  /** Cancels the calls the chain sent; a call that already completed is not affected. */
+  private void cancelSent() {
     List<CompletableFuture<?>> calls;
     synchronized (this) {
       calls = sent == null ? List.of() : new ArrayList<>(sent);
     }
     for (CompletableFuture<?> call : calls) {
-      call.cancel(mayInterruptIfRunning);
+      call.cancel(false);
     }
-    return cancelled;
+  }
+
+  @Override
+  public void obtrudeValue(T value) {
+    throw new UnsupportedOperationException("a Ferry call completes exactly once");
+  }
+
+  @Override
+  public void obtrudeException(Throwable ex) {
+    throw new UnsupportedOperationException("a Ferry call completes exactly once");
+  }
+
+  @Override
+  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier,
+      java.util.concurrent.Executor executor) {
+    throw new UnsupportedOperationException("a Ferry call is completed by its response");
+  }
+
+  @Override
+  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier) {
+    throw new UnsupportedOperationException("a Ferry call is completed by its response");
   }
 
   private static Throwable asFerryException(Throwable error) {

@@ -304,6 +304,25 @@ class InterceptorTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> channel.activeCalls() == 0);
   }
 
+  @Test
+  void completingTheApplicationsFutureByHandCancelsTheCallBehindTheInterceptors() throws Exception {
+    FerryServer server = server();
+    FerryChannel channel = channel(server, clientRecording("C"));
+    // orTimeout completes the future from outside, with no deadline on the call itself.
+    CompletableFuture<StringValue> call = channel.call(HANG, StringValue.of("x"), CallOptions.DEFAULT)
+        .orTimeout(200, TimeUnit.MILLISECONDS);
+    CallContext serverSide = hanging.poll(10, TimeUnit.SECONDS);
+    assertThat(serverSide).isNotNull();
+    assertThatThrownBy(call::join).hasCauseInstanceOf(java.util.concurrent.TimeoutException.class);
+    await().atMost(Duration.ofSeconds(5)).until(serverSide::isCancelled);
+    await().atMost(Duration.ofSeconds(5)).until(() -> channel.activeCalls() == 0);
+
+    CompletableFuture<StringValue> done = channel.call(GET, StringValue.of("k"), TEN_SECONDS);
+    done.get(10, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> done.obtrudeValue(StringValue.of("rewritten")))
+        .isInstanceOf(UnsupportedOperationException.class);
+  }
+
   // ---- built-in authentication and authorization ----
 
   private static final Map<String, Identity> TOKENS = Map.of(
@@ -313,6 +332,9 @@ class InterceptorTest {
   private static Optional<Identity> lookUp(String token) {
     if (token.equals("identity-service-down")) {
       throw new FerryException(StatusCode.UNAVAILABLE, "identity service unreachable");
+    }
+    if (token.startsWith("eyJ")) {
+      throw new IllegalArgumentException("malformed JWT"); // what token libraries do
     }
     return Optional.ofNullable(TOKENS.get(token));
   }
@@ -348,8 +370,23 @@ class InterceptorTest {
     FerryException down = failure(channel(server, BearerTokenCredentials.of("identity-service-down")), WHO);
     assertThat(down.code()).isEqualTo(StatusCode.UNAVAILABLE);
 
+    FerryException garbled = failure(channel(server, BearerTokenCredentials.of("eyJnot-a-jwt")), WHO);
+    assertThat(garbled.code()).isEqualTo(StatusCode.UNAUTHENTICATED);
+    assertThat(garbled.description()).isEqualTo("invalid bearer token");
+
+    FerryException twice = channelFailure(server, TEN_SECONDS.withMetadata("authorization", "Bearer alice-token")
+        .withMetadata("authorization", "Bearer bob-token"));
+    assertThat(twice.code()).isEqualTo(StatusCode.UNAUTHENTICATED);
+    assertThat(twice.description()).contains("ambiguous credentials");
+
+    // The credentials interceptor replaces an authorization entry the application put in the metadata.
+    assertThat(channel(server, BearerTokenCredentials.of("alice-token"))
+        .blockingCall(WHO, StringValue.of(""), TEN_SECONDS.withMetadata("authorization", "Bearer bob-token"))
+        .getValue()).isEqualTo("alice[reader]");
+
     // A method allowed without a token.
     assertThat(call(channel(server), HEALTH, "")).isEqualTo("ok");
+    assertThat(Identity.of("carol", "reader", "reader").roles()).containsExactly("reader");
   }
 
   private FerryException channelFailure(FerryServer server, CallOptions options) {

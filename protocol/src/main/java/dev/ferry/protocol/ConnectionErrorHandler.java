@@ -40,9 +40,9 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
     javax.net.ssl.SSLException tls = TlsSupport.tlsFailure(cause);
     if (tls != null) {
       if (tls instanceof io.netty.handler.ssl.NotSslRecordException) {
-        log.info("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls));
+        log.info("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls, ctx.channel()));
       } else {
-        log.warn("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls));
+        log.warn("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls, ctx.channel()));
       }
     } else if (c instanceof ProtocolException) {
       ProtocolException pe = (ProtocolException) c;

@@ -83,13 +83,28 @@ public final class TlsSupport {
    * (a plaintext Ferry peer, or something else), else the TLS implementation's own message.
    */
   public static String describe(SSLException e) {
+    return describe(e, false);
+  }
+
+  /**
+   * As {@link #describe(SSLException)}, but names a failure on {@code channel} after its TLS handshake
+   * completed as a TLS error rather than a failed handshake (a corrupted or forged record, say).
+   */
+  public static String describe(SSLException e, io.netty.channel.Channel channel) {
+    io.netty.handler.ssl.SslHandler ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+    return describe(e, ssl != null && ssl.handshakeFuture().isSuccess());
+  }
+
+  private static String describe(SSLException e, boolean afterHandshake) {
     if (e instanceof NotSslRecordException) {
-      return "the peer is not speaking TLS (" + e.getMessage() + ")";
+      // Not its message: Netty's holds a hex dump of everything the peer sent (headers, tokens...).
+      return "the peer is not speaking TLS (its first bytes are not a TLS record)";
     }
     if (e instanceof PlaintextPeerException) {
       return e.getMessage();
     }
-    StringBuilder sb = new StringBuilder("TLS handshake failed: ").append(e.getMessage());
+    StringBuilder sb = new StringBuilder(afterHandshake ? "TLS error: " : "TLS handshake failed: ")
+        .append(e.getMessage());
     // The root cause often says it best (an expired certificate, an unknown CA, a name mismatch).
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {

@@ -17,12 +17,27 @@ import javax.net.ssl.SSLSession;
  * and subject alternative names. Immutable. See {@link CallContext#peerIdentity()}.
  */
 public final class PeerIdentity {
+  // Subject alternative name types (RFC 5280): the kinds the JDK gives as strings.
+  private static final int EMAIL = 1;
+  private static final int DNS = 2;
+  private static final int URI = 6;
+  private static final int IP = 7;
+
   private final List<X509Certificate> chain;
   private final List<String> alternativeNames;
+  private final List<String> dnsNames;
+  private final List<String> ipAddresses;
+  private final List<String> uris;
+  private final List<String> emailAddresses;
 
   private PeerIdentity(List<X509Certificate> chain) {
     this.chain = chain;
-    this.alternativeNames = alternativeNames(chain.get(0));
+    X509Certificate leaf = chain.get(0);
+    this.alternativeNames = alternativeNames(leaf, EMAIL, DNS, URI, IP);
+    this.dnsNames = alternativeNames(leaf, DNS);
+    this.ipAddresses = alternativeNames(leaf, IP);
+    this.uris = alternativeNames(leaf, URI);
+    this.emailAddresses = alternativeNames(leaf, EMAIL);
   }
 
   /** The identity in a TLS session's verified peer certificates, or empty if the peer sent none. */
@@ -48,11 +63,32 @@ public final class PeerIdentity {
   }
 
   /**
-   * The subject alternative names that are names: DNS names, IP addresses, URIs (such as SPIFFE ids)
-   * and e-mail addresses, in certificate order.
+   * Every subject alternative name of a kind that is text: DNS names, IP addresses, URIs and e-mail
+   * addresses, in certificate order. To decide who a caller is, match on one kind
+   * ({@link #dnsNames()}, {@link #uris()}, ...): a name of one kind must not pass for another.
    */
   public List<String> subjectAlternativeNames() {
     return alternativeNames;
+  }
+
+  /** The DNS-name subject alternative names, e.g. {@code billing.internal}. */
+  public List<String> dnsNames() {
+    return dnsNames;
+  }
+
+  /** The IP-address subject alternative names, as the JDK writes them ({@code 10.0.0.7}). */
+  public List<String> ipAddresses() {
+    return ipAddresses;
+  }
+
+  /** The URI subject alternative names, e.g. a SPIFFE id {@code spiffe://example.org/billing}. */
+  public List<String> uris() {
+    return uris;
+  }
+
+  /** The e-mail subject alternative names. */
+  public List<String> emailAddresses() {
+    return emailAddresses;
   }
 
   /** The client's certificate. */
@@ -65,7 +101,7 @@ public final class PeerIdentity {
     return chain;
   }
 
-  private static List<String> alternativeNames(X509Certificate c) {
+  private static List<String> alternativeNames(X509Certificate c, int... types) {
     Collection<List<?>> names;
     try {
       names = c.getSubjectAlternativeNames();
@@ -78,9 +114,10 @@ public final class PeerIdentity {
     List<String> out = new ArrayList<>();
     for (List<?> entry : names) {
       int type = (Integer) entry.get(0);
-      // 1 e-mail, 2 DNS, 6 URI, 7 IP address: the kinds the JDK gives as strings.
-      if ((type == 1 || type == 2 || type == 6 || type == 7) && entry.get(1) instanceof String) {
-        out.add((String) entry.get(1));
+      for (int wanted : types) {
+        if (type == wanted && entry.get(1) instanceof String) {
+          out.add((String) entry.get(1));
+        }
       }
     }
     return List.copyOf(out);

@@ -16,7 +16,8 @@ import java.util.function.Supplier;
  * A client interceptor that sends a bearer token with every call, as the metadata
  * {@code authorization: Bearer <token>} that {@code dev.ferry.server.auth.BearerTokenAuthenticator}
  * checks. The token comes from a supplier called once per call, so a refreshed token is used as soon as
- * the supplier returns it; keep the supplier fast (cache the token, refresh it in the background).
+ * the supplier returns it; keep the supplier fast (cache the token, refresh it in the background). An
+ * {@code authorization} entry already in the call's metadata is replaced.
  *
  * <pre>{@code
  * FerryChannel channel = FerryChannel.builder("orders.internal", 7443)
@@ -28,6 +29,8 @@ import java.util.function.Supplier;
  * <p>Use it over TLS only: in plaintext anyone on the path can read and replay the token.
  */
 public final class BearerTokenCredentials implements ClientInterceptor {
+  private static final String AUTHORIZATION = "authorization";
+
   private final Supplier<String> tokens;
 
   private BearerTokenCredentials(Supplier<String> tokens) {
@@ -59,6 +62,14 @@ public final class BearerTokenCredentials implements ClientInterceptor {
       return CompletableFuture.failedFuture(new FerryException(StatusCode.UNAUTHENTICATED,
           "no token to send with " + method.fullName()));
     }
-    return next.proceed(request, options.withMetadata("authorization", "Bearer " + token));
+    // Replaces any authorization entry already there: one set of credentials per call.
+    dev.ferry.Metadata.Builder metadata = dev.ferry.Metadata.builder();
+    for (java.util.Map.Entry<String, String> e : options.metadata().entries()) {
+      if (!e.getKey().equals(AUTHORIZATION)) {
+        metadata.add(e.getKey(), e.getValue());
+      }
+    }
+    metadata.add(AUTHORIZATION, "Bearer " + token);
+    return next.proceed(request, options.toBuilder().metadata(metadata.build()).build());
   }
 }

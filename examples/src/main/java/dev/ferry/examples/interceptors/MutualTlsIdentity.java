@@ -28,7 +28,7 @@ public final class MutualTlsIdentity implements ServerInterceptor {
       Next<ReqT, RespT> next) {
     PeerIdentity peer = context.peerIdentity().orElseThrow(() ->
         new FerryException(StatusCode.UNAUTHENTICATED, "a client certificate is required"));
-    for (String name : peer.subjectAlternativeNames()) {
+    for (String name : peer.dnsNames()) { // DNS names only: an e-mail or URI SAN must not pass for one
       Set<String> roles = rolesByDnsName.get(name);
       if (roles != null) {
         context.set(Identity.KEY, Identity.of(name, roles));

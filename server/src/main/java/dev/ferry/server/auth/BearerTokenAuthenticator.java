@@ -18,8 +18,9 @@ import org.slf4j.LoggerFactory;
  * A server interceptor that authenticates each call by the bearer token in its
  * {@code authorization: Bearer <token>} metadata (what {@code dev.ferry.client.auth.BearerTokenCredentials}
  * sends): a valid token's {@link Identity} is stored in the call context under {@link Identity#KEY}; a
- * missing or invalid token fails the call with {@code UNAUTHENTICATED} before its handler runs. The
- * reply never says why a token was rejected; the server logs it at DEBUG. Immutable and thread-safe.
+ * missing, malformed, repeated or invalid token fails the call with {@code UNAUTHENTICATED} before its
+ * handler runs. The reply never says why a token was rejected; the server logs it at DEBUG. Immutable
+ * and thread-safe.
  *
  * <p>Send tokens over TLS only: in plaintext anyone on the path can read and replay them.
  */
@@ -59,7 +60,12 @@ public final class BearerTokenAuthenticator implements ServerInterceptor {
   @Override
   public <ReqT, RespT> CompletionStage<RespT> interceptCall(ReqT request, CallContext context,
       Next<ReqT, RespT> next) throws Exception {
-    String header = context.metadata().get(AUTHORIZATION);
+    java.util.List<String> headers = context.metadata().getAll(AUTHORIZATION);
+    if (headers.size() > 1) {
+      throw new FerryException(StatusCode.UNAUTHENTICATED,
+          "ambiguous credentials (" + headers.size() + " \"authorization\" entries; expected one)");
+    }
+    String header = headers.isEmpty() ? null : headers.get(0);
     if (header == null) {
       if (anonymousMethods.contains(context.method().fullName())) {
         return next.proceed(request);
@@ -72,7 +78,17 @@ public final class BearerTokenAuthenticator implements ServerInterceptor {
           "malformed credentials (expected metadata \"authorization: Bearer <token>\")");
     }
     String token = header.substring(SCHEME.length()).trim();
-    Optional<Identity> identity = verifier.verify(token);
+    Optional<Identity> identity;
+    try {
+      identity = verifier.verify(token);
+    } catch (FerryException e) {
+      throw e; // the verifier's own status, e.g. UNAVAILABLE when its identity service is down
+    } catch (Exception e) {
+      // Token libraries throw on malformed or forged tokens: that is the caller's fault, not a bug here.
+      log.debug("Token verifier rejected a token for {} from {}: {}", context.method(), context.remoteAddress(),
+          e.toString());
+      identity = Optional.empty();
+    }
     if (identity == null || identity.isEmpty()) {
       log.debug("Rejected a bearer token for {} from {}", context.method(), context.remoteAddress());
       throw new FerryException(StatusCode.UNAUTHENTICATED, "invalid bearer token");

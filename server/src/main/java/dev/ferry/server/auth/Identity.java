@@ -31,7 +31,7 @@ public final class Identity {
 
   /** A caller named {@code name} holding {@code roles}. */
   public static Identity of(String name, String... roles) {
-    return of(name, Set.of(requireNonNull(roles, "roles")));
+    return of(name, Set.copyOf(java.util.Arrays.asList(requireNonNull(roles, "roles")))); // repeats allowed
   }
 
   /** The identity an authenticator recorded for the call, if any. */

@@ -24,11 +24,13 @@ import java.util.concurrent.CompletionStage;
  *     .allow(KvStoreFerry.PUT, "writer")
  *     .allowService("demo.Admin", "admin")              // every method of a service
  *     .allowAuthenticated(KvStoreFerry.LIST)            // any authenticated caller
- *     .allowAnyone(HealthFerry.CHECK)                   // no identity needed
+ *     .allowAnyone(HealthFerry.CHECK)                   // no identity needed (*)
  *     .build();
  * }</pre>
  *
- * <p>A call that needs an identity and has none fails with {@code UNAUTHENTICATED}.
+ * <p>A call that needs an identity and has none fails with {@code UNAUTHENTICATED}. (*) With a
+ * {@link BearerTokenAuthenticator} in front, a call without a token never gets here unless the
+ * authenticator also lets it through: {@code BearerTokenAuthenticator.allowAnonymous(HealthFerry.CHECK)}.
  */
 public final class MethodAuthorizer implements ServerInterceptor {
   private final Map<String, Rule> methodRules;
@@ -121,7 +123,7 @@ public final class MethodAuthorizer implements ServerInterceptor {
       if (roles.length == 0) {
         throw new IllegalArgumentException("roles: empty (expected: at least one; or allowAuthenticated)");
       }
-      return Set.of(roles);
+      return Set.copyOf(java.util.Arrays.asList(roles)); // repeats allowed
     }
 
     public MethodAuthorizer build() {
