@@ -2,6 +2,7 @@ package dev.ferry.protocol;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
@@ -122,8 +123,16 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
         ctx.writeAndFlush(Frame.ping(ctx.alloc(), ctx.executor().ticker().nanoTime()));
         break;
       case READER_IDLE:
-        ctx.fireExceptionCaught(
-            new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis));
+        if (!ctx.channel().isWritable()) {
+          // Nothing was read because reading was paused for a peer that does not read (see the
+          // side's handler): say so rather than call it silent.
+          ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+          ctx.fireExceptionCaught(HeartbeatTimeoutException.notReading(ctx.channel().remoteAddress(),
+              effectiveTimeoutMillis, out == null ? 0 : out.totalPendingWriteBytes()));
+        } else {
+          ctx.fireExceptionCaught(
+              new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis));
+        }
         break;
       default:
         break;
