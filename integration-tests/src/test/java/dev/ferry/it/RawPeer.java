@@ -28,8 +28,44 @@ final class RawPeer implements AutoCloseable {
   private final ByteBuf pending = Unpooled.buffer();
 
   RawPeer(int port) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+    this(port, 0);
+  }
+
+  /** A peer whose socket receive buffer is {@code receiveBufferBytes} (0 = the system default). */
+  RawPeer(int port, int receiveBufferBytes) throws IOException {
+    socket = new Socket();
+    if (receiveBufferBytes > 0) {
+      socket.setReceiveBufferSize(receiveBufferBytes); // before connecting, so the window is small
+    }
+    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000);
     socket.setSoTimeout(10_000);
+  }
+
+  /** This peer's local port, as the server's logs show it. */
+  int localPort() {
+    return socket.getLocalPort();
+  }
+
+  /** Writes {@code bytes} as they are. */
+  RawPeer writeBytes(byte[] bytes) throws IOException {
+    socket.getOutputStream().write(bytes);
+    socket.getOutputStream().flush();
+    return this;
+  }
+
+  /** The encoding of {@code frame} (released). */
+  static byte[] encode(Object frame) {
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    enc.writeOutbound(frame);
+    ByteBuf all = Unpooled.buffer();
+    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
+      all.writeBytes(b);
+      b.release();
+    }
+    enc.finishAndReleaseAll();
+    byte[] bytes = ByteBufUtil.getBytes(all);
+    all.release();
+    return bytes;
   }
 
   /** Sends preface and SETTINGS, like a well-behaved client. */
