@@ -1,0 +1,112 @@
+package dev.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.BytesValue;
+import com.google.protobuf.ByteString;
+import dev.ferry.FerryException;
+import dev.ferry.StatusCode;
+import dev.ferry.client.CallOptions;
+import dev.ferry.client.FerryChannel;
+import dev.ferry.protocol.ErrorCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameType;
+import dev.ferry.server.FerryServer;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A server at its connection limit refuses more with a reason that both its log and the client show. */
+class ConnectionLimitTest {
+  private static final CallOptions TEN_SECONDS = CallOptions.builder().timeout(Duration.ofSeconds(10)).build();
+
+  private LogCapture logs;
+  private FerryServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    logs = new LogCapture();
+    server = FerryServer.builder().host("127.0.0.1").addService(new TestService().definition())
+        .maxConnections(2).build().start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    try {
+      server.shutdownNow();
+      assertThat(server.awaitTermination(Duration.ofSeconds(10))).isTrue();
+    } finally {
+      logs.close();
+    }
+  }
+
+  /** The peer's connection is admitted and served: a PING is answered. */
+  private static void assertServed(RawPeer peer) throws Exception {
+    peer.send(Frame.ping(UnpooledByteBufAllocator.DEFAULT, 42));
+    Frame pong = peer.next();
+    try {
+      assertThat(pong.type()).isEqualTo(FrameType.PONG);
+    } finally {
+      pong.release();
+    }
+  }
+
+  @Test
+  void connectionsOverTheLimitAreRefusedAndCallersSeeWhy() throws Exception {
+    try (RawPeer first = new RawPeer(server.port()).handshake();
+        RawPeer second = new RawPeer(server.port()).handshake()) {
+      assertServed(first);
+      assertServed(second);
+
+      try (RawPeer third = new RawPeer(server.port()).handshake()) {
+        List<Frame> frames = third.untilClosed();
+        try {
+          assertThat(frames).singleElement().satisfies(f -> {
+            assertThat(f.type()).isEqualTo(FrameType.ERROR);
+            assertThat(f.errorCode()).isEqualTo(ErrorCode.REFUSED);
+            assertThat(f.reason()).contains("limit of 2 connections");
+          });
+        } finally {
+          frames.forEach(Frame::release);
+        }
+        String line = await().atMost(Duration.ofSeconds(10))
+            .until(() -> logs.find("WARN", "Refused connection from", ":" + third.localPort()), l -> l != null);
+        assertThat(line).contains("maxConnections");
+      }
+
+      // A Ferry client is told at once, not left to its deadline.
+      try (FerryChannel refused = FerryChannel.builder("127.0.0.1", server.port()).build()) {
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> refused.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance(), TEN_SECONDS))
+            .isInstanceOfSatisfying(FerryException.class, e -> {
+              assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
+              assertThat(e.description()).contains("REFUSED").contains("limit of 2 connections");
+            });
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
+      }
+      assertServed(first); // the admitted connections never noticed
+    }
+
+    // Closed connections free their places.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      try (FerryChannel later = FerryChannel.builder("127.0.0.1", server.port()).build()) {
+        BytesValue reply = later.blockingCall(TestService.ECHO, BytesValue.of(ByteString.copyFromUtf8("in")),
+            TEN_SECONDS);
+        assertThat(reply.getValue().toStringUtf8()).isEqualTo("in");
+      }
+    });
+  }
+
+  @Test
+  void maxConnectionsMustBePositive() {
+    assertThatThrownBy(() -> FerryServer.builder().maxConnections(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxConnections: 0 (expected: > 0)");
+  }
+}
