@@ -22,8 +22,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** A server at its connection limit refuses more with a reason that both its log and the client show. */
-class ConnectionLimitTest {
+/**
+ * Server-wide limits: a server at its connection limit refuses more with a reason that both its log and
+ * the client show; a handler executor that is full refuses calls rather than queue them without bound.
+ */
+class ServerLimitsTest {
   private static final CallOptions TEN_SECONDS = CallOptions.builder().timeout(Duration.ofSeconds(10)).build();
 
   private LogCapture logs;
@@ -101,6 +104,38 @@ class ConnectionLimitTest {
         assertThat(reply.getValue().toStringUtf8()).isEqualTo("in");
       }
     });
+  }
+
+  @Test
+  void callsTheHandlerExecutorCannotTakeAreResourceExhausted() throws Exception {
+    // One thread and room for one waiting call: the third concurrent call cannot be queued.
+    java.util.concurrent.ThreadPoolExecutor executor = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+        TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(1));
+    TestService service = new TestService();
+    FerryServer small = FerryServer.builder().host("127.0.0.1").addService(service.definition())
+        .executor(executor).build().start();
+    try (FerryChannel channel = FerryChannel.builder("127.0.0.1", small.port()).build()) {
+      CallOptions options = CallOptions.builder().timeout(Duration.ofSeconds(30)).build();
+      java.util.concurrent.CompletableFuture<com.google.protobuf.Int64Value> running =
+          channel.call(TestService.SLEEP, com.google.protobuf.Int64Value.of(30_000), options);
+      await().atMost(Duration.ofSeconds(10)).until(() -> service.sleeping.get() == 1);
+      java.util.concurrent.CompletableFuture<com.google.protobuf.Int64Value> queued =
+          channel.call(TestService.SLEEP, com.google.protobuf.Int64Value.of(30_000), options);
+      await().atMost(Duration.ofSeconds(10)).until(() -> executor.getQueue().size() == 1);
+      assertThatThrownBy(() -> channel.blockingCall(TestService.SLEEP, com.google.protobuf.Int64Value.of(1), options))
+          .isInstanceOfSatisfying(FerryException.class, e -> {
+            assertThat(e.code()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
+            assertThat(e.description()).contains("overloaded");
+          });
+      assertThat(running).isNotDone();
+      assertThat(queued).isNotDone();
+      running.cancel(true);
+      queued.cancel(true);
+    } finally {
+      small.shutdownNow();
+      assertThat(small.awaitTermination(Duration.ofSeconds(10))).isTrue();
+      executor.shutdownNow();
+    }
   }
 
   @Test
