@@ -296,6 +296,7 @@ class HostileInputTest {
       ResponseHeader rejected = response(peer, 1);
       assertThat(rejected.getStatus()).isEqualTo(StatusCode.INVALID_ARGUMENT.value());
       assertThat(rejected.getMessage()).contains("could not parse the request").contains("nesting");
+      expectLogged("DEBUG", peer, "could not parse the request", "nesting");
       // The same connection still serves a good call.
       peer.send(request(2, TestService.ECHO.fullName(), BytesValue.of(ByteString.copyFromUtf8("ok")).toByteArray()));
       assertThat(response(peer, 2).getStatus()).isEqualTo(StatusCode.OK.value());

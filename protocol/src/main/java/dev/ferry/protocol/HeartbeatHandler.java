@@ -23,6 +23,8 @@ import java.util.concurrent.TimeUnit;
  *       value, so unacknowledged writes cannot hide a half-open link from it either. Fires
  *       {@link HeartbeatTimeoutException}; the pipeline's error handling closes the connection and the
  *       side's handler fails its calls. It never pings in response: a silent peer is closed, not probed.
+ *       If reading was paused because the peer does not read (the channel is not writable), the
+ *       exception says the peer is not reading instead.
  *   <li>PING from the peer: answer PONG at once. PONG: nothing beyond the liveness it proves. PINGs
  *       that keep arriving well under this side's MIN_PING_INTERVAL_MS fire {@link TooManyPingsEvent}.
  * </ul>
