@@ -139,6 +139,65 @@ class ServerLimitsTest {
   }
 
   @Test
+  void aClientThatReadsSlowlyIsNotMistakenForOneThatNeverReads() throws Exception {
+    // The server pauses reading this client for as long as its responses back up, far longer than the
+    // heartbeat timeout; since they keep draining, the client is alive and must not be cut off.
+    FerryServer strict = FerryServer.builder().host("127.0.0.1").addService(new TestService().definition())
+        .heartbeatInterval(Duration.ofMillis(500)).heartbeatTimeout(Duration.ofMillis(1_500))
+        .minClientPingInterval(Duration.ZERO).writeBufferHighWaterMark(64 * 1024).build().start();
+    java.util.concurrent.ExecutorService pinger = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (RawPeer peer = new RawPeer(strict.port()).handshake()) {
+      // 32 MiB: far more than the kernel's socket buffers take (about 3 MiB on loopback), so that the rest
+      // backs up in the server and keeps its reads paused for longer than the heartbeat timeout.
+      int calls = 32;
+      int size = 1024 * 1024;
+      for (int id = 1; id <= calls; id++) {
+        peer.send(new Frame(FrameType.REQUEST, 0, id, SIZED_HEADER.length, io.netty.buffer.Unpooled.buffer()
+            .writeBytes(SIZED_HEADER).writeBytes(com.google.protobuf.Int32Value.of(size).toByteArray())));
+      }
+      // Like a live client, it pings now and then; the server only sees those PINGs once it reads again.
+      java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+      pinger.submit(() -> {
+        for (int i = 0; i < 300 && !done.get(); i++) {
+          peer.send(Frame.ping(UnpooledByteBufAllocator.DEFAULT, i));
+          Thread.sleep(100);
+        }
+        return null;
+      });
+      peer.readSlowly(128 * 1024, 20); // at most about 6 MiB/s: 32 MiB of responses take 5 s or more
+      long start = System.nanoTime();
+      int answered = 0;
+      try {
+        while (answered < calls) {
+          Frame f = peer.next();
+          assertThat(f).as("connection closed after %d of %d responses", answered, calls).isNotNull();
+          try {
+            assertThat(f.type()).isNotEqualTo(FrameType.ERROR);
+            if (f.type() == FrameType.RESPONSE) {
+              assertThat(f.body().readableBytes()).isGreaterThan(size);
+              answered++;
+            }
+          } finally {
+            f.release();
+          }
+        }
+      } finally {
+        done.set(true);
+      }
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
+          .as("the reads took far longer than the heartbeat timeout").isGreaterThan(3_000);
+      assertThat(logs.find("WARN", "is not reading")).isNull();
+    } finally {
+      pinger.shutdownNow();
+      strict.shutdownNow();
+      assertThat(strict.awaitTermination(Duration.ofSeconds(10))).isTrue();
+    }
+  }
+
+  private static final byte[] SIZED_HEADER = dev.ferry.protocol.wire.RequestHeader.newBuilder()
+      .setMethod(TestService.SIZED.fullName()).build().toByteArray();
+
+  @Test
   void maxConnectionsMustBePositive() {
     assertThatThrownBy(() -> FerryServer.builder().maxConnections(0))
         .isInstanceOf(IllegalArgumentException.class)
