@@ -386,7 +386,9 @@ class HostileInputTest {
           peak.get() >> 10, tookMillis);
       assertThat(peak.get()).as("server memory while a client reads nothing").isLessThan(32L << 20);
       assertThat(tookMillis).as("closed by the heartbeat timeout, reads paused").isBetween(2_000L, 25_000L);
-      expectLogged("WARN", peer, "is not reading", "heartbeat timeout");
+      // The heartbeat timeout, or (on epoll) the TCP user timeout set to the same value, whichever fires
+      // first: either way the log says the client is not reading.
+      expectLogged("WARN", peer, "not reading");
     }
   }
 
