@@ -148,7 +148,8 @@ class HostileInputTest {
         arguments("metadata over the limit", (Scenario) this::metadataOverTheLimit),
         arguments("a method name with invalid UTF-8", (Scenario) this::methodNameWithInvalidUtf8),
         arguments("a deeply nested protobuf message", (Scenario) this::deeplyNestedMessage),
-        arguments("bytes dripped slowly after the preface", (Scenario) this::slowDrip),
+        arguments("SETTINGS dripped slowly after the preface", (Scenario) this::slowDripDuringTheHandshake),
+        arguments("a REQUEST dripped slowly after the handshake", (Scenario) this::slowDrip),
         arguments("a client that sends requests and never reads", (Scenario) this::neverReads))
         // -Dhostile.only=<part of a name> runs just the matching cases.
         .filter(a -> ((String) a.get()[0]).contains(System.getProperty("hostile.only", "")));
@@ -307,27 +308,39 @@ class HostileInputTest {
 
   private void slowDrip() throws Exception {
     try (RawPeer peer = new RawPeer(server.port()).handshake()) {
-      byte[] request = RawPeer.encode(request(1, TestService.ECHO.fullName(), new byte[100]));
-      AtomicBoolean stop = new AtomicBoolean();
-      // A byte every 100 ms: the server always hears something, so only the frame timer can end it.
-      Future<?> dripper = peerThreads.submit(() -> {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        for (int i = 0; i < request.length && !stop.get() && System.nanoTime() < deadline; i++) {
-          peer.writeBytes(new byte[] {request[i]});
-          stop.compareAndSet(false, awaitQuietly(100));
-        }
-        return null;
-      });
-      try {
-        expectError(peer, ErrorCode.FRAME_TIMEOUT, "frame read timeout 500 ms");
-      } finally {
-        stop.set(true);
+      drip(peer, RawPeer.encode(request(1, TestService.ECHO.fullName(), new byte[100])));
+    }
+  }
+
+  private void slowDripDuringTheHandshake() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port())) {
+      peer.writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
+      // The frame timer (500 ms) ends it before the handshake timeout (2 s) would.
+      drip(peer, RawPeer.encode(Frame.settings(UnpooledByteBufAllocator.DEFAULT, dev.ferry.protocol.Settings.DEFAULTS)));
+    }
+  }
+
+  /** Sends {@code frame} a byte at a time and expects ERROR(FRAME_TIMEOUT) before it is done. */
+  private void drip(RawPeer peer, byte[] frame) throws Exception {
+    AtomicBoolean stop = new AtomicBoolean();
+    // A byte every 100 ms: the server always hears something, so only the frame timer can end it.
+    Future<?> dripper = peerThreads.submit(() -> {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+      for (int i = 0; i < frame.length && !stop.get() && System.nanoTime() < deadline; i++) {
+        peer.writeBytes(new byte[] {frame[i]});
+        stop.compareAndSet(false, awaitQuietly(100));
       }
-      try {
-        dripper.get(20, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        assertThat(e.getCause()).isInstanceOf(IOException.class); // the server closed under its feet
-      }
+      return null;
+    });
+    try {
+      expectError(peer, ErrorCode.FRAME_TIMEOUT, "frame read timeout 500 ms");
+    } finally {
+      stop.set(true);
+    }
+    try {
+      dripper.get(20, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      assertThat(e.getCause()).isInstanceOf(IOException.class); // the server closed under its feet
     }
   }
 
