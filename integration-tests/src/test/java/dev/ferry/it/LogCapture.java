@@ -4,46 +4,80 @@ import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * Captures what is logged while it is open. The tests log through slf4j-simple, which writes each line
- * to whatever {@code System.err} is at that moment; this tees it into a buffer. Test classes run one
- * at a time in the suite's JVM, so a capture sees only its own test's server and client.
+ * Captures what slf4j-simple logs while installed (it writes to whatever {@code System.err} is at the
+ * time of each line), still passing it on to the real stream. Thread-safe. Close to restore.
  */
 final class LogCapture implements AutoCloseable {
   private final PrintStream original = System.err;
-  private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
+  private final List<String> lines = new ArrayList<>();
 
   LogCapture() {
     OutputStream tee = new OutputStream() {
+      private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
       @Override
       public void write(int b) {
-        synchronized (captured) {
-          captured.write(b);
-        }
         original.write(b);
+        synchronized (LogCapture.this) {
+          if (b == '\n') {
+            lines.add(line.toString(StandardCharsets.UTF_8));
+            line.reset();
+          } else {
+            line.write(b);
+          }
+        }
       }
 
       @Override
       public void write(byte[] b, int off, int len) {
-        synchronized (captured) {
-          captured.write(b, off, len);
+        for (int i = off; i < off + len; i++) {
+          write(b[i]);
         }
-        original.write(b, off, len);
       }
     };
     System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
   }
 
-  /** Everything logged so far. */
-  String text() {
-    synchronized (captured) {
-      return captured.toString(StandardCharsets.UTF_8);
+  /** The first captured line logged at {@code level} that contains every one of {@code parts}, or null. */
+  synchronized String find(String level, String... parts) {
+    for (String line : lines) {
+      if (!line.contains(" " + level + " ")) {
+        continue;
+      }
+      boolean all = true;
+      for (String p : parts) {
+        all &= line.contains(p);
+      }
+      if (all) {
+        return line;
+      }
     }
+    return null;
+  }
+
+  /** Every complete line captured so far, joined with newlines. */
+  synchronized String text() {
+    return String.join("\n", lines);
+  }
+
+  /** Every captured line logged at {@code level} (e.g. "ERROR"). */
+  synchronized List<String> linesAt(String level) {
+    List<String> found = new ArrayList<>();
+    for (String line : lines) {
+      if (line.contains(" " + level + " ")) {
+        found.add(line);
+      }
+    }
+    return found;
   }
 
   @Override
   public void close() {
+    System.err.flush();
     System.setErr(original);
   }
 }

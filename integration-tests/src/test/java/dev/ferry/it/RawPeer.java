@@ -26,10 +26,58 @@ final class RawPeer implements AutoCloseable {
   private final EmbeddedChannel decoder = new EmbeddedChannel(new FrameDecoder(Integer.MAX_VALUE));
   private boolean prefaceSkipped;
   private final ByteBuf pending = Unpooled.buffer();
+  private int readSize = 8192;
+  private long readPauseMillis;
 
   RawPeer(int port) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+    this(port, 0);
+  }
+
+  /** A peer whose socket receive buffer is {@code receiveBufferBytes} (0 = the system default). */
+  RawPeer(int port, int receiveBufferBytes) throws IOException {
+    socket = new Socket();
+    if (receiveBufferBytes > 0) {
+      socket.setReceiveBufferSize(receiveBufferBytes); // before connecting, so the window is small
+    }
+    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000);
     socket.setSoTimeout(10_000);
+  }
+
+  /**
+   * Makes {@link #next} a deliberately slow reader: at most {@code bytes} per socket read, with a pause of
+   * {@code pauseMillis} before each (pacing, to play a client on a slow link).
+   */
+  RawPeer readSlowly(int bytes, long pauseMillis) {
+    this.readSize = bytes;
+    this.readPauseMillis = pauseMillis;
+    return this;
+  }
+
+  /** This peer's local port, as the server's logs show it. */
+  int localPort() {
+    return socket.getLocalPort();
+  }
+
+  /** Writes {@code bytes} as they are. */
+  RawPeer writeBytes(byte[] bytes) throws IOException {
+    socket.getOutputStream().write(bytes);
+    socket.getOutputStream().flush();
+    return this;
+  }
+
+  /** The encoding of {@code frame} (released). */
+  static byte[] encode(Object frame) {
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    enc.writeOutbound(frame);
+    ByteBuf all = Unpooled.buffer();
+    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
+      all.writeBytes(b);
+      b.release();
+    }
+    enc.finishAndReleaseAll();
+    byte[] bytes = ByteBufUtil.getBytes(all);
+    all.release();
+    return bytes;
   }
 
   /** Sends preface and SETTINGS, like a well-behaved client. */
@@ -71,11 +119,17 @@ final class RawPeer implements AutoCloseable {
         }
         return f;
       }
-      byte[] buf = new byte[8192];
+      byte[] buf = new byte[readSize];
       int n;
       InputStream in = socket.getInputStream();
       try {
+        if (readPauseMillis > 0) {
+          Thread.sleep(readPauseMillis);
+        }
         n = in.read(buf);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
       } catch (SocketTimeoutException e) {
         throw new AssertionError("no frame from the server within 10 s");
       } catch (IOException e) {
@@ -92,8 +146,10 @@ final class RawPeer implements AutoCloseable {
         pending.skipBytes(Preface.SIZE);
         prefaceSkipped = true;
       }
-      decoder.writeInbound(pending.readRetainedSlice(pending.readableBytes()));
-      pending.discardReadBytes();
+      // A copy: the decoder may keep these bytes for a frame it has only part of, so they must not be
+      // shared with a buffer that is compacted below.
+      decoder.writeInbound(Unpooled.copiedBuffer(pending));
+      pending.clear();
     }
   }
 

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.AttributeKey;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,9 +16,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Log levels: a protocol violation by a Ferry peer is WARN; something that is not Ferry at all, a
  * connection that ended mid-frame, and I/O errors such as a reset are INFO or DEBUG, since they are
- * facts about the network rather than faults here; any other exception is a bug and is logged at
+ * facts about the network rather than faults here, except a write that timed out (the peer is gone or
+ * does not read: WARN, like a heartbeat timeout); any other exception is a bug and is logged at
  * ERROR with its stack trace. A failed TLS handshake (untrusted or expired certificate, wrong name, a
- * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all. Stateless and {@link Sharable}.
+ * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all. Stateless and
+ * {@link Sharable}.
  */
 @Sharable
 public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
@@ -25,6 +28,8 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
   public static final ConnectionErrorHandler INSTANCE = new ConnectionErrorHandler();
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionErrorHandler.class);
+  private static final AttributeKey<Boolean> TIMEOUT_LOGGED =
+      AttributeKey.valueOf(ConnectionErrorHandler.class, "timeoutLogged");
 
   private ConnectionErrorHandler() {}
 
@@ -63,6 +68,14 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
       }
     } else if (c instanceof HeartbeatTimeoutException) {
       log.warn("Closing connection: {}", c.getMessage());
+    } else if (c instanceof IOException && String.valueOf(c.getMessage()).contains("timed out")) {
+      // The kernel gave up on unacknowledged data (TCP_USER_TIMEOUT, retransmissions): the peer is gone, or
+      // it has stopped reading and its receive window stayed shut. Each write still queued reports the
+      // same failure; one line is enough.
+      if (ctx.channel().attr(TIMEOUT_LOGGED).setIfAbsent(Boolean.TRUE) == null) {
+        log.warn("Closing connection to {}: the peer acknowledged nothing we sent for too long: it is gone "
+            + "or not reading ({})", ctx.channel().remoteAddress(), c.getMessage());
+      }
     } else if (c instanceof IOException) {
       log.debug("Closing connection to {} after I/O error: {}", ctx.channel().remoteAddress(), c.toString());
     } else {

@@ -17,7 +17,9 @@ public enum ErrorCode {
   /** The preface and SETTINGS did not arrive in time. */
   HANDSHAKE_TIMEOUT(6),
   /** The server refused the connection (its connection limit is reached). */
-  REFUSED(7);
+  REFUSED(7),
+  /** A frame that had started arriving was not complete within the receiver's frame read timeout. */
+  FRAME_TIMEOUT(8);
 
   private static final ErrorCode[] BY_VALUE = values();
 

@@ -5,6 +5,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Turns bytes (after the connection preface) into {@link Frame}s.
@@ -13,6 +15,12 @@ import java.util.List;
  * is waited for: a frame over {@code maxFrameSize} is rejected from its header, so the decoder never
  * buffers more than the limit. Payloads are retained slices of the received bytes, not copies.
  * Extension frames (types 0x80-0xFF) are skipped as their bytes arrive.
+ *
+ * <p>With a frame read timeout, a frame whose first byte has arrived must be complete (header and
+ * payload, or the skipped extension frame) within that time, however steadily its bytes trickle in:
+ * a peer that drips a frame a byte at a time (slowloris) is failed with
+ * {@link ErrorCode#FRAME_TIMEOUT}. Heartbeat reader-idle cannot catch that peer, since it keeps
+ * sending something. One timer per connection is armed only while a frame is incomplete.
  *
  * <p>On a violation it throws {@link ProtocolException} and discards everything the peer sends after
  * it; the pipeline's error handling sends ERROR and closes the connection. Stateful: one instance per
@@ -25,7 +33,11 @@ import java.util.List;
 public final class FrameDecoder extends ByteToMessageDecoder {
   private final int maxFrameSize;
   private final int maxMetadataSize;
+  private final long frameReadTimeoutNanos; // 0 = no limit
   private boolean expectSettings;
+  private boolean frameInProgress; // a frame's first bytes have arrived, its last not yet
+  private long frameStartNanos;
+  private ScheduledFuture<?> frameTimer;
   private long skipRemaining;
   private boolean failed;
 
@@ -35,12 +47,20 @@ public final class FrameDecoder extends ByteToMessageDecoder {
    * up to {@code maxMetadataSize} bytes.
    */
   public FrameDecoder(int maxFrameSize, int maxMetadataSize) {
-    this(maxFrameSize, maxMetadataSize, true);
+    this(maxFrameSize, maxMetadataSize, 0);
+  }
+
+  /**
+   * As {@link #FrameDecoder(int, int)}, failing a frame not complete {@code frameReadTimeoutMillis}
+   * after its first byte arrived with {@link ErrorCode#FRAME_TIMEOUT}; 0 = no limit.
+   */
+  public FrameDecoder(int maxFrameSize, int maxMetadataSize, long frameReadTimeoutMillis) {
+    this(maxFrameSize, maxMetadataSize, true, frameReadTimeoutMillis);
   }
 
   /** A decoder for a stream of frames that need not start with SETTINGS, with no metadata limit (tests, tools). */
   public FrameDecoder(int maxFrameSize) {
-    this(maxFrameSize, Integer.MAX_VALUE, false);
+    this(maxFrameSize, Integer.MAX_VALUE, false, 0);
   }
 
   /** Stops decoding: whatever the peer sent after this point is discarded. Event loop. */
@@ -53,13 +73,17 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     this.expectSettings = expect;
   }
 
-  private FrameDecoder(int maxFrameSize, int maxMetadataSize, boolean expectSettings) {
+  private FrameDecoder(int maxFrameSize, int maxMetadataSize, boolean expectSettings, long frameReadTimeoutMillis) {
     if (maxFrameSize < Frame.HEADER_SIZE) {
       throw new IllegalArgumentException("maxFrameSize: " + maxFrameSize + " (expected: >= 16)");
     }
     if (maxMetadataSize < 0) {
       throw new IllegalArgumentException("maxMetadataSize: " + maxMetadataSize + " (expected: >= 0)");
     }
+    if (frameReadTimeoutMillis < 0) {
+      throw new IllegalArgumentException("frameReadTimeoutMillis: " + frameReadTimeoutMillis + " (expected: >= 0)");
+    }
+    this.frameReadTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(frameReadTimeoutMillis);
     this.maxFrameSize = maxFrameSize;
     this.maxMetadataSize = maxMetadataSize;
     this.expectSettings = expectSettings;
@@ -75,6 +99,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       int n = (int) Math.min(skipRemaining, in.readableBytes());
       in.skipBytes(n);
       skipRemaining -= n;
+      if (skipRemaining == 0) {
+        frameInProgress = false;
+      }
       return;
     }
     if (in.readableBytes() < Frame.HEADER_SIZE) {
@@ -110,6 +137,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         int n = (int) Math.min(skipRemaining, in.readableBytes());
         in.skipBytes(n);
         skipRemaining -= n;
+        frameInProgress = skipRemaining > 0;
         return;
       }
       throw fail(in, ErrorCode.PROTOCOL_ERROR, FrameType.isReservedForStreaming(typeCode)
@@ -126,6 +154,69 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     in.skipBytes(Frame.HEADER_SIZE);
     ByteBuf payload = payloadLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) payloadLength);
     out.add(new Frame(type, flags, (int) requestId, (int) metaLength, payload));
+    frameInProgress = false;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    super.channelRead(ctx, msg);
+    if (frameReadTimeoutNanos > 0 && !failed) {
+      trackFrameStart(ctx);
+    }
+  }
+
+  /** After a read: notes when a frame started arriving, arming the timer if it is not armed. */
+  private void trackFrameStart(ChannelHandlerContext ctx) {
+    boolean incomplete = actualReadableBytes() > 0 || skipRemaining > 0;
+    if (!incomplete) {
+      frameInProgress = false;
+      return;
+    }
+    if (!frameInProgress) {
+      frameInProgress = true;
+      frameStartNanos = ctx.executor().ticker().nanoTime();
+    }
+    if (frameTimer == null) {
+      frameTimer = ctx.executor().schedule(() -> checkFrameTimeout(ctx), frameReadTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The timer fired: fail the frame in progress if it is too old, else wait for the time it has left. */
+  private void checkFrameTimeout(ChannelHandlerContext ctx) {
+    frameTimer = null;
+    if (failed || !frameInProgress || !ctx.channel().isActive()) {
+      return; // re-armed by the next read that leaves a frame incomplete
+    }
+    long elapsed = ctx.executor().ticker().nanoTime() - frameStartNanos;
+    if (elapsed < frameReadTimeoutNanos) {
+      frameTimer = ctx.executor().schedule(() -> checkFrameTimeout(ctx), frameReadTimeoutNanos - elapsed,
+          TimeUnit.NANOSECONDS);
+      return;
+    }
+    failed = true;
+    String progress = describeProgress();
+    ctx.fireExceptionCaught(new ProtocolException(ErrorCode.FRAME_TIMEOUT, "frame not complete "
+        + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms after its first byte arrived (" + progress
+        + "; frame read timeout " + TimeUnit.NANOSECONDS.toMillis(frameReadTimeoutNanos) + " ms)"));
+  }
+
+  private String describeProgress() {
+    if (skipRemaining > 0) {
+      return "extension frame with " + skipRemaining + " bytes still to come";
+    }
+    ByteBuf in = internalBuffer();
+    int have = in.readableBytes();
+    return have < Frame.HEADER_SIZE
+        ? have + " of its 16 header bytes received"
+        : have + " of its " + in.getUnsignedInt(in.readerIndex()) + " bytes received";
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    if (frameTimer != null) {
+      frameTimer.cancel(false);
+      frameTimer = null;
+    }
   }
 
   private void checkHeader(ByteBuf in, FrameType type, long requestId, long metaLength, long payloadLength) {

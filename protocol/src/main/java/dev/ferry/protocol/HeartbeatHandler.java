@@ -2,6 +2,7 @@ package dev.ferry.protocol;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,9 @@ import java.util.concurrent.TimeUnit;
  *       value, so unacknowledged writes cannot hide a half-open link from it either. Fires
  *       {@link HeartbeatTimeoutException}; the pipeline's error handling closes the connection and the
  *       side's handler fails its calls. It never pings in response: a silent peer is closed, not probed.
+ *       While reading is paused because the peer is slow to read (the channel is not writable), the
+ *       timeout only applies if none of what this side sent drained during it; the exception then says
+ *       the peer is not reading.
  *   <li>PING from the peer: answer PONG at once. PONG: nothing beyond the liveness it proves. PINGs
  *       that keep arriving well under this side's MIN_PING_INTERVAL_MS fire {@link TooManyPingsEvent}.
  * </ul>
@@ -41,6 +45,8 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
   private long pingsReceived;
   private long lastPingReceivedNanos;
   private int strikes;
+  private Object outputHead; // the outbound buffer's head message when last looked at, for outputMoved
+  private long outputProgress;
 
   /**
    * @param intervalMillis PING after this long without writing; 0 = send no heartbeats
@@ -122,12 +128,49 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
         ctx.writeAndFlush(Frame.ping(ctx.alloc(), ctx.executor().ticker().nanoTime()));
         break;
       case READER_IDLE:
-        ctx.fireExceptionCaught(
-            new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis));
+        if (!ctx.channel().isWritable()) {
+          // Nothing was read because reading is paused while the peer is slow to read what we send (see
+          // the side's handler). If our bytes still drain, it is alive and reading, slowly: wait on.
+          if (outputMoved(ctx)) {
+            return;
+          }
+          ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+          ctx.fireExceptionCaught(HeartbeatTimeoutException.notReading(ctx.channel().remoteAddress(),
+              effectiveTimeoutMillis, out == null ? 0 : out.totalPendingWriteBytes()));
+        } else {
+          ctx.fireExceptionCaught(
+              new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis));
+        }
         break;
       default:
         break;
     }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (!ctx.channel().isWritable()) {
+      outputMoved(ctx); // where the backlog stands when it starts
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /**
+   * Whether any of the bytes waiting to be sent went out since the last call: the message at the head of
+   * the outbound buffer changed, or more of it was written (the same test as IdleStateHandler's
+   * {@code observeOutput}).
+   */
+  private boolean outputMoved(ChannelHandlerContext ctx) {
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    if (out == null) {
+      return false;
+    }
+    Object head = out.current();
+    long progress = out.currentProgress();
+    boolean moved = head != outputHead || progress != outputProgress;
+    outputHead = head;
+    outputProgress = progress;
+    return moved;
   }
 
   @Override

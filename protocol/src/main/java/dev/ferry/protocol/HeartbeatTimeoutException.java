@@ -12,8 +12,23 @@ public final class HeartbeatTimeoutException extends RuntimeException {
   private final long silentMillis;
 
   public HeartbeatTimeoutException(SocketAddress peer, long silentMillis) {
-    super("peer " + peer + " sent nothing for " + silentMillis + " ms (heartbeat timeout); connection closed");
+    this("peer " + peer + " sent nothing for " + silentMillis + " ms (heartbeat timeout); connection closed",
+        silentMillis);
+  }
+
+  private HeartbeatTimeoutException(String message, long silentMillis) {
+    super(message);
     this.silentMillis = silentMillis;
+  }
+
+  /**
+   * The timeout passed while this side had stopped reading because the peer does not read what it is
+   * sent (the write buffer stayed over its high-water mark): the peer is stuck or hostile, not silent.
+   */
+  public static HeartbeatTimeoutException notReading(SocketAddress peer, long millis, long unsentBytes) {
+    return new HeartbeatTimeoutException("peer " + peer + " is not reading: " + unsentBytes
+        + " bytes have waited to be sent, and reading from it has been paused, for " + millis
+        + " ms (heartbeat timeout); connection closed", millis);
   }
 
   /** How long the peer had been silent when it was declared dead. */

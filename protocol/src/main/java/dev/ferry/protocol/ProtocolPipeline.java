@@ -23,9 +23,19 @@ public final class ProtocolPipeline {
 
   /** Adds the codec and handshake handlers to an empty pipeline. */
   public static void addCodec(ChannelPipeline p, Settings local, long handshakeTimeoutMillis) {
+    addCodec(p, local, handshakeTimeoutMillis, 0);
+  }
+
+  /**
+   * As {@link #addCodec(ChannelPipeline, Settings, long)}, with a frame read timeout (see
+   * {@link FrameDecoder}); 0 = none.
+   */
+  public static void addCodec(ChannelPipeline p, Settings local, long handshakeTimeoutMillis,
+      long frameReadTimeoutMillis) {
     p.addLast("flush-consolidation", new FlushConsolidationHandler(256, false));
     p.addLast("preface-decoder", new PrefaceDecoder());
-    p.addLast("frame-decoder", new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize()));
+    p.addLast("frame-decoder",
+        new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize(), frameReadTimeoutMillis));
     p.addLast("frame-encoder", FrameEncoder.INSTANCE);
     p.addLast("handshake", new HandshakeHandler(local, handshakeTimeoutMillis));
   }

@@ -11,6 +11,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.HashedWheelTimer;
@@ -59,9 +60,12 @@ public final class FerryServer implements AutoCloseable {
   private final String host;
   private final int requestedPort;
   private final long handshakeTimeoutMillis;
+  private final long frameReadTimeoutMillis;
+  private final ConnectionLimiter connectionLimiter;
   private final long heartbeatIntervalMillis;
   private final long heartbeatTimeoutMillis;
   private final Settings localSettings;
+  private final WriteBufferWaterMark writeBufferWaterMark;
   private final ServerRuntime runtime;
   private final ExecutorService ownedExecutor;
   private final HashedWheelTimer timer;
@@ -80,6 +84,8 @@ public final class FerryServer implements AutoCloseable {
     this.tls = b.tls;
     this.requestedPort = b.port;
     this.handshakeTimeoutMillis = b.handshakeTimeout.toMillis();
+    this.frameReadTimeoutMillis = b.frameReadTimeout.toMillis();
+    this.connectionLimiter = new ConnectionLimiter(b.maxConnections);
     this.heartbeatIntervalMillis = b.heartbeatInterval.toMillis();
     this.heartbeatTimeoutMillis = b.heartbeatTimeout != null ? b.heartbeatTimeout.toMillis()
         : 3 * heartbeatIntervalMillis;
@@ -90,14 +96,17 @@ public final class FerryServer implements AutoCloseable {
         .maxConcurrentCalls(b.maxConcurrentCallsPerConnection)
         .maxMetadataSize(b.maxMetadataSize)
         .build();
+    this.writeBufferWaterMark = new WriteBufferWaterMark(b.writeBufferHighWaterMark / 2, b.writeBufferHighWaterMark);
     Executor executor = b.executor;
     if (b.directExecutor) {
       this.ownedExecutor = null;
       executor = null;
     } else if (executor == null) {
       int threads = Math.max(8, 2 * Runtime.getRuntime().availableProcessors());
+      // Bounded: calls beyond it are refused with RESOURCE_EXHAUSTED (see Builder#executor).
       ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-          new LinkedBlockingQueue<>(), new DefaultThreadFactory("ferry-handler", true));
+          new LinkedBlockingQueue<>(Builder.DEFAULT_EXECUTOR_QUEUE_CAPACITY),
+          new DefaultThreadFactory("ferry-handler", true));
       pool.allowCoreThreadTimeOut(true);
       this.ownedExecutor = pool;
       executor = pool;
@@ -147,6 +156,7 @@ public final class FerryServer implements AutoCloseable {
           }
         });
     Transports.configureChild(bootstrap, workerGroup, heartbeatTimeoutMillis);
+    bootstrap.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, writeBufferWaterMark);
     InetSocketAddress address = host == null
         ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
     try {
@@ -165,12 +175,16 @@ public final class FerryServer implements AutoCloseable {
   private void initConnection(SocketChannel ch) {
     ServerTls currentTls = tls;
     if (currentTls != null) {
+      // Before the limiter: a refusal to a TLS client is written through TLS, like everything else.
       SslHandler ssl = currentTls.context().newHandler(ch.alloc());
       ssl.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
       ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser());
       ch.pipeline().addLast(PlaintextRefuser.TLS_HANDLER, ssl);
     }
-    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis);
+    if (!connectionLimiter.admit(ch)) {
+      return; // refused: preface and ERROR(REFUSED), then closed
+    }
+    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis, frameReadTimeoutMillis);
     ProtocolPipeline.addHeartbeat(ch.pipeline(), heartbeatIntervalMillis, heartbeatTimeoutMillis,
         localSettings.minPingIntervalMillis());
     ServerConnectionHandler handler = new ServerConnectionHandler(runtime);
@@ -350,6 +364,14 @@ public final class FerryServer implements AutoCloseable {
     public static final Duration DEFAULT_MIN_CLIENT_PING_INTERVAL = Duration.ofSeconds(5);
     /** Default grace after a max-age GOAWAY: 30 seconds. */
     public static final Duration DEFAULT_MAX_CONNECTION_AGE_GRACE = Duration.ofSeconds(30);
+    /** Default limit of open connections: 10,000. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+    /** Default time a frame has to arrive in full once its first byte has: 30 seconds. */
+    public static final Duration DEFAULT_FRAME_READ_TIMEOUT = Duration.ofSeconds(30);
+    /** Default per-connection write buffer above which the server stops reading from it: 256 KiB. */
+    public static final int DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 256 * 1024;
+    /** Calls the default handler executor holds waiting for a thread, server-wide: 100,000. */
+    public static final int DEFAULT_EXECUTOR_QUEUE_CAPACITY = 100_000;
 
     private String host;
     private int port;
@@ -362,6 +384,9 @@ public final class FerryServer implements AutoCloseable {
     private int maxMetadataSize = Settings.DEFAULT_MAX_METADATA_SIZE;
     private int maxConcurrentCallsPerConnection = DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION;
     private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+    private Duration frameReadTimeout = DEFAULT_FRAME_READ_TIMEOUT;
+    private int writeBufferHighWaterMark = DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
     private int workerThreads = Runtime.getRuntime().availableProcessors();
     private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
     private Duration heartbeatTimeout;
@@ -489,8 +514,10 @@ public final class FerryServer implements AutoCloseable {
     }
 
     /**
-     * Runs handlers on {@code executor} (owned by the caller: the server does not shut it down).
-     * Default: a pool of max(8, 2 x cores) daemon threads owned by the server.
+     * Runs handlers on {@code executor} (owned by the caller: the server does not shut it down). A call
+     * the executor rejects is answered with RESOURCE_EXHAUSTED. Default: a pool of max(8, 2 x cores)
+     * daemon threads owned by the server, whose queue holds at most
+     * {@value #DEFAULT_EXECUTOR_QUEUE_CAPACITY} calls waiting for a thread.
      */
     public Builder executor(Executor executor) {
       this.executor = requireNonNull(executor, "executor");
@@ -544,6 +571,43 @@ public final class FerryServer implements AutoCloseable {
         throw new IllegalArgumentException("handshakeTimeout: " + timeout + " (expected: > 0)");
       }
       this.handshakeTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Connections open at once; a connection over the limit is sent ERROR(REFUSED) and closed, and its
+     * client's calls fail with UNAVAILABLE naming the reason. Default {@value #DEFAULT_MAX_CONNECTIONS}.
+     */
+    public Builder maxConnections(int connections) {
+      if (connections < 1) {
+        throw new IllegalArgumentException("maxConnections: " + connections + " (expected: > 0)");
+      }
+      this.maxConnections = connections;
+      return this;
+    }
+
+    /**
+     * How long a frame may take to arrive once its first byte has: a connection whose frame is still
+     * incomplete after this is sent ERROR(FRAME_TIMEOUT) and closed, so that a peer dripping bytes
+     * (slowloris) cannot hold it open. Default 30 s, time for a 16 MiB frame at about 4.5 Mbit/s;
+     * raise it for large messages over slow links. Zero turns it off.
+     */
+    public Builder frameReadTimeout(Duration timeout) {
+      this.frameReadTimeout = nonNegative("frameReadTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Bytes queued for a connection above which the server stops reading from it until they drain to
+     * half this: a client that does not read its responses cannot make the server buffer without bound
+     * (responses to calls already running are still queued: at most maxConcurrentCallsPerConnection of
+     * them, each within the client's maximum frame size). Default 256 KiB.
+     */
+    public Builder writeBufferHighWaterMark(int bytes) {
+      if (bytes < 2) {
+        throw new IllegalArgumentException("writeBufferHighWaterMark: " + bytes + " (expected: >= 2)");
+      }
+      this.writeBufferHighWaterMark = bytes;
       return this;
     }
 

@@ -77,6 +77,9 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       }
       request = Protobufs.parse(method.descriptor.requestParser(), frame.body());
     } catch (InvalidProtocolBufferException e) {
+      // The caller gets the reason in the status; DEBUG here, so that bad requests cannot flood the log.
+      log.debug("Call {} from {}: could not parse the request for {}: {}", id, remoteAddress(), method.descriptor,
+          e.getMessage());
       fail(new FerryException(StatusCode.INVALID_ARGUMENT,
           "could not parse the request for " + method.descriptor + ": " + e.getMessage()));
       return;

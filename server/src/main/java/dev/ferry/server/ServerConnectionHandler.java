@@ -345,6 +345,25 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Back-pressure for a client that does not read: while more than the high-water mark of responses is
+   * waiting to be sent, read no more requests from it. What it sent stays in its socket buffers, calls
+   * already running still answer (at most the concurrency limit of them), and if nothing drains for the
+   * heartbeat timeout the connection is closed as not reading (a slow reader keeps it). Event loop.
+   */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    boolean writable = ctx.channel().isWritable();
+    if (!closing && ctx.channel().isActive()) {
+      if (!writable) {
+        log.debug("Client {} is not reading its responses fast enough; pausing reads from it",
+            ctx.channel().remoteAddress());
+      }
+      ctx.channel().config().setAutoRead(writable);
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     for (ScheduledFuture<?> task : new ScheduledFuture<?>[] {idleCheck, maxAgeTask, forcedCloseTask}) {

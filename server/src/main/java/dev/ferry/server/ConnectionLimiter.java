@@ -1,0 +1,101 @@
+package dev.ferry.server;
+
+import dev.ferry.protocol.ErrorCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameEncoder;
+import dev.ferry.protocol.Preface;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Counts a server's open connections and refuses those over {@code maxConnections}: the refused peer
+ * gets the preface and ERROR({@code REFUSED}) in place of SETTINGS (PROTOCOL.md sections 5 and 11), so
+ * a Ferry client reports a failed connection attempt with the reason instead of waiting. Refusals are
+ * logged at WARN, at most once a second, with how many were refused since the last line.
+ *
+ * <p>Thread-safe: {@link #admit} runs on the event loops of new connections.
+ */
+final class ConnectionLimiter {
+  private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
+  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** How long a refused connection is kept to read (and drop) what the client sent before closing. */
+  static final long REFUSED_LINGER_MILLIS = 1_000;
+
+  private final int maxConnections;
+  private final AtomicInteger open = new AtomicInteger();
+  private final AtomicLong nextLogNanos = new AtomicLong(System.nanoTime());
+  private final AtomicLong unlogged = new AtomicLong();
+
+  ConnectionLimiter(int maxConnections) {
+    this.maxConnections = maxConnections;
+  }
+
+  /**
+   * Counts {@code ch} until it closes and returns true; or, at the limit, refuses it (preface,
+   * ERROR(REFUSED), close) and returns false, leaving its pipeline to this class.
+   */
+  boolean admit(Channel ch) {
+    if (open.incrementAndGet() <= maxConnections) {
+      ch.closeFuture().addListener(f -> open.decrementAndGet());
+      return true;
+    }
+    open.decrementAndGet();
+    String reason = "server at its limit of " + maxConnections + " connections (maxConnections)";
+    logRefusal(ch, reason);
+    refuse(ch, reason);
+    return false;
+  }
+
+  /** The connections admitted and not yet closed. */
+  int openConnections() {
+    return open.get();
+  }
+
+  private void logRefusal(Channel ch, String reason) {
+    long now = System.nanoTime();
+    long next = nextLogNanos.get();
+    if (now - next >= 0 && nextLogNanos.compareAndSet(next, now + LOG_INTERVAL_NANOS)) {
+      long others = unlogged.getAndSet(0);
+      log.warn("Refused connection from {}: {}{}", ch.remoteAddress(), reason,
+          others == 0 ? "" : " (" + others + " more refused since the last report)");
+    } else {
+      unlogged.incrementAndGet();
+    }
+  }
+
+  /**
+   * Writes the preface and ERROR, then half-closes: the client reads the reason and closes its side,
+   * and what it sent meanwhile is read and dropped. Closing outright with its preface unread would
+   * send a reset, which can make the client's kernel discard the ERROR before it is read.
+   */
+  private static void refuse(Channel ch, String reason) {
+    ch.pipeline().addLast(FrameEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ReferenceCountUtil.release(msg);
+      }
+
+      @Override
+      public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+      }
+    });
+    ch.write(Preface.encode(ch.alloc()));
+    ch.writeAndFlush(Frame.error(ch.alloc(), ErrorCode.REFUSED, reason)).addListener(f -> {
+      if (f.isSuccess() && ch instanceof DuplexChannel) {
+        ((DuplexChannel) ch).shutdownOutput();
+      } else {
+        ch.close();
+      }
+    });
+    ch.eventLoop().schedule(() -> ch.close(), REFUSED_LINGER_MILLIS, TimeUnit.MILLISECONDS);
+  }
+}
