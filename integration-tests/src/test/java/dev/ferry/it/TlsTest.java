@@ -387,6 +387,18 @@ class TlsTest {
     assertThat(echo(channel, "after")).isEqualTo("after");
   }
 
+  /** The connection limit's refusal reaches a TLS client through TLS, with its reason. */
+  @Test
+  void connectionLimitRefusalIsReadableOverTls() throws Exception {
+    FerryServer server = server(serverTls("server").build(), FerryServer.builder().maxConnections(1));
+    FerryChannel first = closeLater(FerryChannel.builder("127.0.0.1", server.port())
+        .tls(trusting("ca").build()).pool(PoolOptions.builder().size(1).build()).build());
+    assertThat(echo(first, "admitted")).isEqualTo("admitted");
+    FerryException e = fastFailure(channel(server.port(), trusting("ca").build()));
+    assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
+    assertThat(e.description()).contains("REFUSED").contains("maxConnections");
+  }
+
   /** A graceful shutdown over TLS lets calls in flight finish, as in plaintext. */
   @Test
   void gracefulShutdownOverTlsFinishesCallsInFlight() throws Exception {
