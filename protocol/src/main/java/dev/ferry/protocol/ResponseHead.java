@@ -94,7 +94,7 @@ public final class ResponseHead implements CallHeader {
       int field = tag >>> 3;
       int wireType = tag & 7;
       if (field == 1 && wireType == WireFormat.VARINT) {
-        status = r.readVarint();
+        status = r.readVarint() & 0xFFFF_FFFFL; // uint32: protobuf keeps the low 32 bits
       } else if (field == 2 && wireType == WireFormat.LENGTH_DELIMITED) {
         message = r.readString();
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {

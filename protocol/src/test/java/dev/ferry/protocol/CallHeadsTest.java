@@ -126,6 +126,17 @@ class CallHeadsTest {
         .isInstanceOf(ProtocolException.class).hasMessageContaining("nested");
   }
 
+  @Test
+  void statusIsReadAsTheUint32ProtobufReads() throws Exception {
+    // 2^32 + 5 as a 5-byte varint: protobuf keeps the low 32 bits, 5 (NOT_FOUND).
+    byte[] overlong = GoldenVector.hex("08 85 80 80 80 10");
+    assertThat(ResponseHeader.parseFrom(overlong).getStatus()).isEqualTo(5);
+    assertThat(ResponseHead.parse(Unpooled.wrappedBuffer(overlong)).status()).isEqualTo(StatusCode.NOT_FOUND);
+    // 2^31 + 5 does not fit an int: UNKNOWN, as any number v1 does not know.
+    assertThat(ResponseHead.parse(Unpooled.wrappedBuffer(GoldenVector.hex("08 85 80 80 80 08"))).status())
+        .isEqualTo(StatusCode.UNKNOWN);
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
