@@ -29,6 +29,10 @@ import java.util.function.Function;
  * PROTOCOL.md section 8 and survive an encode/decode round trip.
  */
 class CallHeaderFuzzTest {
+  static {
+    FuzzHarness.configure();
+  }
+
   private static final List<String> KNOWN_METHODS = List.of("demo.Greeter/Hello", "pkg.Svc/M");
 
   /** Finds a method as a server does: only names it knows, straight from the bytes. */

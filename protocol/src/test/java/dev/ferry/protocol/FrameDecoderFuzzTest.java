@@ -25,6 +25,10 @@ import io.netty.channel.embedded.EmbeddedChannel;
  * the decoder require SETTINGS first. Seeds: every golden vector (see {@link FuzzSeedCorpusTest}).
  */
 class FrameDecoderFuzzTest {
+  static {
+    FuzzHarness.configure();
+  }
+
   /** {maxFrameSize, maxMetadataSize}: the protocol defaults, the vectors' 16 KiB, and odd small ones. */
   static final int[][] LIMITS = {
     {Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE},

@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
  * mvn -B -ntp -pl protocol -am test -Dtest=FuzzSeedCorpusTest -Dsurefire.failIfNoSpecifiedTests=false -Dferry.fuzz.writeSeeds=true
  * </pre>
  *
- * <p>Seeds are named {@code seed-<vector>[-split][-<n>]}; crash inputs that Jazzer adds next to them
- * ({@code crash-<sha1>}) are regression inputs and are left alone.
+ * <p>Seeds are named {@code seed-<vector>[-split][-<n>]}, plus {@code seed-limit-*}: frames exactly at
+ * the limits a target can choose and one byte over them (which the decoder must refuse). Crash inputs
+ * that Jazzer adds next to them ({@code crash-<sha1>}) are regression inputs and are left alone.
  */
 class FuzzSeedCorpusTest {
   private static final Path RESOURCES = Path.of("src", "test", "resources");
@@ -84,7 +85,46 @@ class FuzzSeedCorpusTest {
         seeds.put(dir + name + "-" + n++, part[1]);
       }
     }
+    // Frames exactly at each choice of limits, one mutation away from just over them.
+    for (int i = 0; i < FrameDecoderFuzzTest.LIMITS.length; i++) {
+      int maxFrameSize = FrameDecoderFuzzTest.LIMITS[i][0];
+      int maxMetadataSize = FrameDecoderFuzzTest.LIMITS[i][1];
+      if (maxMetadataSize <= 1024 && Frame.HEADER_SIZE + maxMetadataSize + 1 <= maxFrameSize) {
+        seeds.put(frames + "seed-limit-" + i + "-meta", Input.encode(i, new int[0], request(maxMetadataSize, maxMetadataSize)));
+        seeds.put(frames + "seed-limit-" + i + "-meta-over",
+            Input.encode(i, new int[0], request(maxMetadataSize + 1, maxMetadataSize + 1)));
+      }
+      if (maxFrameSize <= 16384) {
+        seeds.put(frames + "seed-limit-" + i + "-frame",
+            Input.encode(i, new int[0], request(0, maxFrameSize - Frame.HEADER_SIZE)));
+        seeds.put(frames + "seed-limit-" + i + "-frame-over",
+            Input.encode(i, new int[0], request(0, maxFrameSize - Frame.HEADER_SIZE + 1)));
+      }
+    }
+    for (int i = 0; i < InboundPipelineFuzzTest.LOCAL.length; i++) {
+      Settings local = InboundPipelineFuzzTest.LOCAL[i];
+      int meta = local.maxMetadataSize();
+      if (meta <= 1024) {
+        seeds.put(pipeline + "seed-limit-" + i + "-meta", Input.encode(i, new int[0], concat(HANDSHAKE, request(meta, meta))));
+        seeds.put(pipeline + "seed-limit-" + i + "-meta-over",
+            Input.encode(i, new int[0], concat(HANDSHAKE, request(meta + 1, meta + 1))));
+      }
+      int payload = local.maxFrameSize() - Frame.HEADER_SIZE;
+      if (payload < 16384) {
+        seeds.put(pipeline + "seed-limit-" + i + "-frame", Input.encode(i, new int[0], concat(HANDSHAKE, request(0, payload))));
+        seeds.put(pipeline + "seed-limit-" + i + "-frame-over",
+            Input.encode(i, new int[0], concat(HANDSHAKE, request(0, payload + 1))));
+      }
+    }
     return seeds;
+  }
+
+  /** A REQUEST frame, id 1, with a call header of {@code metaLength} bytes in a payload of {@code payloadLength}. */
+  private static byte[] request(int metaLength, int payloadLength) {
+    ByteBuf b = Unpooled.buffer(Frame.HEADER_SIZE + payloadLength);
+    FrameEncoder.writeHeader(b, Frame.HEADER_SIZE + payloadLength, FrameType.REQUEST, 0, 1, metaLength);
+    b.writeZero(payloadLength);
+    return b.array();
   }
 
   /** {type, bytes} of the call headers and SETTINGS payloads of a valid vector's frames. */

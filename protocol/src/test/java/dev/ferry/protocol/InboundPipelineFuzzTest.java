@@ -32,6 +32,10 @@ import java.util.List;
  * <p>Input: see {@link FuzzHarness}; option bits 0-1 pick this side's settings ({@link #LOCAL}).
  */
 class InboundPipelineFuzzTest {
+  static {
+    FuzzHarness.configure();
+  }
+
   /** This side's settings: the defaults, the vectors' 16 KiB frames, and tight metadata limits. */
   static final Settings[] LOCAL = {
     Settings.DEFAULTS,
@@ -103,6 +107,10 @@ class InboundPipelineFuzzTest {
       }
       if (recorder.handshake == null) {
         assertThat(recorder.frames).as("frames before the handshake").isEmpty();
+      }
+      for (Frame f : recorder.frames) {
+        assertThat(f.frameLength()).isLessThanOrEqualTo(local.maxFrameSize());
+        assertThat(f.metaLength()).isLessThanOrEqualTo(local.maxMetadataSize());
       }
       checked = true;
     } finally {
