@@ -40,6 +40,10 @@ final class FuzzHarness {
    * normal build changes nothing.
    */
   static void configure() {
+    if (FUZZING && "false".equals(System.getProperty("jazzer.hooks"))) {
+      throw new IllegalStateException("JAZZER_FUZZ is set but jazzer.hooks is false: fuzzing would run blind, "
+          + "without coverage (the protocol pom's jazzer-fuzz profile turns hooks on when JAZZER_FUZZ is set)");
+    }
     if (FUZZING) {
       System.setProperty("org.slf4j.simpleLogger.log.dev.ferry.protocol.ConnectionErrorHandler", "off");
       ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
