@@ -115,7 +115,8 @@ final class FuzzHarness {
 
   /**
    * Allocates unpooled buffers and remembers each, so that a test can check that every buffer it
-   * caused to be allocated was released: exact and immediate, unlike the sampling leak detector.
+   * caused to be allocated was released: exact and immediate, where Netty's leak detector notices a
+   * leak only once the garbage collector has reclaimed the buffer.
    */
   static final class TrackingAllocator extends AbstractByteBufAllocator {
     private final List<ByteBuf> allocated = new ArrayList<>();
