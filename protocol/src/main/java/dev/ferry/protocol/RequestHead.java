@@ -91,9 +91,9 @@ public final class RequestHead implements CallHeader {
     long timeout = 0;
     WireFormat.MetadataCollector metadata = new WireFormat.MetadataCollector();
     while (r.hasMore()) {
-      long tag = r.readVarint();
-      int field = (int) (tag >>> 3);
-      int wireType = (int) (tag & 7);
+      int tag = r.readTag();
+      int field = tag >>> 3;
+      int wireType = tag & 7;
       if (field == 1 && wireType == WireFormat.LENGTH_DELIMITED) {
         int start = r.readLengthDelimited();
         int len = r.lengthSince(start);
@@ -104,7 +104,7 @@ public final class RequestHead implements CallHeader {
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
         r.readMetadataEntry(r.readLengthDelimited(), metadata);
       } else {
-        r.skip(wireType);
+        r.skip(tag);
       }
     }
     return new Parsed<>(method, methodName, timeout, metadata.result(), metadata.error());

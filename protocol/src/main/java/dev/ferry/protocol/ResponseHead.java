@@ -90,17 +90,17 @@ public final class ResponseHead implements CallHeader {
     String message = "";
     WireFormat.MetadataCollector metadata = new WireFormat.MetadataCollector();
     while (r.hasMore()) {
-      long tag = r.readVarint();
-      int field = (int) (tag >>> 3);
-      int wireType = (int) (tag & 7);
+      int tag = r.readTag();
+      int field = tag >>> 3;
+      int wireType = tag & 7;
       if (field == 1 && wireType == WireFormat.VARINT) {
-        status = r.readVarint();
+        status = r.readVarint() & 0xFFFF_FFFFL; // uint32: protobuf keeps the low 32 bits
       } else if (field == 2 && wireType == WireFormat.LENGTH_DELIMITED) {
         message = r.readString();
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
         r.readMetadataEntry(r.readLengthDelimited(), metadata);
       } else {
-        r.skip(wireType);
+        r.skip(tag);
       }
     }
     if (metadata.error() != null) {

@@ -16,7 +16,12 @@ final class WireFormat {
   static final int VARINT = 0;
   static final int FIXED64 = 1;
   static final int LENGTH_DELIMITED = 2;
+  static final int START_GROUP = 3;
+  static final int END_GROUP = 4;
   static final int FIXED32 = 5;
+
+  /** How deeply unknown groups may nest (protobuf's default recursion limit). */
+  static final int MAX_GROUP_DEPTH = 100;
 
   private WireFormat() {}
 
@@ -150,6 +155,18 @@ final class WireFormat {
       throw malformed("varint longer than 10 bytes");
     }
 
+    /**
+     * Reads a field tag: as protobuf does, the low 32 bits of a varint (field number, then 3 bits of
+     * wire type). Field number 0 is not a valid tag.
+     */
+    int readTag() {
+      int tag = (int) readVarint();
+      if (tag >>> 3 == 0) {
+        throw malformed("field number 0");
+      }
+      return tag;
+    }
+
     /** Reads a length prefix and returns the start of the bytes; the cursor is then past them. */
     int readLengthDelimited() {
       long length = readVarint();
@@ -171,7 +188,13 @@ final class WireFormat {
       return string(buf, start, at - start);
     }
 
-    void skip(int wireType) {
+    /** Skips the value of an unknown field whose tag was just read. */
+    void skip(int tag) {
+      skip(tag, 0);
+    }
+
+    private void skip(int tag, int depth) {
+      int wireType = tag & 7;
       switch (wireType) {
         case VARINT:
           readVarint();
@@ -182,11 +205,36 @@ final class WireFormat {
         case LENGTH_DELIMITED:
           readLengthDelimited();
           break;
+        case START_GROUP:
+          skipGroup(tag >>> 3, depth + 1);
+          break;
         case FIXED32:
           advance(4);
           break;
+        case END_GROUP:
+          throw malformed("end of group " + (tag >>> 3) + " that was not started");
         default:
-          throw malformed("unsupported wire type " + wireType);
+          throw malformed("invalid wire type " + wireType);
+      }
+    }
+
+    /** Skips the fields of a group (a deprecated but valid encoding) up to its end tag. */
+    private void skipGroup(int field, int depth) {
+      if (depth > MAX_GROUP_DEPTH) {
+        throw malformed("groups nested more than " + MAX_GROUP_DEPTH + " deep");
+      }
+      while (true) {
+        if (!hasMore()) {
+          throw malformed("group " + field + " without its end");
+        }
+        int tag = readTag();
+        if ((tag & 7) == END_GROUP) {
+          if (tag >>> 3 != field) {
+            throw malformed("group " + field + " ended as group " + (tag >>> 3));
+          }
+          return;
+        }
+        skip(tag, depth);
       }
     }
 
@@ -203,15 +251,15 @@ final class WireFormat {
       String key = "";
       String value = "";
       while (entry.hasMore()) {
-        long tag = entry.readVarint();
-        int field = (int) (tag >>> 3);
-        int wireType = (int) (tag & 7);
+        int tag = entry.readTag();
+        int field = tag >>> 3;
+        int wireType = tag & 7;
         if (field == 1 && wireType == LENGTH_DELIMITED) {
           key = entry.readString();
         } else if (field == 2 && wireType == LENGTH_DELIMITED) {
           value = entry.readString();
         } else {
-          entry.skip(wireType);
+          entry.skip(tag);
         }
       }
       metadata.add(key, value);

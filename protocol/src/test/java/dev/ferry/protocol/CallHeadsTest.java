@@ -108,18 +108,65 @@ class CallHeadsTest {
   }
 
   @Test
+  void unknownGroupsAreSkipped() {
+    // Field 12 as a group holding a fixed64 and a nested group (found by CallHeaderFuzzTest).
+    byte[] group = GoldenVector.hex("63 61 0102030405060708 6b 68 00 6c 64");
+    byte[] request = concat(RequestHeader.newBuilder().setMethod("a.B/C").setTimeoutMicros(5).build().toByteArray(), group);
+    RequestHead.Parsed<Object> parsed = RequestHead.parse(Unpooled.wrappedBuffer(request), (b, off, len) -> null);
+    assertThat(parsed.methodName()).isEqualTo("a.B/C");
+    assertThat(parsed.timeoutMicros()).isEqualTo(5);
+    byte[] response = concat(GoldenVector.hex("0801"), group);
+    assertThat(ResponseHead.parse(Unpooled.wrappedBuffer(response)).status()).isEqualTo(StatusCode.CANCELLED);
+    byte[] deep = new byte[2 * (WireFormat.MAX_GROUP_DEPTH + 1)];
+    for (int i = 0; i <= WireFormat.MAX_GROUP_DEPTH; i++) {
+      deep[i] = 0x63;
+      deep[deep.length - 1 - i] = 0x64;
+    }
+    assertThatThrownBy(() -> ResponseHead.parse(Unpooled.wrappedBuffer(deep)))
+        .isInstanceOf(ProtocolException.class).hasMessageContaining("nested");
+  }
+
+  @Test
+  void statusIsReadAsTheUint32ProtobufReads() throws Exception {
+    // 2^32 + 5 as a 5-byte varint: protobuf keeps the low 32 bits, 5 (NOT_FOUND).
+    byte[] overlong = GoldenVector.hex("08 85 80 80 80 10");
+    assertThat(ResponseHeader.parseFrom(overlong).getStatus()).isEqualTo(5);
+    assertThat(ResponseHead.parse(Unpooled.wrappedBuffer(overlong)).status()).isEqualTo(StatusCode.NOT_FOUND);
+    // 2^31 + 5 does not fit an int: UNKNOWN, as any number v1 does not know.
+    assertThat(ResponseHead.parse(Unpooled.wrappedBuffer(GoldenVector.hex("08 85 80 80 80 08"))).status())
+        .isEqualTo(StatusCode.UNKNOWN);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  @Test
   void malformedHeadersAreProtocolErrorsAndBadKeysAreReported() {
     byte[][] malformed = {
         {0x0a, 0x05, 'a'},                    // string longer than the header
         {0x10, (byte) 0x80},                  // truncated varint
         {0x0a, 0x02, (byte) 0xc3, 0x28},      // invalid UTF-8 in the method
-        {0x0b},                               // group wire type
+        {0x0b},                               // a group that does not end
+        {0x0b, 0x08, 0x01, 0x14},             // group 1 ended as group 2
+        {0x0c},                               // the end of a group that was not started
+        {0x0e},                               // wire type 6 does not exist
+        {0x00, 0x01},                         // field number 0 (found by CallHeaderFuzzTest)
+        {0x1a, 0x02, 0x00, 0x01},             // field number 0 inside a metadata entry
+        {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10, 0x01}, // field 0 once cut to 32 bits
     };
     for (byte[] bytes : malformed) {
       assertThatThrownBy(() -> RequestHead.parse(Unpooled.wrappedBuffer(bytes), (b, off, len) -> null))
           .isInstanceOfSatisfying(ProtocolException.class,
               e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR))
           .hasMessageContaining("malformed call header");
+    }
+    malformed[2] = new byte[] {0x12, 0x02, (byte) 0xc3, 0x28}; // invalid UTF-8 in the status message
+    for (byte[] bytes : malformed) {
+      assertThatThrownBy(() -> ResponseHead.parse(Unpooled.wrappedBuffer(bytes)))
+          .isInstanceOf(ProtocolException.class).hasMessageContaining("malformed call header");
     }
     byte[] badKey = RequestHeader.newBuilder().setMethod("a.B/C")
         .addMetadata(MetadataEntry.newBuilder().setKey("Bad Key").setValue("v")).build().toByteArray();
