@@ -1,0 +1,624 @@
+package dev.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.BytesValue;
+import dev.ferry.FerryException;
+import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.client.BackoffOptions;
+import dev.ferry.client.CallOptions;
+import dev.ferry.client.ClientInternals;
+import dev.ferry.client.FerryChannel;
+import dev.ferry.client.HeartbeatOptions;
+import dev.ferry.client.PoolOptions;
+import dev.ferry.server.FerryServer;
+import dev.ferry.server.ServerInternals;
+import dev.ferry.server.ServiceDefinition;
+import dev.ferry.testing.FaultProxy;
+import dev.ferry.testing.LeakDetectionExtension;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAccumulator;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Chaos soak: a bounded mixed workload (several channels, random payload sizes, deadlines, cancellations,
+ * slow, asynchronous and failing handlers) runs while a fault driver resets and black-holes connections
+ * through {@link FaultProxy}s and restarts the server, gracefully or abruptly, on the same port. At the
+ * end every call must have completed exactly once with an expected outcome, none long after its deadline,
+ * every echoed payload byte-correct, the pending maps and connection counts back to zero on both sides,
+ * and Netty's leak detector (PARANOID in this build) silent.
+ *
+ * <p>About a minute by default. A long run (see {@code docs/soak.md}):
+ * {@code -Dferry.soak.duration=PT30M}; {@code -Dferry.soak.seed=N} replays a fault schedule (the seed is
+ * logged at the start; thread timing still differs between runs).
+ */
+class ChaosSoakTest {
+  private static final Logger log = LoggerFactory.getLogger(ChaosSoakTest.class);
+
+  /** How long the workload and the faults run (the whole test takes about 10 s more). */
+  private static final Duration DURATION = Duration.parse(System.getProperty("ferry.soak.duration", "PT50S"));
+  private static final long SEED = Long.getLong("ferry.soak.seed", System.nanoTime());
+  /** The count bound of the workload loop (the duration is the time bound). */
+  private static final long MAX_CALLS = Long.getLong("ferry.soak.maxCalls",
+      Math.max(10_000, DURATION.toSeconds() * 100_000));
+  /** How late a call may complete after its deadline: generous, for a loaded 2-core machine. */
+  private static final Duration DEADLINE_SLACK = Duration.ofSeconds(2);
+  /** Calls in flight per channel. */
+  private static final int WINDOW = 16;
+
+  private static final BackoffOptions FAST_BACKOFF =
+      BackoffOptions.of(Duration.ofMillis(20), 2, Duration.ofMillis(300), 0.2);
+  /** Heartbeats short enough that a black hole is noticed in about a second, on both sides. */
+  private static final HeartbeatOptions CLIENT_HEARTBEAT =
+      HeartbeatOptions.of(Duration.ofMillis(250), Duration.ofMillis(1000));
+
+  private static final ByteString RANDOM_BYTES;
+
+  static {
+    byte[] bytes = new byte[4 << 20];
+    new Random(7).nextBytes(bytes);
+    RANDOM_BYTES = ByteString.copyFrom(bytes);
+  }
+
+  private final ChaosService service = new ChaosService();
+  private final List<AutoCloseable> resources = new ArrayList<>();
+  private volatile FerryServer server;
+  private int port;
+
+  // ---- bookkeeping ----
+  private final AtomicLong nextCallId = new AtomicLong();
+  private final Map<Long, CallRecord> inFlight = new ConcurrentHashMap<>();
+  private final LongAdder completed = new LongAdder();
+  private final Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> faults = new ConcurrentHashMap<>();
+  private final LongAccumulator maxOvershootNanos = new LongAccumulator(Math::max, 0);
+  private final LongAdder pastDeadline = new LongAdder();
+  private final LongAdder bytesEchoed = new LongAdder();
+  private final AtomicLong violationCount = new AtomicLong();
+  private final List<String> violations = new ArrayList<>(); // the first few, guarded by itself
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      resources.get(i).close();
+    }
+    FerryServer s = server;
+    if (s != null) {
+      s.shutdownNow();
+    }
+  }
+
+  @Test
+  void everyCallCompletesExactlyOnceUnderResetsBlackHolesAndRestarts() throws Exception {
+    log.info("Chaos soak: duration {}, seed {} (replay with -Dferry.soak.seed={}), at most {} calls",
+        DURATION, SEED, SEED, MAX_CALLS);
+    resources.add(service);
+    server = startServer(0, null);
+    port = server.port();
+    FaultProxy proxyA = closeLater(FaultProxy.start(port));
+    FaultProxy proxyB = closeLater(FaultProxy.start(port));
+    List<FaultProxy> proxies = List.of(proxyA, proxyB);
+    // Five channels: two through each proxy, one straight to the server (it sees only restarts).
+    int[] targets = {proxyA.port(), proxyA.port(), proxyB.port(), proxyB.port(), port};
+    int[] poolSizes = {2, 3, 1, 2, 2};
+    List<FerryChannel> channels = new ArrayList<>();
+    for (int i = 0; i < targets.length; i++) {
+      channels.add(closeLater(FerryChannel.builder("127.0.0.1", targets[i])
+          .pool(PoolOptions.builder().size(poolSizes[i]).eager(i % 2 == 0).build())
+          .heartbeat(CLIENT_HEARTBEAT)
+          .reconnectBackoff(FAST_BACKOFF)
+          .connectTimeout(Duration.ofSeconds(2))
+          .handshakeTimeout(Duration.ofSeconds(2))
+          .build()));
+    }
+    ScheduledExecutorService canceller = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "chaos-canceller");
+      t.setDaemon(true);
+      return t;
+    });
+    resources.add(canceller::shutdownNow);
+
+    long start = System.nanoTime();
+    long end = start + DURATION.toNanos();
+    CountDownLatch stopFaults = new CountDownLatch(1);
+    Thread driver = new Thread(() -> driveFaults(proxies, end, stopFaults), "chaos-fault-driver");
+    driver.setDaemon(true);
+    driver.start();
+    List<Thread> issuers = new ArrayList<>();
+    AtomicLong issued = new AtomicLong();
+    for (int i = 0; i < channels.size(); i++) {
+      FerryChannel channel = channels.get(i);
+      Random random = new Random(SEED + 1 + i);
+      Thread t = new Thread(() -> issue(channel, random, canceller, issued, end), "chaos-issuer-" + i);
+      t.setDaemon(true);
+      t.start();
+      issuers.add(t);
+    }
+    for (Thread t : issuers) {
+      t.join(DURATION.toMillis() + 30_000);
+      assertThat(t.isAlive()).as("%s stopped issuing", t.getName()).isFalse();
+    }
+    long workloadNanos = System.nanoTime() - start;
+    stopFaults.countDown();
+    driver.join(60_000);
+    assertThat(driver.isAlive()).as("the fault driver stopped").isFalse();
+    for (FaultProxy p : proxies) {
+      p.pass();
+      p.links().forEach(FaultProxy.Link::pass);
+    }
+
+    // 1. Every call completes: the longest deadline is 5 s, and calls without one end at the latest
+    // when a heartbeat gives up on their connection.
+    await("calls in flight to complete").atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(inFlight.values()).as("calls that never completed").isEmpty());
+    assertThat(completed.sum()).as("completions").isEqualTo(issued.get());
+
+    // 2. Quiet again: nothing left in pending maps, waiting queues or in-flight counts, on either side.
+    for (FerryChannel channel : channels) {
+      await("client bookkeeping to drain").atMost(Duration.ofSeconds(10))
+          .untilAsserted(() -> assertThat(ClientInternals.leftovers(channel)).as("%s", channel).isEmpty());
+    }
+    await("server calls to drain").atMost(Duration.ofSeconds(10))
+        .until(() -> ServerInternals.callsInFlight(server) == 0);
+
+    // 3. Every channel recovered and still works.
+    for (FerryChannel channel : channels) {
+      ByteString payload = RANDOM_BYTES.substring(0, 1000);
+      BytesValue reply = channel.blockingCall(ChaosService.ECHO, BytesValue.of(payload),
+          CallOptions.builder().timeout(Duration.ofSeconds(20)).waitForReady(true).build());
+      assertThat(reply.getValue()).isEqualTo(payload);
+      assertThat(ClientInternals.leftovers(channel)).isEmpty();
+    }
+
+    // 4. Shut everything down: connection counts go to zero on both sides.
+    long dropped = 0;
+    int connectAttempts = 0;
+    for (FerryChannel channel : channels) {
+      dropped += ClientInternals.droppedResponses(channel);
+      connectAttempts += ClientInternals.connectAttempts(channel);
+      channel.close();
+      assertThat(channel.isTerminated()).as("%s terminated", channel).isTrue();
+      assertThat(ClientInternals.openConnections(channel)).as("%s open connections", channel).isZero();
+    }
+    FerryServer last = server;
+    await("server connections to close").atMost(Duration.ofSeconds(10))
+        .until(() -> ServerInternals.openConnections(last) == 0);
+    last.shutdown(Duration.ofSeconds(5));
+    assertThat(last.awaitTermination(Duration.ofSeconds(15))).isTrue();
+    assertThat(ServerInternals.openConnections(last)).isZero();
+    for (FaultProxy p : proxies) {
+      await("proxy connections to close").atMost(Duration.ofSeconds(10)).until(() -> p.openConnections() == 0);
+    }
+    List<String> leaks = LeakDetectionExtension.collectLeaks();
+
+    // 5. The verdict, after a summary that helps whatever failed.
+    long total = completed.sum();
+    long ok = count("OK");
+    double seconds = workloadNanos / 1e9;
+    log.info("Chaos soak summary (seed {}): {} calls in {} s ({} calls/s), {} MiB echoed; outcomes {}; "
+            + "{} calls completed after their deadline, by at most {} ms (slack {} ms); {} late responses "
+            + "dropped; faults {}; {} connection attempts; leak reports {}; violations {}",
+        SEED, total, String.format("%.1f", seconds), String.format("%.0f", total / seconds),
+        bytesEchoed.sum() >> 20, new TreeMap<>(outcomes), pastDeadline.sum(),
+        TimeUnit.NANOSECONDS.toMillis(maxOvershootNanos.get()), DEADLINE_SLACK.toMillis(), dropped,
+        new TreeMap<>(faults), connectAttempts, leaks.size(), violationCount.get());
+    synchronized (violations) {
+      assertThat(violations).as("%d violations (the first %d shown), seed %d", violationCount.get(),
+          violations.size(), SEED).isEmpty();
+    }
+    assertThat(leaks).as("Netty leak reports").isEmpty();
+    assertThat(total).as("calls made").isGreaterThan(1_000);
+    assertThat(ok).as("successful calls, of %d", total).isGreaterThan(total / 3);
+    assertThat(faults.values().stream().mapToInt(AtomicInteger::get).sum()).as("faults injected")
+        .isGreaterThanOrEqualTo((int) Math.min(10, DURATION.toSeconds() / 5));
+  }
+
+  // ---- the workload ----
+
+  private enum Kind { ECHO, ASYNC_ECHO, SLOW_ECHO, FAIL }
+
+  private static final StatusCode[] HANDLER_CODES = {StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT,
+      StatusCode.FAILED_PRECONDITION, StatusCode.PERMISSION_DENIED, StatusCode.ABORTED, StatusCode.OUT_OF_RANGE};
+
+  /** Issues calls on {@code channel}, at most {@link #WINDOW} at a time, until the end or the count bound. */
+  private void issue(FerryChannel channel, Random random, ScheduledExecutorService canceller, AtomicLong issued,
+      long endNanos) {
+    Semaphore window = new Semaphore(WINDOW);
+    try {
+      while (System.nanoTime() < endNanos && issued.get() < MAX_CALLS) {
+        if (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+          continue;
+        }
+        issued.incrementAndGet();
+        startCall(channel, random, canceller, window);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      violation("issuer of " + channel + " failed: " + e);
+    }
+  }
+
+  private void startCall(FerryChannel channel, Random random, ScheduledExecutorService canceller,
+      Semaphore window) {
+    long id = nextCallId.incrementAndGet();
+    int roll = random.nextInt(100);
+    Kind kind = roll < 60 ? Kind.ECHO : roll < 75 ? Kind.ASYNC_ECHO : roll < 88 ? Kind.SLOW_ECHO : Kind.FAIL;
+    ByteString payload = payload(id, random);
+    Metadata.Builder metadata = Metadata.builder();
+    StatusCode failWith = null;
+    switch (kind) {
+      case ASYNC_ECHO -> metadata.add("x-delay-ms", Integer.toString(random.nextInt(200)));
+      case SLOW_ECHO -> metadata.add("x-delay-ms", Integer.toString(random.nextInt(300)));
+      case FAIL -> {
+        failWith = HANDLER_CODES[random.nextInt(HANDLER_CODES.length)];
+        metadata.add("x-status", failWith.name());
+      }
+      default -> { }
+    }
+    CallOptions.Builder options = CallOptions.builder().metadata(metadata.build()).waitForReady(random.nextInt(5) == 0);
+    int deadlineRoll = random.nextInt(100);
+    if (deadlineRoll < 15) {
+      options.timeout(Duration.ofMillis(5 + random.nextInt(150))); // short: some expire
+    } else if (deadlineRoll < 75) {
+      options.timeout(Duration.ofMillis(300 + random.nextInt(4_700)));
+    } // else no deadline: only a heartbeat or a reset ends such a call on a dead connection
+    CallOptions built = options.build();
+    boolean cancel = random.nextInt(20) == 0;
+    CallRecord record = new CallRecord(id, kind, channel.toString(), payload.size(), built, failWith, cancel);
+    inFlight.put(id, record);
+    MethodDescriptor<BytesValue, BytesValue> method = switch (kind) {
+      case ECHO -> ChaosService.ECHO;
+      case ASYNC_ECHO -> ChaosService.ASYNC_ECHO;
+      case SLOW_ECHO -> ChaosService.SLOW_ECHO;
+      case FAIL -> ChaosService.FAIL;
+    };
+    CompletableFuture<BytesValue> future = channel.call(method, BytesValue.of(payload), built);
+    future.whenComplete((reply, error) -> {
+      try {
+        record.completed(reply, error, payload);
+      } finally {
+        window.release();
+      }
+    });
+    if (cancel) {
+      canceller.schedule(() -> future.cancel(false), random.nextInt(200), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Mostly 0 B to 64 KiB, sometimes up to 2 MiB; starts with the call id unless empty. */
+  private static ByteString payload(long id, Random random) {
+    int roll = random.nextInt(100);
+    if (roll < 3) {
+      return ByteString.EMPTY;
+    }
+    int size = roll < 50 ? random.nextInt(1024) : roll < 98 ? random.nextInt(64 << 10) : (256 << 10)
+        + random.nextInt(((2 << 20) - (256 << 10)));
+    int offset = random.nextInt(RANDOM_BYTES.size() - size);
+    ByteString idBytes = ByteString.copyFrom(new byte[] {(byte) (id >>> 56), (byte) (id >>> 48), (byte) (id >>> 40),
+        (byte) (id >>> 32), (byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id});
+    return idBytes.concat(RANDOM_BYTES.substring(offset, offset + size));
+  }
+
+  /** One call's expectations and what became of it. */
+  private final class CallRecord {
+    final long id;
+    final Kind kind;
+    final String channel;
+    final int size;
+    final long startNanos = System.nanoTime();
+    final boolean hasDeadline;
+    final long deadlineNanos;
+    final boolean waitForReady;
+    final StatusCode failWith;
+    final boolean cancelRequested;
+    final AtomicInteger completions = new AtomicInteger();
+
+    CallRecord(long id, Kind kind, String channel, int size, CallOptions options, StatusCode failWith,
+        boolean cancelRequested) {
+      this.id = id;
+      this.kind = kind;
+      this.channel = channel;
+      this.size = size;
+      this.hasDeadline = options.hasDeadline();
+      this.deadlineNanos = options.hasDeadline() ? options.deadlineNanoTime() : 0;
+      this.waitForReady = options.waitForReady();
+      this.failWith = failWith;
+      this.cancelRequested = cancelRequested;
+    }
+
+    /** Runs once per completion of the call's future (any thread, usually an event loop): keep it short. */
+    void completed(BytesValue reply, Throwable error, ByteString sent) {
+      long now = System.nanoTime();
+      int n = completions.incrementAndGet();
+      if (n > 1) {
+        violation("completed " + n + " times: " + this);
+        return;
+      }
+      inFlight.remove(id);
+      completed.increment();
+      if (hasDeadline && now - deadlineNanos > 0) {
+        long overshoot = now - deadlineNanos;
+        pastDeadline.increment();
+        maxOvershootNanos.accumulate(overshoot);
+        if (overshoot > DEADLINE_SLACK.toNanos()) {
+          violation("completed " + TimeUnit.NANOSECONDS.toMillis(overshoot) + " ms after its deadline ("
+              + describe(error) + "): " + this);
+        }
+      }
+      if (error == null) {
+        record("OK");
+        if (kind == Kind.FAIL) {
+          violation("succeeded although its handler fails: " + this);
+        } else if (!reply.getValue().equals(sent)) {
+          violation("echo of " + sent.size() + " bytes came back as " + reply.getValue().size()
+              + " different bytes: " + this);
+        } else {
+          bytesEchoed.add(sent.size());
+        }
+        return;
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof CancellationException) {
+        record("CANCELLED (by the caller)");
+        if (!cancelRequested) {
+          violation("cancelled although nobody cancelled it: " + this);
+        }
+        return;
+      }
+      if (!(cause instanceof FerryException)) {
+        record("unexpected " + cause.getClass().getSimpleName());
+        violation("failed with " + cause + ": " + this);
+        return;
+      }
+      FerryException fe = (FerryException) cause;
+      StatusCode code = fe.code();
+      if (code == failWith) {
+        record("handler's status (" + kind + ")");
+        return;
+      }
+      record(code.name());
+      if (code == StatusCode.UNAVAILABLE) {
+        return;
+      }
+      if (code == StatusCode.DEADLINE_EXCEEDED && hasDeadline) {
+        if (deadlineNanos - now > TimeUnit.MILLISECONDS.toNanos(1)) {
+          violation("DEADLINE_EXCEEDED " + TimeUnit.NANOSECONDS.toMillis(deadlineNanos - now)
+              + " ms before its deadline: " + this);
+        }
+        return;
+      }
+      violation("unexpected status " + code + " (" + fe.description() + "): " + this);
+    }
+
+    @Override
+    public String toString() {
+      long now = System.nanoTime();
+      return "call " + id + " {" + kind + " of " + size + " B on " + channel + ", started "
+          + TimeUnit.NANOSECONDS.toMillis(now - startNanos) + " ms ago"
+          + (hasDeadline ? ", deadline " + TimeUnit.NANOSECONDS.toMillis(deadlineNanos - startNanos) + " ms after start"
+              : ", no deadline")
+          + (waitForReady ? ", wait-for-ready" : "") + (cancelRequested ? ", cancel requested" : "")
+          + (failWith != null ? ", handler fails with " + failWith : "") + ", completions " + completions.get() + '}';
+    }
+  }
+
+  private static String describe(Throwable error) {
+    return error == null ? "OK" : String.valueOf(error instanceof CompletionException ? error.getCause() : error);
+  }
+
+  private void record(String outcome) {
+    outcomes.computeIfAbsent(outcome, k -> new LongAdder()).increment();
+  }
+
+  private long count(String outcome) {
+    LongAdder a = outcomes.get(outcome);
+    return a == null ? 0 : a.sum();
+  }
+
+  private void violation(String what) {
+    violationCount.incrementAndGet();
+    synchronized (violations) {
+      if (violations.size() < 50) {
+        violations.add(what);
+      }
+    }
+  }
+
+  // ---- the faults ----
+
+  /**
+   * Injects a random fault every 0.2 to 1.5 s until the end: resets (one connection or all of a proxy),
+   * black holes (one connection, one or both directions, or all of a proxy, for up to 2.5 s), and server
+   * restarts on the same port (graceful or abrupt, some with a short max connection age). The schedule
+   * comes from {@link #SEED}. Leaves the server running and every proxy passing traffic.
+   */
+  private void driveFaults(List<FaultProxy> proxies, long endNanos, CountDownLatch stop) {
+    Random random = new Random(SEED);
+    int injected = 0;
+    try {
+      while (System.nanoTime() < endNanos && injected < 100_000) {
+        if (stop.await(200 + random.nextInt(1300), TimeUnit.MILLISECONDS)) {
+          break;
+        }
+        injected++;
+        FaultProxy proxy = proxies.get(random.nextInt(proxies.size()));
+        int roll = random.nextInt(100);
+        if (roll < 25) {
+          List<FaultProxy.Link> links = proxy.links();
+          if (!links.isEmpty()) {
+            links.get(random.nextInt(links.size())).reset();
+            fault("reset one connection");
+          }
+        } else if (roll < 35) {
+          proxy.resetAll();
+          fault("reset all connections of a proxy");
+        } else if (roll < 60) {
+          List<FaultProxy.Link> links = proxy.links();
+          if (!links.isEmpty()) {
+            FaultProxy.Link link = links.get(random.nextInt(links.size()));
+            int direction = random.nextInt(3);
+            link.blackHole(direction != 1, direction != 0);
+            fault(direction == 0 ? "black-hole one connection toward the server"
+                : direction == 1 ? "black-hole one connection toward the client" : "black-hole one connection");
+            stop.await(300 + random.nextInt(2200), TimeUnit.MILLISECONDS);
+            link.pass();
+          }
+        } else if (roll < 70) {
+          proxy.blackHole();
+          fault("black-hole a whole proxy");
+          stop.await(300 + random.nextInt(1700), TimeUnit.MILLISECONDS);
+          proxy.pass();
+        } else if (roll < 85) {
+          restart(random, true, stop);
+          fault("graceful server restart");
+        } else {
+          restart(random, false, stop);
+          fault("abrupt server restart");
+        }
+      }
+    } catch (Exception | Error e) {
+      violation("fault driver failed: " + e);
+    } finally {
+      for (FaultProxy p : proxies) {
+        p.pass();
+      }
+    }
+  }
+
+  private void restart(Random random, boolean graceful, CountDownLatch stop) throws Exception {
+    FerryServer old = server;
+    if (graceful) {
+      old.shutdown(Duration.ofMillis(random.nextInt(2000)));
+    } else {
+      old.shutdownNow();
+    }
+    if (!old.awaitTermination(Duration.ofSeconds(20))) {
+      violation("server did not terminate within 20 s of " + (graceful ? "shutdown" : "shutdownNow"));
+    }
+    if (ServerInternals.openConnections(old) != 0) {
+      violation("terminated server still counts " + ServerInternals.openConnections(old) + " connections");
+    }
+    stop.await(random.nextInt(500), TimeUnit.MILLISECONDS); // the outage
+    server = startServer(port, random.nextInt(4) == 0 ? Duration.ofMillis(1000 + random.nextInt(2000)) : null);
+    if (server.isShutdown()) {
+      violation("restarted server is shut down");
+    }
+  }
+
+  private FerryServer startServer(int onPort, Duration maxAge) throws Exception {
+    IOException last = null;
+    for (int attempt = 0; attempt < 20; attempt++) {
+      FerryServer.Builder b = FerryServer.builder().host("127.0.0.1").port(onPort)
+          .addService(service.definition())
+          .heartbeatInterval(Duration.ofMillis(300))
+          .heartbeatTimeout(Duration.ofMillis(1500))
+          .minClientPingInterval(Duration.ofMillis(100));
+      if (maxAge != null) {
+        b.maxConnectionAge(maxAge).maxConnectionAgeGrace(Duration.ofSeconds(1));
+        fault("server with a short max connection age");
+      }
+      try {
+        return b.build().start();
+      } catch (IOException e) {
+        last = e; // the port is not free again yet: try again shortly
+        new CountDownLatch(1).await(100, TimeUnit.MILLISECONDS);
+      }
+    }
+    throw last;
+  }
+
+  private void fault(String what) {
+    faults.computeIfAbsent(what, k -> new AtomicInteger()).incrementAndGet();
+  }
+
+  private <T extends AutoCloseable> T closeLater(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+
+  /**
+   * Echo methods that answer at once, later from another thread, or after blocking a handler thread
+   * (all cut short by a cancel), and one that fails with the status the request names.
+   */
+  static final class ChaosService implements AutoCloseable {
+    static final String NAME = "ferry.test.Chaos";
+    static final MethodDescriptor<BytesValue, BytesValue> ECHO =
+        MethodDescriptor.of(NAME + "/Echo", BytesValue.parser(), BytesValue.parser());
+    /** Echoes after "x-delay-ms", completing a future from a scheduler thread. */
+    static final MethodDescriptor<BytesValue, BytesValue> ASYNC_ECHO =
+        MethodDescriptor.of(NAME + "/AsyncEcho", BytesValue.parser(), BytesValue.parser());
+    /** Echoes after blocking its handler thread for "x-delay-ms" (or until cancelled). */
+    static final MethodDescriptor<BytesValue, BytesValue> SLOW_ECHO =
+        MethodDescriptor.of(NAME + "/SlowEcho", BytesValue.parser(), BytesValue.parser());
+    /** Fails with the status named by "x-status". */
+    static final MethodDescriptor<BytesValue, BytesValue> FAIL =
+        MethodDescriptor.of(NAME + "/Fail", BytesValue.parser(), BytesValue.parser());
+
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "chaos-service");
+      t.setDaemon(true);
+      return t;
+    });
+
+    ServiceDefinition definition() {
+      return ServiceDefinition.builder(NAME)
+          .unary(ECHO, (req, ctx) -> req)
+          .unaryAsync(ASYNC_ECHO, (req, ctx) -> {
+            CompletableFuture<BytesValue> reply = new CompletableFuture<>();
+            ScheduledFuture<?> task = scheduler.schedule(() -> reply.complete(req), delayMillis(ctx.metadata()),
+                TimeUnit.MILLISECONDS);
+            ctx.onCancel(() -> task.cancel(false));
+            return reply;
+          })
+          .unary(SLOW_ECHO, (req, ctx) -> {
+            CountDownLatch cancelled = new CountDownLatch(1);
+            ctx.onCancel(cancelled::countDown);
+            if (cancelled.await(delayMillis(ctx.metadata()), TimeUnit.MILLISECONDS)) {
+              throw new FerryException(StatusCode.CANCELLED, "cancelled while sleeping");
+            }
+            return req;
+          })
+          .unary(FAIL, (req, ctx) -> {
+            throw new FerryException(StatusCode.valueOf(ctx.metadata().get("x-status")), "chaos failure");
+          })
+          .build();
+    }
+
+    private static long delayMillis(Metadata metadata) {
+      String value = metadata.get("x-delay-ms");
+      return value == null ? 0 : Long.parseLong(value);
+    }
+
+    @Override
+    public void close() {
+      scheduler.shutdownNow();
+    }
+  }
+}
