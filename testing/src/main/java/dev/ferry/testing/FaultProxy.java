@@ -109,7 +109,11 @@ public final class FaultProxy implements AutoCloseable {
     return blackHole(true, true);
   }
 
-  /** Drop silently what the client sends, what the server sends, or both. */
+  /**
+   * Drop silently what the client sends, what the server sends, or both. The connections stay open but
+   * have lost bytes mid-stream: {@link #resetAll()} them before passing traffic again, unless the test
+   * means to feed the peers a broken stream.
+   */
   public FaultProxy blackHole(boolean towardServer, boolean towardClient) {
     dropToServer = towardServer;
     dropToClient = towardClient;
@@ -191,6 +195,27 @@ public final class FaultProxy implements AutoCloseable {
     /** Stop dropping on this connection (faults set on the whole proxy still apply). */
     public Link pass() {
       return blackHole(false, false);
+    }
+
+    /**
+     * Stop reading what the client sends, what the server sends, or both, without losing a byte: the
+     * sender's writes back up in the socket buffers as they would behind a network partition, and
+     * {@link #resume()} delivers them in order. (A {@link #blackHole} drops bytes instead: a TCP stream
+     * never loses bytes in the middle and carries on, so a black-holed connection should be reset or
+     * left to die, not passed again.)
+     */
+    public Link stall(boolean towardServer, boolean towardClient) {
+      client.config().setAutoRead(!towardServer);
+      Channel s = server;
+      if (s != null) {
+        s.config().setAutoRead(!towardClient);
+      }
+      return this;
+    }
+
+    /** Read in both directions again after {@link #stall}. */
+    public Link resume() {
+      return stall(false, false);
     }
 
     /** Whether both of its sockets are still open. */
