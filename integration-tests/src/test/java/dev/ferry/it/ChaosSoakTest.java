@@ -31,6 +31,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -69,8 +70,8 @@ class ChaosSoakTest {
       Math.max(10_000, DURATION.toSeconds() * 100_000));
   /** How late a call may complete after its deadline: generous, for a loaded 2-core machine. */
   private static final Duration DEADLINE_SLACK = Duration.ofSeconds(2);
-  /** Calls in flight per channel. */
-  private static final int WINDOW = 16;
+  /** Calls in flight per channel at most ({@code -Dferry.soak.window=N}). */
+  private static final int WINDOW = Integer.getInteger("ferry.soak.window", 16);
 
   private static final BackoffOptions FAST_BACKOFF =
       BackoffOptions.of(Duration.ofMillis(20), 2, Duration.ofMillis(300), 0.2);
@@ -87,8 +88,9 @@ class ChaosSoakTest {
   }
 
   private final ChaosService service = new ChaosService();
-  private final List<AutoCloseable> resources = new ArrayList<>();
+  private final List<AutoCloseable> resources = new CopyOnWriteArrayList<>();
   private volatile FerryServer server;
+  private final long testStartNanos = System.nanoTime();
   private int port;
 
   // ---- bookkeeping ----
@@ -102,6 +104,7 @@ class ChaosSoakTest {
   private final LongAdder bytesEchoed = new LongAdder();
   private final AtomicLong violationCount = new AtomicLong();
   private final List<String> violations = new ArrayList<>(); // the first few, guarded by itself
+  private final List<FerryChannel> retired = new CopyOnWriteArrayList<>();
 
   @AfterEach
   void closeAll() throws Exception {
@@ -127,15 +130,9 @@ class ChaosSoakTest {
     // Five channels: two through each proxy, one straight to the server (it sees only restarts).
     int[] targets = {proxyA.port(), proxyA.port(), proxyB.port(), proxyB.port(), port};
     int[] poolSizes = {2, 3, 1, 2, 2};
-    List<FerryChannel> channels = new ArrayList<>();
+    List<ChannelSlot> slots = new ArrayList<>();
     for (int i = 0; i < targets.length; i++) {
-      channels.add(closeLater(FerryChannel.builder("127.0.0.1", targets[i])
-          .pool(PoolOptions.builder().size(poolSizes[i]).eager(i % 2 == 0).build())
-          .heartbeat(CLIENT_HEARTBEAT)
-          .reconnectBackoff(FAST_BACKOFF)
-          .connectTimeout(Duration.ofSeconds(2))
-          .handshakeTimeout(Duration.ofSeconds(2))
-          .build()));
+      slots.add(new ChannelSlot(targets[i], poolSizes[i], i % 2 == 0));
     }
     ScheduledExecutorService canceller = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "chaos-canceller");
@@ -147,15 +144,15 @@ class ChaosSoakTest {
     long start = System.nanoTime();
     long end = start + DURATION.toNanos();
     CountDownLatch stopFaults = new CountDownLatch(1);
-    Thread driver = new Thread(() -> driveFaults(proxies, end, stopFaults), "chaos-fault-driver");
+    Thread driver = new Thread(() -> driveFaults(proxies, slots, end, stopFaults), "chaos-fault-driver");
     driver.setDaemon(true);
     driver.start();
     List<Thread> issuers = new ArrayList<>();
     AtomicLong issued = new AtomicLong();
-    for (int i = 0; i < channels.size(); i++) {
-      FerryChannel channel = channels.get(i);
+    for (int i = 0; i < slots.size(); i++) {
+      ChannelSlot slot = slots.get(i);
       Random random = new Random(SEED + 1 + i);
-      Thread t = new Thread(() -> issue(channel, random, canceller, issued, end), "chaos-issuer-" + i);
+      Thread t = new Thread(() -> issue(slot, random, canceller, issued, end), "chaos-issuer-" + i);
       t.setDaemon(true);
       t.start();
       issuers.add(t);
@@ -170,7 +167,7 @@ class ChaosSoakTest {
     assertThat(driver.isAlive()).as("the fault driver stopped").isFalse();
     for (FaultProxy p : proxies) {
       p.pass();
-      p.links().forEach(FaultProxy.Link::pass);
+      p.links().forEach(l -> l.pass().resume());
     }
 
     // 1. Every call completes: the longest deadline is 5 s, and calls without one end at the latest
@@ -178,6 +175,10 @@ class ChaosSoakTest {
     await("calls in flight to complete").atMost(Duration.ofSeconds(30))
         .untilAsserted(() -> assertThat(inFlight.values()).as("calls that never completed").isEmpty());
     assertThat(completed.sum()).as("completions").isEqualTo(issued.get());
+    List<FerryChannel> channels = new ArrayList<>();
+    for (ChannelSlot slot : slots) {
+      channels.add(slot.channel);
+    }
 
     // 2. Quiet again: nothing left in pending maps, waiting queues or in-flight counts, on either side.
     for (FerryChannel channel : channels) {
@@ -196,9 +197,17 @@ class ChaosSoakTest {
       assertThat(ClientInternals.leftovers(channel)).isEmpty();
     }
 
-    // 4. Shut everything down: connection counts go to zero on both sides.
+    // 4. Shut everything down: connection counts go to zero on both sides. The channels replaced during
+    // the run (shut down under load) must have ended just as cleanly.
     long dropped = 0;
     int connectAttempts = 0;
+    for (FerryChannel channel : retired) {
+      dropped += ClientInternals.droppedResponses(channel);
+      connectAttempts += ClientInternals.connectAttempts(channel);
+      assertThat(channel.isTerminated()).as("%s (replaced) terminated", channel).isTrue();
+      assertThat(ClientInternals.openConnections(channel)).as("%s (replaced) open connections", channel).isZero();
+      assertThat(ClientInternals.leftovers(channel)).as("%s (replaced)", channel).isEmpty();
+    }
     for (FerryChannel channel : channels) {
       dropped += ClientInternals.droppedResponses(channel);
       connectAttempts += ClientInternals.connectAttempts(channel);
@@ -246,8 +255,11 @@ class ChaosSoakTest {
   private static final StatusCode[] HANDLER_CODES = {StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT,
       StatusCode.FAILED_PRECONDITION, StatusCode.PERMISSION_DENIED, StatusCode.ABORTED, StatusCode.OUT_OF_RANGE};
 
-  /** Issues calls on {@code channel}, at most {@link #WINDOW} at a time, until the end or the count bound. */
-  private void issue(FerryChannel channel, Random random, ScheduledExecutorService canceller, AtomicLong issued,
+  /**
+   * Issues calls on the slot's channel (whichever it is at the moment), at most {@link #WINDOW} at a time,
+   * until the end or the count bound.
+   */
+  private void issue(ChannelSlot slot, Random random, ScheduledExecutorService canceller, AtomicLong issued,
       long endNanos) {
     Semaphore window = new Semaphore(WINDOW);
     try {
@@ -256,12 +268,12 @@ class ChaosSoakTest {
           continue;
         }
         issued.incrementAndGet();
-        startCall(channel, random, canceller, window);
+        startCall(slot.channel, random, canceller, window);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (RuntimeException | Error e) {
-      violation("issuer of " + channel + " failed: " + e);
+      violation("issuer of " + slot.channel + " failed: " + e);
     }
   }
 
@@ -420,8 +432,8 @@ class ChaosSoakTest {
     @Override
     public String toString() {
       long now = System.nanoTime();
-      return "call " + id + " {" + kind + " of " + size + " B on " + channel + ", started "
-          + TimeUnit.NANOSECONDS.toMillis(now - startNanos) + " ms ago"
+      return "call " + id + " {" + kind + " of " + size + " B on " + channel + ", started at " + seconds(startNanos)
+          + " s, " + TimeUnit.NANOSECONDS.toMillis(now - startNanos) + " ms ago"
           + (hasDeadline ? ", deadline " + TimeUnit.NANOSECONDS.toMillis(deadlineNanos - startNanos) + " ms after start"
               : ", no deadline")
           + (waitForReady ? ", wait-for-ready" : "") + (cancelRequested ? ", cancel requested" : "")
@@ -431,6 +443,11 @@ class ChaosSoakTest {
 
   private static String describe(Throwable error) {
     return error == null ? "OK" : String.valueOf(error instanceof CompletionException ? error.getCause() : error);
+  }
+
+  /** Seconds since the test started, for log lines and call descriptions. */
+  private String seconds(long nanoTime) {
+    return String.format("%.1f", (nanoTime - testStartNanos) / 1e9);
   }
 
   private void record(String outcome) {
@@ -455,11 +472,12 @@ class ChaosSoakTest {
 
   /**
    * Injects a random fault every 0.2 to 1.5 s until the end: resets (one connection or all of a proxy),
-   * black holes (one connection, one or both directions, or all of a proxy, for up to 2.5 s), and server
-   * restarts on the same port (graceful or abrupt, some with a short max connection age). The schedule
-   * comes from {@link #SEED}. Leaves the server running and every proxy passing traffic.
+   * black holes ended by a reset and stalls that heal (one connection, one or both directions, or all of
+   * a proxy, for up to 2.5 s), server restarts on the same port (graceful or abrupt, some with a short
+   * max connection age), and channels replaced, the old one shut down under load. The schedule comes
+   * from {@link #SEED}. Leaves the server running and every proxy passing traffic.
    */
-  private void driveFaults(List<FaultProxy> proxies, long endNanos, CountDownLatch stop) {
+  private void driveFaults(List<FaultProxy> proxies, List<ChannelSlot> slots, long endNanos, CountDownLatch stop) {
     Random random = new Random(SEED);
     int injected = 0;
     try {
@@ -469,38 +487,58 @@ class ChaosSoakTest {
         }
         injected++;
         FaultProxy proxy = proxies.get(random.nextInt(proxies.size()));
+        List<FaultProxy.Link> links = proxy.links();
+        FaultProxy.Link link = links.isEmpty() ? null : links.get(random.nextInt(links.size()));
+        int direction = random.nextInt(3); // 0 toward the server, 1 toward the client, 2 both
+        String towards = direction == 0 ? " toward the server" : direction == 1 ? " toward the client" : "";
         int roll = random.nextInt(100);
-        if (roll < 25) {
-          List<FaultProxy.Link> links = proxy.links();
-          if (!links.isEmpty()) {
-            links.get(random.nextInt(links.size())).reset();
+        if (roll < 20) {
+          if (link != null) {
             fault("reset one connection");
+            link.reset();
           }
-        } else if (roll < 35) {
-          proxy.resetAll();
+        } else if (roll < 28) {
           fault("reset all connections of a proxy");
-        } else if (roll < 60) {
-          List<FaultProxy.Link> links = proxy.links();
-          if (!links.isEmpty()) {
-            FaultProxy.Link link = links.get(random.nextInt(links.size()));
-            int direction = random.nextInt(3);
+          proxy.resetAll();
+        } else if (roll < 43) {
+          // A crashed peer or a lost NAT entry: bytes vanish; heartbeats may notice first, or the next
+          // packet after it ends meets a reset. (Passing traffic again would deliver a stream with a hole
+          // in it, which TCP never does.)
+          if (link != null) {
+            fault("black-hole one connection" + towards);
             link.blackHole(direction != 1, direction != 0);
-            fault(direction == 0 ? "black-hole one connection toward the server"
-                : direction == 1 ? "black-hole one connection toward the client" : "black-hole one connection");
             stop.await(300 + random.nextInt(2200), TimeUnit.MILLISECONDS);
-            link.pass();
+            link.reset();
           }
-        } else if (roll < 70) {
-          proxy.blackHole();
+        } else if (roll < 58) {
+          // A partition that heals: nothing is lost, everything arrives late.
+          if (link != null) {
+            fault("stall one connection" + towards);
+            link.stall(direction != 1, direction != 0);
+            stop.await(300 + random.nextInt(2200), TimeUnit.MILLISECONDS);
+            link.resume();
+          }
+        } else if (roll < 64) {
           fault("black-hole a whole proxy");
+          proxy.blackHole();
           stop.await(300 + random.nextInt(1700), TimeUnit.MILLISECONDS);
+          proxy.resetAll();
           proxy.pass();
-        } else if (roll < 85) {
-          restart(random, true, stop);
+        } else if (roll < 70) {
+          fault("stall every connection of a proxy");
+          links.forEach(l -> l.stall(true, true));
+          stop.await(300 + random.nextInt(1700), TimeUnit.MILLISECONDS);
+          links.forEach(FaultProxy.Link::resume);
+        } else if (roll < 82) {
           fault("graceful server restart");
-        } else {
-          restart(random, false, stop);
+          restart(random, true, stop);
+        } else if (roll < 94) {
           fault("abrupt server restart");
+          restart(random, false, stop);
+        } else {
+          boolean graceful = random.nextBoolean();
+          fault(graceful ? "channel replaced (shutdown under load)" : "channel replaced (shutdownNow under load)");
+          slots.get(random.nextInt(slots.size())).replace(graceful);
         }
       }
     } catch (Exception | Error e) {
@@ -532,6 +570,51 @@ class ChaosSoakTest {
     }
   }
 
+  /**
+   * One issuer's channel. The fault driver may replace it: the old one is shut down (gracefully, or
+   * now) under load while the issuer moves on to the new one.
+   */
+  private final class ChannelSlot {
+    private final int targetPort;
+    private final int poolSize;
+    private final boolean eager;
+    volatile FerryChannel channel;
+
+    ChannelSlot(int targetPort, int poolSize, boolean eager) {
+      this.targetPort = targetPort;
+      this.poolSize = poolSize;
+      this.eager = eager;
+      this.channel = newChannel();
+    }
+
+    private FerryChannel newChannel() {
+      return closeLater(FerryChannel.builder("127.0.0.1", targetPort)
+          .pool(PoolOptions.builder().size(poolSize).eager(eager).build())
+          .heartbeat(CLIENT_HEARTBEAT)
+          .reconnectBackoff(FAST_BACKOFF)
+          .connectTimeout(Duration.ofSeconds(2))
+          .handshakeTimeout(Duration.ofSeconds(2))
+          .build());
+    }
+
+    /** Fault driver: swaps in a new channel, then shuts the old one down and waits for it to terminate. */
+    void replace(boolean graceful) throws InterruptedException {
+      FerryChannel old = channel;
+      channel = newChannel();
+      if (graceful) {
+        old.shutdown();
+      } else {
+        old.shutdownNow();
+      }
+      retired.add(old);
+      // Graceful: the calls in flight finish first; the longest deadline is 5 s, handlers take at most 0.3 s.
+      if (!old.awaitTermination(Duration.ofSeconds(20))) {
+        violation(old + " did not terminate within 20 s of " + (graceful ? "shutdown()" : "shutdownNow()")
+            + "; leftovers " + ClientInternals.leftovers(old));
+      }
+    }
+  }
+
   private FerryServer startServer(int onPort, Duration maxAge) throws Exception {
     IOException last = null;
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -556,6 +639,7 @@ class ChaosSoakTest {
 
   private void fault(String what) {
     faults.computeIfAbsent(what, k -> new AtomicInteger()).incrementAndGet();
+    log.info("Chaos fault at {} s: {}", seconds(System.nanoTime()), what);
   }
 
   private <T extends AutoCloseable> T closeLater(T resource) {
