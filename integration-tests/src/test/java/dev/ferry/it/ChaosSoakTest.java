@@ -122,7 +122,7 @@ class ChaosSoakTest {
     log.info("Chaos soak: duration {}, seed {} (replay with -Dferry.soak.seed={}), at most {} calls",
         DURATION, SEED, SEED, MAX_CALLS);
     resources.add(service);
-    server = startServer(0, null);
+    server = startServer(0, null, 16);
     port = server.port();
     FaultProxy proxyA = closeLater(FaultProxy.start(port));
     FaultProxy proxyB = closeLater(FaultProxy.start(port));
@@ -564,7 +564,8 @@ class ChaosSoakTest {
       violation("terminated server still counts " + ServerInternals.openConnections(old) + " connections");
     }
     stop.await(random.nextInt(500), TimeUnit.MILLISECONDS); // the outage
-    server = startServer(port, random.nextInt(4) == 0 ? Duration.ofMillis(1000 + random.nextInt(2000)) : null);
+    Duration maxAge = random.nextInt(4) == 0 ? Duration.ofMillis(1000 + random.nextInt(2000)) : null;
+    server = startServer(port, maxAge, CALL_LIMITS[random.nextInt(CALL_LIMITS.length)]);
     if (server.isShutdown()) {
       violation("restarted server is shut down");
     }
@@ -615,17 +616,29 @@ class ChaosSoakTest {
     }
   }
 
-  private FerryServer startServer(int onPort, Duration maxAge) throws Exception {
+  /**
+   * The servers' limits of calls in flight per connection: the low ones keep calls waiting in the
+   * clients' pools for room (a full window is 16 calls on one to three connections).
+   */
+  private static final int[] CALL_LIMITS = {4, 16, FerryServer.Builder.DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION};
+
+  private FerryServer startServer(int onPort, Duration maxAge, int maxCallsPerConnection) throws Exception {
+    if (maxAge != null) {
+      fault("server with a short max connection age");
+    }
+    if (maxCallsPerConnection < FerryServer.Builder.DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION) {
+      fault("server allowing " + maxCallsPerConnection + " calls per connection");
+    }
     IOException last = null;
     for (int attempt = 0; attempt < 20; attempt++) {
       FerryServer.Builder b = FerryServer.builder().host("127.0.0.1").port(onPort)
           .addService(service.definition())
+          .maxConcurrentCallsPerConnection(maxCallsPerConnection)
           .heartbeatInterval(Duration.ofMillis(300))
           .heartbeatTimeout(Duration.ofMillis(1500))
           .minClientPingInterval(Duration.ofMillis(100));
       if (maxAge != null) {
         b.maxConnectionAge(maxAge).maxConnectionAgeGrace(Duration.ofSeconds(1));
-        fault("server with a short max connection age");
       }
       try {
         return b.build().start();
