@@ -105,6 +105,10 @@ class ChaosSoakTest {
   private final AtomicLong violationCount = new AtomicLong();
   private final List<String> violations = new ArrayList<>(); // the first few, guarded by itself
   private final List<FerryChannel> retired = new CopyOnWriteArrayList<>();
+  private volatile long workloadNanos = 1;
+  private long droppedResponses;
+  private int connectAttempts;
+  private int leakReports = -1;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -148,11 +152,10 @@ class ChaosSoakTest {
     driver.setDaemon(true);
     driver.start();
     List<Thread> issuers = new ArrayList<>();
-    AtomicLong issued = new AtomicLong();
     for (int i = 0; i < slots.size(); i++) {
       ChannelSlot slot = slots.get(i);
       Random random = new Random(SEED + 1 + i);
-      Thread t = new Thread(() -> issue(slot, random, canceller, issued, end), "chaos-issuer-" + i);
+      Thread t = new Thread(() -> issue(slot, random, canceller, end), "chaos-issuer-" + i);
       t.setDaemon(true);
       t.start();
       issuers.add(t);
@@ -161,7 +164,7 @@ class ChaosSoakTest {
       t.join(DURATION.toMillis() + 30_000);
       assertThat(t.isAlive()).as("%s stopped issuing", t.getName()).isFalse();
     }
-    long workloadNanos = System.nanoTime() - start;
+    workloadNanos = System.nanoTime() - start;
     stopFaults.countDown();
     driver.join(60_000);
     assertThat(driver.isAlive()).as("the fault driver stopped").isFalse();
@@ -170,11 +173,29 @@ class ChaosSoakTest {
       p.links().forEach(l -> l.pass().resume());
     }
 
+    try {
+      checkTheAftermath(slots, proxies);
+    } finally {
+      log.info("Chaos soak summary (seed {}): {}", SEED, summary());
+    }
+    synchronized (violations) {
+      assertThat(violations).as("%d violations (the first %d shown), seed %d", violationCount.get(),
+          violations.size(), SEED).isEmpty();
+    }
+    long total = completed.sum();
+    assertThat(total).as("calls made").isGreaterThan(1_000);
+    assertThat(count("OK")).as("successful calls, of %d", total).isGreaterThan(total / 3);
+    assertThat(faults.values().stream().mapToInt(AtomicInteger::get).sum()).as("faults injected")
+        .isGreaterThanOrEqualTo((int) Math.min(10, DURATION.toSeconds() / 5));
+  }
+
+  /** Once the faults stopped: every call completes, everything drains, shuts down cleanly, leaks nothing. */
+  private void checkTheAftermath(List<ChannelSlot> slots, List<FaultProxy> proxies) throws Exception {
     // 1. Every call completes: the longest deadline is 5 s, and calls without one end at the latest
     // when a heartbeat gives up on their connection.
     await("calls in flight to complete").atMost(Duration.ofSeconds(30))
         .untilAsserted(() -> assertThat(inFlight.values()).as("calls that never completed").isEmpty());
-    assertThat(completed.sum()).as("completions").isEqualTo(issued.get());
+    assertThat(completed.sum()).as("completions").isEqualTo(nextCallId.get());
     List<FerryChannel> channels = new ArrayList<>();
     for (ChannelSlot slot : slots) {
       channels.add(slot.channel);
@@ -199,17 +220,15 @@ class ChaosSoakTest {
 
     // 4. Shut everything down: connection counts go to zero on both sides. The channels replaced during
     // the run (shut down under load) must have ended just as cleanly.
-    long dropped = 0;
-    int connectAttempts = 0;
     for (FerryChannel channel : retired) {
-      dropped += ClientInternals.droppedResponses(channel);
+      droppedResponses += ClientInternals.droppedResponses(channel);
       connectAttempts += ClientInternals.connectAttempts(channel);
       assertThat(channel.isTerminated()).as("%s (replaced) terminated", channel).isTrue();
       assertThat(ClientInternals.openConnections(channel)).as("%s (replaced) open connections", channel).isZero();
       assertThat(ClientInternals.leftovers(channel)).as("%s (replaced)", channel).isEmpty();
     }
     for (FerryChannel channel : channels) {
-      dropped += ClientInternals.droppedResponses(channel);
+      droppedResponses += ClientInternals.droppedResponses(channel);
       connectAttempts += ClientInternals.connectAttempts(channel);
       channel.close();
       assertThat(channel.isTerminated()).as("%s terminated", channel).isTrue();
@@ -224,28 +243,27 @@ class ChaosSoakTest {
     for (FaultProxy p : proxies) {
       await("proxy connections to close").atMost(Duration.ofSeconds(10)).until(() -> p.openConnections() == 0);
     }
-    List<String> leaks = LeakDetectionExtension.collectLeaks();
 
-    // 5. The verdict, after a summary that helps whatever failed.
-    long total = completed.sum();
-    long ok = count("OK");
-    double seconds = workloadNanos / 1e9;
-    log.info("Chaos soak summary (seed {}): {} calls in {} s ({} calls/s), {} MiB echoed; outcomes {}; "
-            + "{} calls completed after their deadline, by at most {} ms (slack {} ms); {} late responses "
-            + "dropped; faults {}; {} connection attempts; leak reports {}; violations {}",
-        SEED, total, String.format("%.1f", seconds), String.format("%.0f", total / seconds),
-        bytesEchoed.sum() >> 20, new TreeMap<>(outcomes), pastDeadline.sum(),
-        TimeUnit.NANOSECONDS.toMillis(maxOvershootNanos.get()), DEADLINE_SLACK.toMillis(), dropped,
-        new TreeMap<>(faults), connectAttempts, leaks.size(), violationCount.get());
-    synchronized (violations) {
-      assertThat(violations).as("%d violations (the first %d shown), seed %d", violationCount.get(),
-          violations.size(), SEED).isEmpty();
-    }
+    // 5. Nothing leaked (the extension checks again after the class, with Netty's access records).
+    List<String> leaks = LeakDetectionExtension.collectLeaks();
+    leakReports = leaks.size();
     assertThat(leaks).as("Netty leak reports").isEmpty();
-    assertThat(total).as("calls made").isGreaterThan(1_000);
-    assertThat(ok).as("successful calls, of %d", total).isGreaterThan(total / 3);
-    assertThat(faults.values().stream().mapToInt(AtomicInteger::get).sum()).as("faults injected")
-        .isGreaterThanOrEqualTo((int) Math.min(10, DURATION.toSeconds() / 5));
+  }
+
+  private String summary() {
+    long total = completed.sum();
+    double seconds = workloadNanos / 1e9;
+    String firstViolations;
+    synchronized (violations) {
+      firstViolations = violations.isEmpty() ? "" : " (first: " + violations.subList(0, Math.min(3, violations.size())) + ")";
+    }
+    return total + " calls in " + String.format("%.1f", seconds) + " s (" + String.format("%.0f", total / seconds)
+        + " calls/s), " + (bytesEchoed.sum() >> 20) + " MiB echoed; outcomes " + new TreeMap<>(outcomes) + "; "
+        + pastDeadline.sum() + " calls completed after their deadline, by at most "
+        + TimeUnit.NANOSECONDS.toMillis(maxOvershootNanos.get()) + " ms (slack " + DEADLINE_SLACK.toMillis()
+        + " ms); " + droppedResponses + " late responses dropped; faults " + new TreeMap<>(faults) + "; "
+        + connectAttempts + " connection attempts; leak reports " + (leakReports < 0 ? "not collected" : leakReports)
+        + "; violations " + violationCount.get() + firstViolations;
   }
 
   // ---- the workload ----
@@ -259,15 +277,13 @@ class ChaosSoakTest {
    * Issues calls on the slot's channel (whichever it is at the moment), at most {@link #WINDOW} at a time,
    * until the end or the count bound.
    */
-  private void issue(ChannelSlot slot, Random random, ScheduledExecutorService canceller, AtomicLong issued,
-      long endNanos) {
+  private void issue(ChannelSlot slot, Random random, ScheduledExecutorService canceller, long endNanos) {
     Semaphore window = new Semaphore(WINDOW);
     try {
-      while (System.nanoTime() < endNanos && issued.get() < MAX_CALLS) {
+      while (System.nanoTime() < endNanos && nextCallId.get() < MAX_CALLS) {
         if (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) {
           continue;
         }
-        issued.incrementAndGet();
         startCall(slot.channel, random, canceller, window);
       }
     } catch (InterruptedException e) {
