@@ -53,11 +53,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Chaos soak: a bounded mixed workload (several channels, random payload sizes, deadlines, cancellations,
- * slow, asynchronous and failing handlers) runs while a fault driver resets and black-holes connections
- * through {@link FaultProxy}s and restarts the server, gracefully or abruptly, on the same port. At the
- * end every call must have completed exactly once with an expected outcome, none long after its deadline,
- * every echoed payload byte-correct, the pending maps and connection counts back to zero on both sides,
- * and Netty's leak detector (PARANOID in this build) silent.
+ * slow, asynchronous and failing handlers) runs while a fault driver resets, black-holes and stalls
+ * connections through {@link FaultProxy}s, restarts the server (gracefully or abruptly, on the same port)
+ * and shuts channels down under load. At the end every call must have completed exactly once with an
+ * expected outcome, none long after its deadline, every echoed payload byte-correct; the server must have
+ * run no call twice and none that the client reported as unsent or unprocessed; the pending maps and
+ * connection counts must be back to zero on both sides, and Netty's leak detector (PARANOID in this build)
+ * silent.
  *
  * <p>About a minute by default. A long run (see {@code docs/soak.md}):
  * {@code -Dferry.soak.duration=PT30M}; {@code -Dferry.soak.seed=N} replays a fault schedule (the seed is
