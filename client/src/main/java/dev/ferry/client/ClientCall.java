@@ -70,6 +70,8 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     }
   }
   private volatile boolean sent;
+  /** A server's GOAWAY said it never processed the request (it may have been sent, to that server). */
+  private volatile boolean notProcessed;
 
   /** Event loop: the request id on {@link #connection()}, 0 until the request is written. */
   volatile int requestId;
@@ -176,6 +178,16 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   }
 
   /**
+   * Event loop: the server's GOAWAY says it never processed the request, although it was sent; the
+   * call is safe to send again, and if that fails its message says it was not processed rather than
+   * "was sent" (which tells a caller the server may have run it).
+   */
+  void markNotProcessed() {
+    sent = false;
+    notProcessed = true;
+  }
+
+  /**
    * Starts watching the deadline on {@code timer}, if there is one; fails the call at once if it has
    * already passed. Any thread.
    */
@@ -227,9 +239,13 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     return completeExceptionally(new FerryException(code, what + requestClause(), cause));
   }
 
-  /** {@code " (request for demo.Greeter/SayHello was sent)"} or {@code "... was not sent)"}. */
+  /**
+   * {@code " (request for demo.Greeter/SayHello was sent)"}, {@code "... was not sent)"}, or {@code "... was
+   * not processed by the server)"} when a GOAWAY said so and it was not sent again since.
+   */
   String requestClause() {
-    return " (request for " + method.fullName() + (sent ? " was sent)" : " was not sent)");
+    return " (request for " + method.fullName()
+        + (sent ? " was sent)" : notProcessed ? " was not processed by the server)" : " was not sent)");
   }
 
   /**

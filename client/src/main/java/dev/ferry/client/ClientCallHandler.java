@@ -338,6 +338,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     }
     for (ClientCall<?, ?> call : unprocessed) {
       untrack(call);
+      call.markNotProcessed();
     }
     for (ClientCall<?, ?> call : unprocessed) {
       // The server says it never processed these: safe to send again, elsewhere.

@@ -422,6 +422,16 @@ final class ConnectionPool {
     return connectAttempts.get();
   }
 
+  /** For tests: calls waiting for a connection, as counted against {@link PoolOptions#maxPendingCalls()}. */
+  int waitingCalls() {
+    return waiting.get();
+  }
+
+  /** For tests: entries in the queue of waiting calls (live or finished). */
+  int queuedCalls() {
+    return waiters.size();
+  }
+
   /** For tests: the connections new calls may go to. */
   List<ClientConnection> readyConnections() {
     return List.of(ready);

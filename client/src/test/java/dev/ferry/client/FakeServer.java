@@ -182,6 +182,11 @@ final class FakeServer implements AutoCloseable {
     return FerryChannel.builder("127.0.0.1", port()).pool(PoolOptions.builder().size(1).build());
   }
 
+  /** Stops accepting connections (new ones are refused); those open stay open. */
+  void stopListening() {
+    serverChannel.close().syncUninterruptibly();
+  }
+
   /** Answers every request from now on with {@code responder} (requests are still queued too). */
   void autoRespond(Consumer<FakeRequest> responder) {
     this.responder = responder;

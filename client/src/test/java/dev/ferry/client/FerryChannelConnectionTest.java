@@ -105,6 +105,23 @@ class FerryChannelConnectionTest extends FakeServerTestBase {
   }
 
   @Test
+  void aCallTheServerDidNotProcessSaysSoWhenItsRetryFails() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    CompletableFuture<StringValue> call = ch.call(ECHO, s("refused"), THIRTY_SECONDS);
+    FakeServer.FakeRequest request = server.nextRequest();
+    server.stopListening(); // the retry finds no server to connect to and fails fast
+
+    FakeServer.goAway(request.channel(), 0, "restarting");
+
+    FerryException e = failure(call);
+    assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
+    // Its request went out, but the GOAWAY proves the server never ran it: safe to retry, and the
+    // message must not suggest otherwise.
+    assertThat(e.description()).contains("was not processed by the server").doesNotContain("was sent");
+  }
+
+  @Test
   void goAwayWithNothingPendingClosesTheConnection() throws Exception {
     server = FakeServer.start();
     server.autoEcho();

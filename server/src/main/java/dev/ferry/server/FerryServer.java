@@ -350,6 +350,11 @@ public final class FerryServer implements AutoCloseable {
     }
   }
 
+  /** For tests: the connections open now (their handlers; read their state on their event loops). */
+  java.util.List<ServerConnectionHandler> connectionsForTests() {
+    return java.util.List.copyOf(connections);
+  }
+
   /** Builds a {@link FerryServer}. Options are validated as they are set. */
   public static final class Builder {
     /** Default grace period of {@link FerryServer#close()}: 10 seconds. */

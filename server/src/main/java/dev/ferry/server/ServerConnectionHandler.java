@@ -364,6 +364,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelWritabilityChanged();
   }
 
+  /** For tests: the calls in this connection's map (admitted, not yet answered or cancelled). Event loop. */
+  int callCount() {
+    return calls.size();
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     for (ScheduledFuture<?> task : new ScheduledFuture<?>[] {idleCheck, maxAgeTask, forcedCloseTask}) {

@@ -19,6 +19,8 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +40,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }
  * }</pre>
  *
- * Thread-safe. Faults apply to bytes from the moment they are set, on every connection.
+ * <p>Faults set on the proxy apply to every connection; {@link #links()} gives each open connection
+ * pair as a {@link Link}, to reset or black-hole one of them alone (a link passes bytes only when
+ * neither it nor the proxy drops them).
+ *
+ * Thread-safe. Faults apply to bytes from the moment they are set.
  */
 public final class FaultProxy implements AutoCloseable {
   private final EventLoopGroup group =
@@ -46,6 +52,7 @@ public final class FaultProxy implements AutoCloseable {
   private final InetSocketAddress target;
   private final Channel listener;
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+  private final Set<Link> links = ConcurrentHashMap.newKeySet();
   private final AtomicInteger accepted = new AtomicInteger();
   private volatile boolean dropToServer;
   private volatile boolean dropToClient;
@@ -102,7 +109,11 @@ public final class FaultProxy implements AutoCloseable {
     return blackHole(true, true);
   }
 
-  /** Drop silently what the client sends, what the server sends, or both. */
+  /**
+   * Drop silently what the client sends, what the server sends, or both. The connections stay open but
+   * have lost bytes mid-stream: {@link #resetAll()} them before passing traffic again, unless the test
+   * means to feed the peers a broken stream.
+   */
   public FaultProxy blackHole(boolean towardServer, boolean towardClient) {
     dropToServer = towardServer;
     dropToClient = towardClient;
@@ -124,12 +135,100 @@ public final class FaultProxy implements AutoCloseable {
   /** Reset every open connection (RST, not FIN), on both sides. */
   public FaultProxy resetAll() {
     for (Channel c : channels) {
-      if (c.isActive()) {
-        c.config().setOption(ChannelOption.SO_LINGER, 0);
-      }
-      c.close();
+      reset(c);
     }
     return this;
+  }
+
+  /** The connection pairs open now (connected through to the server), in no particular order. */
+  public List<Link> links() {
+    List<Link> open = new ArrayList<>();
+    for (Link link : links) {
+      if (link.isOpen()) {
+        open.add(link);
+      }
+    }
+    return open;
+  }
+
+  private static void reset(Channel c) {
+    if (c.isActive()) {
+      try {
+        c.config().setOption(ChannelOption.SO_LINGER, 0);
+      } catch (RuntimeException e) {
+        // closed meanwhile: an ordinary close is all that is left to do
+      }
+    }
+    c.close();
+  }
+
+  /**
+   * One proxied connection: the client's socket and the proxy's socket to the server. Its own faults
+   * add to the proxy's. Thread-safe.
+   */
+  public final class Link {
+    private final Channel client;
+    private volatile Channel server;
+    private volatile boolean dropToServer;
+    private volatile boolean dropToClient;
+
+    private Link(Channel client) {
+      this.client = client;
+    }
+
+    /** Reset this connection (RST, not FIN) on both sides. */
+    public void reset() {
+      Channel s = server;
+      if (s != null) {
+        FaultProxy.reset(s);
+      }
+      FaultProxy.reset(client);
+    }
+
+    /** Drop silently what the client sends on this connection, what the server sends, or both. */
+    public Link blackHole(boolean towardServer, boolean towardClient) {
+      dropToServer = towardServer;
+      dropToClient = towardClient;
+      return this;
+    }
+
+    /** Stop dropping on this connection (faults set on the whole proxy still apply). */
+    public Link pass() {
+      return blackHole(false, false);
+    }
+
+    /**
+     * Stop reading what the client sends, what the server sends, or both, without losing a byte: the
+     * sender's writes back up in the socket buffers as they would behind a network partition, and
+     * {@link #resume()} delivers them in order. (A {@link #blackHole} drops bytes instead: a TCP stream
+     * never loses bytes in the middle and carries on, so a black-holed connection should be reset or
+     * left to die, not passed again.)
+     */
+    public Link stall(boolean towardServer, boolean towardClient) {
+      client.config().setAutoRead(!towardServer);
+      Channel s = server;
+      if (s != null) {
+        s.config().setAutoRead(!towardClient);
+      }
+      return this;
+    }
+
+    /** Read in both directions again after {@link #stall}. */
+    public Link resume() {
+      return stall(false, false);
+    }
+
+    /** Whether both of its sockets are still open. */
+    public boolean isOpen() {
+      Channel s = server;
+      return s != null && s.isActive() && client.isActive();
+    }
+
+    @Override
+    public String toString() {
+      return "Link{" + client.remoteAddress() + " -> " + target
+          + (dropToServer ? ", dropping toward server" : "") + (dropToClient ? ", dropping toward client" : "") + '}';
+    }
   }
 
   private void accept(SocketChannel client) {
@@ -139,13 +238,17 @@ public final class FaultProxy implements AutoCloseable {
       return;
     }
     channels.add(client);
-    client.closeFuture().addListener(f -> channels.remove(client));
+    Link link = new Link(client);
+    client.closeFuture().addListener(f -> {
+      channels.remove(client);
+      links.remove(link);
+    });
     new Bootstrap()
         .group(client.eventLoop())
         .channel(NioSocketChannel.class)
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.TCP_NODELAY, true)
-        .handler(new Relay(client, false))
+        .handler(new Relay(client, link, false))
         .connect(target)
         .addListener((ChannelFutureListener) f -> {
           if (!f.isSuccess()) {
@@ -158,7 +261,11 @@ public final class FaultProxy implements AutoCloseable {
             channels.remove(server);
             client.close();
           });
-          client.pipeline().addLast(new Relay(server, true));
+          link.server = server;
+          if (client.isActive()) {
+            links.add(link);
+          }
+          client.pipeline().addLast(new Relay(server, link, true));
           client.closeFuture().addListener(x -> server.close());
           client.config().setAutoRead(true);
           server.config().setAutoRead(true);
@@ -167,16 +274,18 @@ public final class FaultProxy implements AutoCloseable {
 
   private final class Relay extends ChannelInboundHandlerAdapter {
     private final Channel peer;
+    private final Link link;
     private final boolean towardServer;
 
-    Relay(Channel peer, boolean towardServer) {
+    Relay(Channel peer, Link link, boolean towardServer) {
       this.peer = peer;
+      this.link = link;
       this.towardServer = towardServer;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (towardServer ? dropToServer : dropToClient) {
+      if (towardServer ? dropToServer || link.dropToServer : dropToClient || link.dropToClient) {
         ReferenceCountUtil.release(msg);
         return;
       }

@@ -1,0 +1,50 @@
+package dev.ferry.client;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Test-only view of a {@link FerryChannel}'s internals, for tests outside this package (it lives in the
+ * integration tests' sources, in the client's package, so the public API stays as it is).
+ */
+public final class ClientInternals {
+  private ClientInternals() {}
+
+  /**
+   * What a quiet channel should not have: calls still counted as active, calls waiting for a
+   * connection, and per open connection, calls in its pending map or counted in flight on it. Empty
+   * when all is clean. Waits briefly for each connection's event loop.
+   */
+  public static List<String> leftovers(FerryChannel channel) {
+    List<String> found = new ArrayList<>();
+    if (channel.activeCalls() != 0) {
+      found.add("activeCalls=" + channel.activeCalls());
+    }
+    ConnectionPool pool = channel.pool();
+    if (pool.waitingCalls() != 0 || pool.queuedCalls() != 0) {
+      found.add("waiting calls: " + pool.waitingCalls() + " counted, " + pool.queuedCalls() + " queued");
+    }
+    for (ClientConnection c : pool.openConnections()) {
+      int pending = c.pendingCount();
+      if (pending != 0 || c.inFlight() != 0) {
+        found.add(c + ": pending map " + pending + ", counted in flight " + c.inFlight());
+      }
+    }
+    return found;
+  }
+
+  /** Connections of the channel not yet closed (connecting, ready or draining). */
+  public static int openConnections(FerryChannel channel) {
+    return channel.pool().openConnections().size();
+  }
+
+  /** Responses that matched no call in flight (late after a deadline or cancel) and were dropped. */
+  public static long droppedResponses(FerryChannel channel) {
+    return channel.droppedResponses();
+  }
+
+  /** Connection attempts the channel's pool has started. */
+  public static int connectAttempts(FerryChannel channel) {
+    return channel.pool().connectAttempts();
+  }
+}

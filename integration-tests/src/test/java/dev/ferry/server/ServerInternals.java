@@ -1,0 +1,32 @@
+package dev.ferry.server;
+
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * Test-only view of a {@link FerryServer}'s internals, for tests outside this package (it lives in the
+ * integration tests' sources, in the server's package, so the public API stays as it is).
+ */
+public final class ServerInternals {
+  private ServerInternals() {}
+
+  /** Connections the server has open now. */
+  public static int openConnections(FerryServer server) {
+    return server.connectionsForTests().size();
+  }
+
+  /**
+   * Calls admitted and not yet answered or cancelled, summed over the open connections (each read on
+   * its event loop, so this waits briefly for them).
+   */
+  public static int callsInFlight(FerryServer server) {
+    int total = 0;
+    for (ServerConnectionHandler c : server.connectionsForTests()) {
+      try {
+        total += c.channel().eventLoop().submit(c::callCount).syncUninterruptibly().getNow();
+      } catch (RejectedExecutionException e) {
+        // its event loop is gone, and the connection with it
+      }
+    }
+    return total;
+  }
+}
