@@ -225,7 +225,8 @@ public final class LoadBenchmark {
 
   /**
    * Ferry plaintext, with a pass-through interceptor on each side, and over TLS with each provider;
-   * gRPC plaintext and over TLS: 1 connection x 128 in flight, direct executors.
+   * gRPC plaintext and over TLS: 1 connection x 128 in flight, 0 B, 1 KiB and 16 KiB, direct executors
+   * (at 16 KiB encryption, not per-call overhead, dominates).
    */
   private void s7TlsAndInterceptors() throws Exception {
     List<Kind> kinds = new ArrayList<>(List.of(Kind.FERRY, Kind.FERRY_INTERCEPTED, Kind.FERRY_TLS_JDK));
@@ -236,7 +237,7 @@ public final class LoadBenchmark {
     }
     kinds.add(Kind.GRPC);
     kinds.add(Kind.GRPC_TLS);
-    for (int size : new int[] {0, 1024}) {
+    for (int size : new int[] {0, 1024, 16 * 1024}) {
       Payload p = payload(size);
       Config config = new Config(1, true, false);
       String label = String.format("1 conn x 128 in flight, %dB direct", size);
