@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}
  */
-final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T> {
+final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
 
   private final MethodDescriptor<?, RespT> method;
@@ -283,18 +283,6 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
     return true;
   }
 
-  /** Not supported: a call completes exactly once. */
-  @Override
-  public void obtrudeValue(T value) {
-    throw new UnsupportedOperationException("a Ferry call completes exactly once");
-  }
-
-  /** Not supported: a call completes exactly once. */
-  @Override
-  public void obtrudeException(Throwable ex) {
-    throw new UnsupportedOperationException("a Ferry call completes exactly once");
-  }
-
   /**
    * Claims the call's single completion: the first caller wins and cleans up (stops the deadline timer,
    * has the connection forget the call, sending CANCEL if its request went out and no response came,
@@ -348,19 +336,6 @@ final class ClientCall<RespT extends MessageLite, T> extends CompletableFuture<T
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {
     return finish() && super.cancel(mayInterruptIfRunning);
-  }
-
-  /** Not supported: a call is completed by Ferry (or cancelled, or completed by hand, through this class). */
-  @Override
-  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier,
-      java.util.concurrent.Executor executor) {
-    throw new UnsupportedOperationException("a Ferry call is completed by its response");
-  }
-
-  /** Not supported: a call is completed by Ferry. */
-  @Override
-  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier) {
-    throw new UnsupportedOperationException("a Ferry call is completed by its response");
   }
 
   @Override

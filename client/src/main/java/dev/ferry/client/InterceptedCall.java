@@ -16,10 +16,9 @@ import java.util.function.Function;
  * from the outermost interceptor's future. Ending it from outside (cancel, or complete by hand, as
  * {@code orTimeout} does) cancels every call the chain sent (one, or more if an interceptor retries),
  * even if an interceptor's own future would not pass the cancellation on: the connection's slot is
- * freed and the server told, as without interceptors. Completes exactly once: {@code obtrude*} and
- * {@code completeAsync} are not supported.
+ * freed and the server told, as without interceptors. Completes exactly once (see {@link OnceFuture}).
  */
-final class InterceptedCall<T> extends CompletableFuture<T> {
+final class InterceptedCall<T> extends OnceFuture<T> {
   private List<CompletableFuture<?>> sent; // guarded by this
 
   /** Runs {@code method} through {@code interceptors} from {@code index} on; {@code start} makes the real call. */
@@ -118,27 +117,6 @@ final class InterceptedCall<T> extends CompletableFuture<T> {
     for (CompletableFuture<?> call : calls) {
       call.cancel(false);
     }
-  }
-
-  @Override
-  public void obtrudeValue(T value) {
-    throw new UnsupportedOperationException("a Ferry call completes exactly once");
-  }
-
-  @Override
-  public void obtrudeException(Throwable ex) {
-    throw new UnsupportedOperationException("a Ferry call completes exactly once");
-  }
-
-  @Override
-  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier,
-      java.util.concurrent.Executor executor) {
-    throw new UnsupportedOperationException("a Ferry call is completed by its response");
-  }
-
-  @Override
-  public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier) {
-    throw new UnsupportedOperationException("a Ferry call is completed by its response");
   }
 
   private static Throwable asFerryException(Throwable error) {
