@@ -166,8 +166,7 @@ public abstract class TlsBuilder<B extends TlsBuilder<B>> {
 
   private SslContextBuilder newServerContextBuilder() {
     if (keyFile != null) {
-      checkReadable(certChainFile, "certChainPem");
-      checkReadable(keyFile, "privateKeyPem");
+      checkKeyFilesReadable();
       return SslContextBuilder.forServer(certChainFile.toFile(), keyFile.toFile());
     }
     if (key != null) {
@@ -191,8 +190,7 @@ public abstract class TlsBuilder<B extends TlsBuilder<B>> {
   private SslContextBuilder newClientContextBuilder() {
     SslContextBuilder b = SslContextBuilder.forClient();
     if (keyFile != null) {
-      checkReadable(certChainFile, "certChainPem");
-      checkReadable(keyFile, "privateKeyPem");
+      checkKeyFilesReadable();
       b.keyManager(certChainFile.toFile(), keyFile.toFile());
     } else if (key != null) {
       b.keyManager(key, chain);
@@ -224,9 +222,6 @@ public abstract class TlsBuilder<B extends TlsBuilder<B>> {
   }
 
   private static IllegalArgumentException invalid(Exception e) {
-    if (e.getMessage() != null && e.getMessage().startsWith("invalid TLS configuration")) {
-      return (IllegalArgumentException) e;
-    }
     return new IllegalArgumentException("invalid TLS configuration: " + e.getMessage(), e);
   }
 
@@ -238,6 +233,11 @@ public abstract class TlsBuilder<B extends TlsBuilder<B>> {
   /** The protocol versions, for descriptions. */
   protected final List<String> protocolList() {
     return protocols;
+  }
+
+  private void checkKeyFilesReadable() {
+    checkReadable(certChainFile, "certChainPem");
+    checkReadable(keyFile, "privateKeyPem");
   }
 
   private static void checkReadable(Path file, String name) {
