@@ -9,6 +9,7 @@ import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
+import dev.ferry.protocol.HeartbeatHandler;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.Settings;
@@ -66,6 +67,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final Consumer<ClientCall<?, ?>> redispatch;
   private final AtomicLong droppedResponses;
   private final Runnable onDraining;
+  private final Consumer<String> heartbeatAdjusted;
   private final RequestIdMap<ClientCall<?, ?>> pending = new RequestIdMap<>();
   /** Method names in UTF-8, encoded once per method rather than once per call. Event loop only. */
   private final Map<MethodDescriptor<?, ?>, byte[]> methodNames = new IdentityHashMap<>();
@@ -76,6 +78,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private int nextId = 1;
   /** Why the connection ended or failed; null while it is healthy or draining. */
   private String closeReason;
+  private Throwable closeCause;
   /** Why the connection takes no new calls although it still finishes old ones; null until then. */
   private String drainReason;
   private volatile boolean acceptsNewCalls = true;
@@ -95,7 +98,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * @param droppedResponses incremented for each RESPONSE that matched no call in flight
    */
   ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses, Runnable onDraining) {
+      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted) {
+    this.heartbeatAdjusted = requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
     this.onDraining = requireNonNull(onDraining, "onDraining");
     this.authority = requireNonNull(authority, "authority");
     this.peer = authority;
@@ -135,20 +139,18 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   /**
    * Writes {@code call}'s REQUEST (without flushing; the write queue flushes once per batch), unless it
    * already completed, its deadline passed, it is too large for the server, or this connection takes
-   * no new calls.
+   * no new calls. The call must be {@link CallProgress#BOUND} here.
    */
   void write(ClientCall<?, ?> call) {
-    if (call.isFinished()) {
-      return;
+    if (call.progress() != CallProgress.BOUND) {
+      return; // completed meanwhile
     }
-    if (drainReason != null && call.dispatches < MAX_DISPATCHES) {
-      // Queued before the server's GOAWAY (or id exhaustion) and never written: safe elsewhere.
-      redispatch.accept(call);
-      return;
-    }
-    if (!acceptsNewCalls) {
+    if (drainReason != null || !acceptsNewCalls) {
+      // Bound here but never written: safe to send elsewhere.
       String why = closeReason != null ? closeReason : "connection to " + peer + " is draining (" + drainReason + ")";
-      retryOrFail(call, why, null);
+      if (call.unsent(CallProgress.BOUND, false)) {
+        retryOrFail(call, why, null);
+      }
       return;
     }
     long timeoutMicros = 0;
@@ -174,22 +176,29 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
           + " bytes exceeds the server's MAX_FRAME_SIZE of " + remote.maxFrameSize() + " bytes", null);
       return;
     }
+    if (!call.advance(CallProgress.BOUND, CallProgress.WRITTEN)) {
+      return; // completed meanwhile, on another thread
+    }
     int id = nextId++;
     if (id == Frame.MAX_REQUEST_ID) {
       startDraining("request ids exhausted");
     }
     call.requestId = id;
     pending.put(id, call);
-    call.pendingIn = this;
+    int attempt = call.attempts();
     ChannelPromise promise = ctx.newPromise();
-    promise.addListener((ChannelFutureListener) f -> written(call, id, f));
+    promise.addListener((ChannelFutureListener) f -> written(call, attempt, f));
     ctx.write(new CallFrame(FrameType.REQUEST, id, header, call.request()), promise);
   }
 
-  /** Takes {@code call} out of the pending map. Event loop. */
-  private void untrack(ClientCall<?, ?> call) {
-    pending.remove(call.requestId);
-    call.pendingIn = null;
+  /** Takes {@code call} out of the pending map if it is there; returns whether it was. Event loop. */
+  private boolean untrack(ClientCall<?, ?> call) {
+    int id = call.requestId;
+    if (id != 0 && pending.get(id) == call) {
+      pending.remove(id);
+      return true;
+    }
+    return false;
   }
 
   private byte[] methodBytes(MethodDescriptor<?, ?> method) {
@@ -201,18 +210,30 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     return bytes;
   }
 
-  private void written(ClientCall<?, ?> call, int id, ChannelFuture f) {
-    if (call.pendingIn != this || call.requestId != id) {
-      return; // completed, or moved to another connection, meanwhile
+  /**
+   * The write of {@code call}'s REQUEST completed: this decides what a {@link CallProgress#WRITTEN} call
+   * becomes. A write that succeeded may have reached the server (SENT: never sent again; if the
+   * connection failed meanwhile, the call fails now). A write that failed put no complete frame on the
+   * socket, so the server cannot have run it: it may be sent elsewhere.
+   */
+  private void written(ClientCall<?, ?> call, int attempt, ChannelFuture f) {
+    if (call.attempts() != attempt) {
+      return; // a server said it was not processed and it moved on; this write is no longer its
     }
     if (f.isSuccess()) {
-      call.markSent();
+      if (call.advance(CallProgress.WRITTEN, CallProgress.SENT) && closeReason != null) {
+        // The connection failed while this write was on its way out (the ERROR we sent flushed it):
+        // the server may have it, and no response can come any more.
+        call.fail(StatusCode.UNAVAILABLE, closeReason, closeCause);
+      }
       return;
     }
     untrack(call);
+    if (!call.unsent(CallProgress.WRITTEN, false)) {
+      return; // completed (or moved off by a GOAWAY) meanwhile
+    }
     Throwable cause = f.cause();
     if (!f.channel().isActive() || cause instanceof ClosedChannelException) {
-      // Not one byte of it reached the socket: safe to send elsewhere.
       retryOrFail(call, "could not write to " + peer + ": "
           + (closeReason != null ? closeReason : describe(cause)), cause);
     } else {
@@ -222,16 +243,15 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Forgets {@code call}, which completed without its response (deadline, cancel, shutdown): removes
-   * it from the pending map and, if its request was written, sends CANCEL so the server stops working
-   * on it. Nothing happens for a call that is not pending here.
+   * Forgets {@code call}, which completed without its response (deadline, cancel, shutdown) after its
+   * request may have been written: removes it from the pending map and sends CANCEL so the server stops
+   * working on it. Nothing happens for a call that is not pending here.
    */
   void forget(ClientCall<?, ?> call) {
     int id = call.requestId;
-    if (call.pendingIn != this) {
-      return; // not pending here (answered already, never written, or on another connection)
+    if (!untrack(call)) {
+      return; // not pending here (answered already, or its connection failed)
     }
-    untrack(call);
     if (ctx.channel().isActive()) {
       ctx.writeAndFlush(Frame.cancel(id), ctx.voidPromise());
     }
@@ -260,6 +280,11 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof HandshakeCompleted) {
       remote = ((HandshakeCompleted) evt).remote();
+      // The heartbeat handler, ahead of this one, has already fitted its times to the server's SETTINGS.
+      HeartbeatHandler heartbeat = ctx.pipeline().get(HeartbeatHandler.class);
+      if (heartbeat != null && heartbeat.adjustment() != null) {
+        heartbeatAdjusted.accept(heartbeat.adjustment());
+      }
       log.debug("Connected to {}; server settings {}", peer, remote);
       handshake.trySuccess(remote);
     } else if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt).isSuccess()) {
@@ -307,9 +332,6 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
 
   private void onResponse(Frame frame) {
     ClientCall<?, ?> call = pending.remove(frame.requestId());
-    if (call != null) {
-      call.pendingIn = null;
-    }
     if (call == null) {
       long dropped = droppedResponses.incrementAndGet();
       log.debug("Dropped RESPONSE for request id {} from {}: no such call in flight (late after a "
@@ -337,14 +359,21 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       }
     }
     for (ClientCall<?, ?> call : unprocessed) {
-      untrack(call);
-      call.markNotProcessed();
+      pending.remove(call.requestId);
     }
     for (ClientCall<?, ?> call : unprocessed) {
       // The server says it never processed these: safe to send again, elsewhere.
-      retryOrFail(call, "not processed by the server (GOAWAY: " + why + ")", null);
+      refused(call, "not processed by the server (GOAWAY: " + why + ")");
     }
     closeIfDrained();
+  }
+
+  /** A server said it did not process {@code call} (out of the pending map already): send it elsewhere. */
+  private void refused(ClientCall<?, ?> call, String why) {
+    CallProgress p = call.progress();
+    if (p.mayHaveReachedServer() && call.unsent(p, true)) {
+      retryOrFail(call, why, null);
+    }
   }
 
   private void onError(Frame frame) {
@@ -352,6 +381,14 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     String reason = frame.reason();
     closing = true;
     log.warn("Server {} closed the connection with ERROR {}: {}", peer, code, reason);
+    if (code == ErrorCode.REFUSED && !pending.isEmpty()) {
+      // REFUSED: the server does not take this connection, so it processed nothing sent on it.
+      List<ClientCall<?, ?>> calls = new ArrayList<>(pending.values());
+      pending.clear();
+      for (ClientCall<?, ?> call : calls) {
+        refused(call, "refused by the server (" + (reason.isEmpty() ? code.name() : reason) + ")");
+      }
+    }
     connectionFailed("connection to " + peer + " closed by the server with ERROR " + code
         + (reason.isEmpty() ? "" : ": " + reason), null);
     ctx.close();
@@ -386,15 +423,12 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Sends {@code call} again on another connection if that is safe and it has not moved too often,
-   * else fails it with UNAVAILABLE. Only for calls the server provably never processed: never written,
-   * or above a GOAWAY's last request id.
+   * Sends {@code call}, which is on no connection ({@link CallProgress#IDLE}) because it never reached
+   * this one's server or the server did not process it, again on another connection unless it has
+   * moved too often; then it fails with UNAVAILABLE.
    */
   private void retryOrFail(ClientCall<?, ?> call, String why, Throwable cause) {
-    if (call.isFinished()) {
-      return;
-    }
-    if (call.dispatches < MAX_DISPATCHES) {
+    if (call.attempts() < MAX_DISPATCHES) {
       log.debug("Retrying {} on another connection: {}", call.method(), why);
       redispatch.accept(call);
     } else {
@@ -417,6 +451,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private void connectionFailed(String reason, Throwable cause) {
     if (closeReason == null) {
       closeReason = reason;
+      closeCause = cause;
     }
     acceptsNewCalls = false;
     if (!handshake.isDone()) {
@@ -428,13 +463,11 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     List<ClientCall<?, ?>> calls = new ArrayList<>(pending.values());
     pending.clear();
     for (ClientCall<?, ?> call : calls) {
-      call.pendingIn = null;
-    }
-    for (ClientCall<?, ?> call : calls) {
-      if (call.sent()) {
-        call.fail(StatusCode.UNAVAILABLE, closeReason, cause); // may have been processed: not retried
-      } else {
-        retryOrFail(call, closeReason, cause); // no byte of it left this machine
+      // SENT: the server may have run it, so it is not sent again. WRITTEN: its write is still going
+      // (the rest of the read failed the connection before the flush); the write's outcome decides, in
+      // written(): the ERROR this side sends may still flush it, and then the server may have it.
+      if (call.progress() == CallProgress.SENT) {
+        call.fail(StatusCode.UNAVAILABLE, closeReason, closeCause);
       }
     }
   }

@@ -180,7 +180,10 @@ final class ConnectionPool {
           : options.maxPendingCalls() + " calls are already waiting for a connection to " + authority, null);
       return null;
     }
-    call.queued = true;
+    if (!call.advance(CallProgress.IDLE, CallProgress.QUEUED)) {
+      waiting.decrementAndGet();
+      return null; // completed meanwhile (its deadline, a cancel)
+    }
     waiters.addLast(call);
     drainWaiters(); // room may have appeared while we queued
     return null;
@@ -206,10 +209,10 @@ final class ConnectionPool {
     ClientCall<?, ?> call;
     while ((call = waiters.pollFirst()) != null) {
       waiting.decrementAndGet();
-      call.queued = false;
-      if (!call.isFinished()) {
+      if (call.advance(CallProgress.QUEUED, CallProgress.IDLE)) {
         return call;
       }
+      // Completed while it waited: callDone found it still queued, or it is about to.
     }
     return null;
   }
@@ -220,7 +223,7 @@ final class ConnectionPool {
    * room for a waiting one. Any thread.
    */
   void callDone(ClientCall<?, ?> call) {
-    if (call.queued && waiters.removeFirstOccurrence(call)) {
+    if (call.progressAtDone() == CallProgress.QUEUED && waiters.removeFirstOccurrence(call)) {
       waiting.decrementAndGet();
     }
     if (waiting.get() > 0) {
@@ -235,7 +238,6 @@ final class ConnectionPool {
       if (call.isFinished() || !call.waitForReady()) {
         if (waiters.removeFirstOccurrence(call)) {
           waiting.decrementAndGet();
-          call.queued = false;
           call.fail(StatusCode.UNAVAILABLE, "no connection to " + authority + " is ready (" + reason + ")",
               lastFailureCause);
         }

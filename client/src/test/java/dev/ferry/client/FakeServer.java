@@ -287,6 +287,11 @@ final class FakeServer implements AutoCloseable {
       channel.writeAndFlush(new CallFrame(FrameType.RESPONSE, id, CallHeader.of(header), message));
     }
 
+    /** A successful RESPONSE to this request, for the test to write (and flush) when it chooses. */
+    CallFrame responseFrame(MessageLite message) {
+      return new CallFrame(FrameType.RESPONSE, id, CallHeader.of(ResponseHeader.getDefaultInstance()), message);
+    }
+
     void fail(StatusCode code, String message, Metadata trailers) {
       ResponseHeader header = ResponseHeader.newBuilder().setStatus(code.value()).setMessage(message)
           .addAllMetadata(WireMetadata.toWire(trailers)).build();

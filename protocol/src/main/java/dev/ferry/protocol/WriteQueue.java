@@ -9,6 +9,8 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.Queue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves writes from any thread onto a channel's event loop in batches, with one flush per batch.
@@ -19,8 +21,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * task, which writes everything queued and flushes once (and every {@value #MAX_WRITES_BEFORE_FLUSH}
  * writes, so a long burst still goes out steadily).
  *
- * <p>A command enqueued on the event loop itself while nothing is queued runs at once (a flush follows
- * once the current task is done), skipping the hand-off.
+ * <p>Commands enqueued on the event loop itself are queued too, never run inline: a command run in the
+ * middle of a read (a call started because a response freed a slot) would write a frame that the rest
+ * of that read could strand unflushed on a connection that is failing, where nobody can tell whether
+ * it will reach the peer. Queued, it runs after the read, writes and is flushed in one task.
+ *
+ * <p>A command that throws is logged and skipped; the queue goes on with the rest (a bug in one
+ * command must not stop the connection's writes for good).
  *
  * <p>Thread-safe. Writes are drained in the order they were enqueued. The channel must be registered
  * with its event loop before the first enqueue. If that event loop has shut down, queued messages are
@@ -28,14 +35,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * check {@code eventLoop().inEventLoop()} if that matters to them).
  */
 public final class WriteQueue {
+  private static final Logger log = LoggerFactory.getLogger(WriteQueue.class);
   private static final int MAX_WRITES_BEFORE_FLUSH = 256;
 
   private final Channel channel;
   private final Queue<Object> queue = PlatformDependent.newMpscQueue();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final Runnable drainTask = this::drain;
-  private final Runnable flushTask = this::flushNow;
-  private boolean flushPending; // event loop only
 
   public WriteQueue(Channel channel) {
     this.channel = requireNonNull(channel, "channel");
@@ -52,31 +58,8 @@ public final class WriteQueue {
    * batch's flush; it may write to the channel (without flushing) and touch event-loop-only state.
    */
   public void enqueue(Runnable command) {
-    if (!scheduled.get() && channel.eventLoop().inEventLoop()) {
-      // Already on the loop with nothing of ours queued: run it now, and flush once after this task.
-      command.run();
-      requestFlush();
-      return;
-    }
     queue.add(command);
     scheduleDrain();
-  }
-
-  private void flushNow() {
-    flushPending = false;
-    channel.flush();
-  }
-
-  /** Event loop: one flush after the current task, however many commands ran directly in it. */
-  private void requestFlush() {
-    if (!flushPending) {
-      flushPending = true;
-      try {
-        channel.eventLoop().execute(flushTask);
-      } catch (RejectedExecutionException e) {
-        flushPending = false;
-      }
-    }
   }
 
   /** Queues {@code msg} to be written and flushed, without a promise. */
@@ -91,8 +74,11 @@ public final class WriteQueue {
         channel.eventLoop().execute(drainTask);
         return;
       } catch (RejectedExecutionException e) {
-        discardAll(e);
-        scheduled.set(false);
+        try {
+          discardAll(e);
+        } finally {
+          scheduled.set(false);
+        }
         // Something enqueued while we discarded would otherwise wait forever: go round again.
         if (queue.isEmpty()) {
           return;
@@ -101,48 +87,70 @@ public final class WriteQueue {
     }
   }
 
-  /** The event loop is gone: fail and release everything queued. */
+  /** The event loop is gone: fail and release everything queued, whatever one item does. */
   private void discardAll(Throwable cause) {
     Object item;
     while ((item = queue.poll()) != null) {
-      if (item instanceof Entry) {
-        Entry e = (Entry) item;
-        ReferenceCountUtil.release(e.msg);
-        e.promise.tryFailure(cause);
-      } else if (item instanceof Runnable) {
-        ((Runnable) item).run();
-      } else {
-        ReferenceCountUtil.release(item);
+      try {
+        if (item instanceof Entry) {
+          Entry e = (Entry) item;
+          ReferenceCountUtil.release(e.msg);
+          e.promise.tryFailure(cause);
+        } else if (item instanceof Runnable) {
+          ((Runnable) item).run();
+        } else {
+          ReferenceCountUtil.release(item);
+        }
+      } catch (Throwable t) {
+        log.error("Discarding a queued write of {} failed", channel, t);
       }
     }
   }
 
   private void drain() {
-    for (;;) {
-      int written = 0;
-      Object item;
-      while ((item = queue.poll()) != null) {
-        if (item instanceof Entry) {
-          Entry e = (Entry) item;
-          channel.write(e.msg, e.promise);
-        } else if (item instanceof Runnable) {
-          ((Runnable) item).run();
-        } else {
-          channel.write(item, channel.voidPromise());
+    try {
+      for (;;) {
+        int written = 0;
+        Object item;
+        while ((item = queue.poll()) != null) {
+          writeOne(item);
+          if (++written == MAX_WRITES_BEFORE_FLUSH) {
+            channel.flush();
+            written = 0;
+          }
         }
-        if (++written == MAX_WRITES_BEFORE_FLUSH) {
+        if (written > 0) {
           channel.flush();
-          written = 0;
+        }
+        scheduled.set(false);
+        // A writer may have added after the last poll but seen scheduled == true: go round again.
+        if (queue.isEmpty() || !scheduled.compareAndSet(false, true)) {
+          return;
         }
       }
-      if (written > 0) {
-        channel.flush();
-      }
+    } catch (Throwable t) {
+      // Only a flush can get here (writeOne catches): let another task pick up what is left.
       scheduled.set(false);
-      // A writer may have added after the last poll but seen scheduled == true: go round again.
-      if (queue.isEmpty() || !scheduled.compareAndSet(false, true)) {
-        return;
+      if (!queue.isEmpty()) {
+        scheduleDrain();
       }
+      throw t;
+    }
+  }
+
+  private void writeOne(Object item) {
+    try {
+      if (item instanceof Entry) {
+        Entry e = (Entry) item;
+        channel.write(e.msg, e.promise);
+      } else if (item instanceof Runnable) {
+        ((Runnable) item).run();
+      } else {
+        channel.write(item, channel.voidPromise());
+      }
+    } catch (Throwable t) {
+      // A bug in a command (or a handler): log it, and keep the queue going for everything behind it.
+      log.error("A queued write or command on {} failed", channel, t);
     }
   }
 
