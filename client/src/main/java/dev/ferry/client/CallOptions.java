@@ -4,9 +4,11 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ferry.Metadata;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
- * Per-call options: a deadline and request metadata. Immutable and thread-safe.
+ * Per-call options: a timeout or a deadline, request metadata, wait-for-ready. Immutable and
+ * thread-safe: build them once and reuse them for as many calls as you like.
  *
  * <pre>{@code
  * CallOptions options = CallOptions.builder()
@@ -16,15 +18,17 @@ import java.time.Duration;
  * channel.call(SAY_HELLO, request, options);
  * }</pre>
  *
- * <p>A deadline is an absolute point on the {@link System#nanoTime()} clock. A timeout is turned into
- * one when the options are <em>built</em> ({@code now + timeout}), so options built once and reused
- * for later calls share one deadline; build them per call (or use {@link #withTimeout}) when each
- * call should get the full timeout. Without a deadline a call waits as long as the channel's default
- * timeout allows ({@link FerryChannel.Builder#defaultTimeout}), forever if there is none.
+ * <p><b>Timeout or deadline.</b> A {@linkplain Builder#timeout timeout} counts from the start of each
+ * call made with the options: options with a 60-second timeout give every call 60 seconds, however
+ * long ago they were built. A {@linkplain Builder#deadline deadline} is one fixed instant (on the
+ * {@link System#nanoTime()} clock) shared by every call made with the options, for example a budget
+ * for a whole batch of calls ({@link Builder#deadlineAfter} fixes it a duration from now). Setting one
+ * replaces the other. With neither, a call waits as long as the channel's default timeout allows
+ * ({@link FerryChannel.Builder#defaultTimeout}), forever if there is none.
  */
 public final class CallOptions {
-  /** No deadline, no metadata. */
-  public static final CallOptions DEFAULT = new CallOptions(false, 0, 0, Metadata.EMPTY, false);
+  /** No timeout or deadline, no metadata. */
+  public static final CallOptions DEFAULT = new CallOptions(0, false, 0, Metadata.EMPTY, false);
 
   /**
    * Timeouts are capped at about 146 years, so that {@code now + timeout} stays comparable on the
@@ -32,39 +36,40 @@ public final class CallOptions {
    */
   static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 2;
 
+  private final long timeoutNanos; // 0 = none
   private final boolean hasDeadline;
   private final long deadlineNanoTime;
-  private final long timeoutNanos;
   private final Metadata metadata;
   private final boolean waitForReady;
 
-  private CallOptions(boolean hasDeadline, long deadlineNanoTime, long timeoutNanos, Metadata metadata,
+  private CallOptions(long timeoutNanos, boolean hasDeadline, long deadlineNanoTime, Metadata metadata,
       boolean waitForReady) {
+    this.timeoutNanos = timeoutNanos;
     this.hasDeadline = hasDeadline;
     this.deadlineNanoTime = deadlineNanoTime;
-    this.timeoutNanos = timeoutNanos;
     this.metadata = metadata;
     this.waitForReady = waitForReady;
   }
 
-  /** A builder starting with no deadline and no metadata. */
+  /** A builder starting with no timeout, no deadline and no metadata. */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** A builder starting with these options' deadline and metadata. */
+  /** A builder starting with these options. */
   public Builder toBuilder() {
     Builder b = new Builder();
+    b.timeoutNanos = timeoutNanos;
     b.hasDeadline = hasDeadline;
     b.deadlineNanoTime = deadlineNanoTime;
-    b.timeoutNanos = timeoutNanos;
     b.metadata = metadata;
     b.waitForReady = waitForReady;
     return b;
   }
 
   /**
-   * These options with the deadline set to {@code timeout} from now (replacing any deadline).
+   * These options with a timeout of {@code timeout} from each call's start (replacing any timeout or
+   * deadline).
    *
    * @throws IllegalArgumentException if {@code timeout} is not positive
    */
@@ -72,12 +77,27 @@ public final class CallOptions {
     return toBuilder().timeout(timeout).build();
   }
 
-  /** These options with one more metadata entry (the deadline, if any, stays the same instant). */
+  /**
+   * These options with a deadline {@code duration} from now, shared by every call made with them
+   * (replacing any timeout or deadline).
+   *
+   * @throws IllegalArgumentException if {@code duration} is negative
+   */
+  public CallOptions withDeadlineAfter(Duration duration) {
+    return toBuilder().deadlineAfter(duration).build();
+  }
+
+  /** These options with one more metadata entry (the timeout or deadline stays as it is). */
   public CallOptions withMetadata(String key, String value) {
     return toBuilder().metadata(metadata.toBuilder().add(key, value).build()).build();
   }
 
-  /** Whether these options carry a deadline. */
+  /** The timeout each call gets from its start, if one is set. */
+  public Optional<Duration> timeout() {
+    return timeoutNanos > 0 ? Optional.of(Duration.ofNanos(timeoutNanos)) : Optional.empty();
+  }
+
+  /** Whether these options carry a deadline (a fixed instant; a {@linkplain #timeout() timeout} is not one). */
   public boolean hasDeadline() {
     return hasDeadline;
   }
@@ -94,10 +114,7 @@ public final class CallOptions {
     return deadlineNanoTime;
   }
 
-  /**
-   * The timeout the deadline was computed from, in nanoseconds; 0 when the deadline was given as an
-   * absolute time or there is none. Used in messages ("deadline exceeded after 300ms").
-   */
+  /** The timeout in nanoseconds, 0 if none. */
   long timeoutNanos() {
     return timeoutNanos;
   }
@@ -121,31 +138,30 @@ public final class CallOptions {
       return false;
     }
     CallOptions other = (CallOptions) o;
-    return hasDeadline == other.hasDeadline && deadlineNanoTime == other.deadlineNanoTime
-        && timeoutNanos == other.timeoutNanos && metadata.equals(other.metadata)
+    return timeoutNanos == other.timeoutNanos && hasDeadline == other.hasDeadline
+        && deadlineNanoTime == other.deadlineNanoTime && metadata.equals(other.metadata)
         && waitForReady == other.waitForReady;
   }
 
   @Override
   public int hashCode() {
-    return (Boolean.hashCode(hasDeadline) * 31 + Long.hashCode(deadlineNanoTime)) * 31 + metadata.hashCode();
+    return ((Long.hashCode(timeoutNanos) * 31 + Boolean.hashCode(hasDeadline)) * 31
+        + Long.hashCode(deadlineNanoTime)) * 31 + metadata.hashCode();
   }
 
   @Override
   public String toString() {
-    String deadline = hasDeadline
-        ? "in " + Duration.ofNanos(deadlineNanoTime - System.nanoTime())
-        : "none";
-    return "CallOptions{deadline=" + deadline + ", metadata=" + metadata
-        + (waitForReady ? ", waitForReady" : "") + '}';
+    String limit = timeoutNanos > 0 ? "timeout=" + Duration.ofNanos(timeoutNanos)
+        : hasDeadline ? "deadline=in " + Duration.ofNanos(deadlineNanoTime - System.nanoTime())
+        : "no deadline";
+    return "CallOptions{" + limit + ", metadata=" + metadata + (waitForReady ? ", waitForReady" : "") + '}';
   }
 
   /** Builds {@link CallOptions}. Not thread-safe. */
   public static final class Builder {
+    private long timeoutNanos;
     private boolean hasDeadline;
     private long deadlineNanoTime;
-    private long timeoutNanos;
-    private Duration timeout;
     private Metadata metadata = Metadata.EMPTY;
     private boolean waitForReady;
 
@@ -161,8 +177,8 @@ public final class CallOptions {
     }
 
     /**
-     * Sets the deadline to {@code timeout} after {@link #build()} is called (replacing any deadline
-     * set before).
+     * Gives each call made with the options {@code timeout} from its start (replacing any timeout or
+     * deadline set before). Timeouts over about 146 years are capped there.
      *
      * @throws IllegalArgumentException if {@code timeout} is zero or negative
      */
@@ -171,28 +187,41 @@ public final class CallOptions {
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
       }
-      this.timeout = timeout;
+      this.timeoutNanos = saturatedNanos(timeout);
       this.hasDeadline = false;
       return this;
     }
 
     /**
-     * Sets an absolute deadline, a {@link System#nanoTime()} value (replacing any timeout set
-     * before). A deadline in the past makes calls fail with {@code DEADLINE_EXCEEDED} at once.
+     * Sets a deadline, a {@link System#nanoTime()} value shared by every call made with the options
+     * (replacing any timeout or deadline set before). A call started after it fails with
+     * {@code DEADLINE_EXCEEDED} at once.
      */
     public Builder deadline(long nanoTimeDeadline) {
       this.deadlineNanoTime = nanoTimeDeadline;
-      this.timeoutNanos = 0;
       this.hasDeadline = true;
-      this.timeout = null;
+      this.timeoutNanos = 0;
       return this;
     }
 
-    /** Removes any deadline or timeout set before. */
+    /**
+     * Sets a deadline {@code duration} from now (from this method call), shared by every call made with
+     * the options; see {@link #deadline(long)}.
+     *
+     * @throws IllegalArgumentException if {@code duration} is negative
+     */
+    public Builder deadlineAfter(Duration duration) {
+      requireNonNull(duration, "duration");
+      if (duration.isNegative()) {
+        throw new IllegalArgumentException("duration: " + duration + " (expected: >= 0)");
+      }
+      return deadline(System.nanoTime() + saturatedNanos(duration));
+    }
+
+    /** Removes any timeout or deadline set before. */
     public Builder noDeadline() {
       this.hasDeadline = false;
       this.timeoutNanos = 0;
-      this.timeout = null;
       return this;
     }
 
@@ -202,18 +231,13 @@ public final class CallOptions {
       return this;
     }
 
-    /** The options; a timeout becomes a deadline measured from now. */
+    /** The options. */
     public CallOptions build() {
-      if (timeout != null) {
-        long nanos = saturatedNanos(timeout);
-        return new CallOptions(true, System.nanoTime() + nanos, nanos, metadata, waitForReady);
-      }
-      if (!hasDeadline && metadata.isEmpty() && !waitForReady) {
+      if (timeoutNanos == 0 && !hasDeadline && metadata.isEmpty() && !waitForReady) {
         return DEFAULT;
       }
-      return hasDeadline
-          ? new CallOptions(true, deadlineNanoTime, timeoutNanos, metadata, waitForReady)
-          : new CallOptions(false, 0, 0, metadata, waitForReady);
+      return new CallOptions(timeoutNanos, hasDeadline, hasDeadline ? deadlineNanoTime : 0, metadata,
+          waitForReady);
     }
   }
 

@@ -13,7 +13,10 @@ import dev.ferry.protocol.Protobufs;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.ResponseHead;
 import io.netty.util.Timeout;
-import java.util.concurrent.CompletableFuture;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -29,77 +32,88 @@ import org.slf4j.LoggerFactory;
  * deadline timer, asks the connection to forget the call (and to send CANCEL if its request went out
  * and no response came), and tells the channel the call is over.
  *
+ * <p>Where its request got is one value, {@link CallProgress}, changed only by compare-and-set; it
+ * decides whether the call may be sent again (see there). Completing the call is the move to
+ * {@link CallProgress#DONE}, so a call completes exactly once whatever races it.
+ *
  * <p>Threads: created on the caller's thread. Its request is written, its response parsed and the
- * future completed on its connection's event loop; the exceptions are {@link #cancel} (completes on
- * the cancelling thread) and failures detected before the call reached a connection (on the calling
- * thread). Fields marked "event loop" are touched only by the loop of {@link #connection()}.
+ * future completed on its connection's event loop; a deadline that passes while the call is on no
+ * connection completes it on an event loop of the channel (never on the shared deadline timer's
+ * thread). The exceptions are {@link #cancel} (completes on the cancelling thread) and failures
+ * detected before the call reached a connection (on the calling thread). Fields marked "event loop"
+ * are touched only by the loop of {@link #connection()}.
  *
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}
  */
 final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
-
-  private final MethodDescriptor<?, RespT> method;
-  private final MessageLite request;
-  private final Metadata metadata;
-  private final long timeoutNanos;
-  private final boolean hasDeadline;
-  private final long deadlineNanos;
-  private final BiFunction<? super RespT, Metadata, ? extends T> result;
-  private final Consumer<ClientCall<?, ?>> onDone;
-
-  private final boolean waitForReady;
-  /**
-   * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
-   * finished and gave its count back. Changed only by CAS (see {@link #bind}, {@link #releaseConnection}).
-   */
-  private volatile Object connection;
-  private static final Object RELEASED = new Object();
-  private static final java.lang.invoke.VarHandle CONNECTION;
-  private volatile Timeout deadlineTimer;
-  private volatile int finished; // 0 running, 1 outcome decided: see finish()
-  private static final java.lang.invoke.VarHandle FINISHED;
+  private static final VarHandle CONNECTION;
+  private static final VarHandle PROGRESS;
 
   static {
     try {
-      FINISHED = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientCall.class, "finished", int.class);
-      CONNECTION = java.lang.invoke.MethodHandles.lookup().findVarHandle(ClientCall.class, "connection", Object.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      CONNECTION = lookup.findVarHandle(ClientCall.class, "connection", Object.class);
+      PROGRESS = lookup.findVarHandle(ClientCall.class, "progress", CallProgress.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
-  private volatile boolean sent;
-  /** A server's GOAWAY said it never processed the request (it may have been sent, to that server). */
-  private volatile boolean notProcessed;
 
-  /** Event loop: the request id on {@link #connection()}, 0 until the request is written. */
-  volatile int requestId;
+  private static final Object RELEASED = new Object();
+
+  private final MethodDescriptor<?, RespT> method;
+  private final MessageLite request;
+  private final Metadata metadata;
+  private final long startNanos;
+  private final boolean hasDeadline;
+  private final long deadlineNanos;
+  private final long timeoutNanos;
+  private final boolean waitForReady;
+  private final BiFunction<? super RespT, Metadata, ? extends T> result;
+  private final Consumer<ClientCall<?, ?>> onDone;
+  /** Runs the deadline's expiry while the call is on no connection: an event loop of the channel. */
+  private final Executor home;
+
+  /** Where the request got; see {@link CallProgress}. Changed only by CAS. */
+  private volatile CallProgress progress = CallProgress.IDLE;
+  /** The progress the call had when it completed; written before {@code onDone} runs. */
+  private CallProgress progressAtDone;
   /**
-   * The handler whose pending map holds this call, or null: set and cleared by that handler on its
-   * event loop, so that it can tell whether a call is still its own without a map lookup.
+   * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
+   * finished and gave its count back. Changed only by CAS (see {@link #bind}, {@link #releaseConnection}).
+   * Counting is apart from {@link #progress}: a call keeps its slot from the pick to its completion.
    */
-  volatile ClientCallHandler pendingIn;
-  /** Whether the call is in its pool's queue of waiting calls (set and cleared by the pool). */
-  volatile boolean queued;
-  /** How many connections this call was handed to (see {@link ClientCallHandler}). */
-  volatile int dispatches;
+  private volatile Object connection;
+  private volatile Timeout deadlineTimer;
+  /** A server said it never processed this call (GOAWAY, REFUSED); for messages only. */
+  private volatile boolean refusedByServer;
+  /** How many connections this call was handed to. Written by {@link #bind} only. */
+  private volatile int attempts;
+
+  /** Event loop: the request id on {@link #connection()}, valid while the call is WRITTEN or SENT there. */
+  int requestId;
 
   /**
-   * @param timeoutNanos the timeout the deadline stands for, for messages
+   * @param startNanos when the call started, on the {@link System#nanoTime()} clock
+   * @param timeoutNanos the timeout the deadline stands for, or 0 for an absolute deadline (messages)
+   * @param home runs work the call must not do on the deadline timer's thread
    * @param result turns the response message and trailers into the future's value
    * @param onDone told once the call completed, however it did (after the connection forgot it)
    */
-  ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, boolean hasDeadline,
-      long deadlineNanos, long timeoutNanos, boolean waitForReady,
+  ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, long startNanos,
+      boolean hasDeadline, long deadlineNanos, long timeoutNanos, boolean waitForReady, Executor home,
       BiFunction<? super RespT, Metadata, ? extends T> result, Consumer<ClientCall<?, ?>> onDone) {
-    this.waitForReady = waitForReady;
     this.method = requireNonNull(method, "method");
     this.request = requireNonNull(request, "request");
     this.metadata = requireNonNull(metadata, "metadata");
-    this.timeoutNanos = timeoutNanos;
+    this.startNanos = startNanos;
     this.hasDeadline = hasDeadline;
     this.deadlineNanos = deadlineNanos;
+    this.timeoutNanos = timeoutNanos;
+    this.waitForReady = waitForReady;
+    this.home = requireNonNull(home, "home");
     this.result = requireNonNull(result, "result");
     this.onDone = requireNonNull(onDone, "onDone");
   }
@@ -130,6 +144,38 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     return waitForReady;
   }
 
+  // ---- progress ----
+
+  CallProgress progress() {
+    return progress;
+  }
+
+  /** The progress when the call completed; null while it runs. Read by {@code onDone}. */
+  CallProgress progressAtDone() {
+    return progressAtDone;
+  }
+
+  /** Moves from {@code from} to {@code to}; false if the call was elsewhere (typically DONE). Any thread. */
+  boolean advance(CallProgress from, CallProgress to) {
+    return PROGRESS.compareAndSet(this, from, to);
+  }
+
+  /**
+   * The request did not reach the server, or the server said it did not process it: the call is on no
+   * connection again and may be sent elsewhere. False if it completed meanwhile. Event loop.
+   */
+  boolean unsent(CallProgress from, boolean refused) {
+    if (refused) {
+      refusedByServer = true;
+    }
+    return advance(from, CallProgress.IDLE);
+  }
+
+  /** How many connections the call was handed to. */
+  int attempts() {
+    return attempts;
+  }
+
   /** The connection the call was last handed to; {@code null} before that and once it finished. */
   ClientConnection connection() {
     Object c = connection;
@@ -137,9 +183,9 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   }
 
   /**
-   * Hands the call to {@code next}, on which the pool has already counted it; from now on its
-   * deadline fires on that connection's loop. Returns false (and gives the count back) if the call has
-   * finished meanwhile. Any thread; lock-free.
+   * Hands the call, which is on no connection ({@link CallProgress#IDLE}), to {@code next}, on which the
+   * pool has already counted it; from now on its deadline fires on that connection's loop. Returns
+   * false (and gives the count back) if the call has finished meanwhile. Any thread; lock-free.
    */
   boolean bind(ClientConnection next) {
     for (;;) {
@@ -152,11 +198,12 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
         if (current != null) {
           ((ClientConnection) current).release();
         }
-        dispatches++;
-        sent = false;
-        return true;
+        break;
       }
     }
+    // If the call completes from here on, finish() gives next's count back (connection is set).
+    attempts++;
+    return advance(CallProgress.IDLE, CallProgress.BOUND);
   }
 
   /** The call finished: it stops counting against its connection. Once. */
@@ -167,25 +214,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     }
   }
 
-  /** Whether the request was written to the socket (its write succeeded). */
-  boolean sent() {
-    return sent;
-  }
-
-  /** Event loop: the request's write succeeded. */
-  void markSent() {
-    sent = true;
-  }
-
-  /**
-   * Event loop: the server's GOAWAY says it never processed the request, although it was sent; the
-   * call is safe to send again, and if that fails its message says it was not processed rather than
-   * "was sent" (which tells a caller the server may have run it).
-   */
-  void markNotProcessed() {
-    sent = false;
-    notProcessed = true;
-  }
+  // ---- deadline ----
 
   /**
    * Starts watching the deadline on {@code timer}, if there is one; fails the call at once if it has
@@ -200,20 +229,31 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
       expire();
       return;
     }
-    Timeout t = timer.newTimeout(timeout -> expireOnEventLoop(), remaining, TimeUnit.NANOSECONDS);
+    Timeout t = timer.newTimeout(timeout -> expireOffTimer(), remaining, TimeUnit.NANOSECONDS);
     deadlineTimer = t;
     if (isFinished()) {
       t.cancel();
     }
   }
 
-  /** Timer thread: move the expiry to the event loop, so that dependent stages never run on the timer. */
-  private void expireOnEventLoop() {
+  /**
+   * Timer thread: moves the expiry to the call's event loop (or, on no connection, to one of the
+   * channel's), so that neither the completion nor the stages that depend on it run on the timer that
+   * every channel in the process shares.
+   */
+  private void expireOffTimer() {
+    if (isFinished()) {
+      return;
+    }
     ClientConnection c = connection();
-    if (c != null) {
-      c.execute(this::expire);
-    } else {
-      expire();
+    try {
+      if (c != null) {
+        c.eventLoop().execute(this::expire);
+      } else {
+        home.execute(this::expire);
+      }
+    } catch (RejectedExecutionException e) {
+      expire(); // the channel's loops are gone: nothing else is left to run it
     }
   }
 
@@ -222,11 +262,24 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     if (isFinished()) {
       return;
     }
-    String what = timeoutNanos > 0
-        ? "deadline exceeded after " + (timeoutNanos + 500_000) / 1_000_000 + "ms"
-        : "deadline had already passed when the call started";
+    long now = System.nanoTime();
+    String what;
+    if (deadlineNanos - startNanos <= 0) {
+      what = "deadline had already passed when the call started (" + millis(startNanos - deadlineNanos)
+          + " ms before)";
+    } else {
+      what = "deadline exceeded after " + millis(now - startNanos) + " ms ("
+          + (timeoutNanos > 0 ? "timeout " + millis(timeoutNanos) + " ms"
+              : "deadline " + millis(deadlineNanos - startNanos) + " ms after the call started") + ")";
+    }
     fail(StatusCode.DEADLINE_EXCEEDED, what, null);
   }
+
+  private static long millis(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
+  }
+
+  // ---- completion ----
 
   /**
    * Fails the call with {@code code}; the message is {@code what} followed by which method it was
@@ -241,11 +294,12 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
 
   /**
    * {@code " (request for demo.Greeter/SayHello was sent)"}, {@code "... was not sent)"}, or {@code "... was
-   * not processed by the server)"} when a GOAWAY said so and it was not sent again since.
+   * not processed by the server)"} when a server said so and it did not reach another since.
    */
   String requestClause() {
-    return " (request for " + method.fullName()
-        + (sent ? " was sent)" : notProcessed ? " was not processed by the server)" : " was not sent)");
+    CallProgress p = progress;
+    return " (request for " + method.fullName() + (p.mayHaveReachedServer() ? " was sent)"
+        : refusedByServer ? " was not processed by the server)" : " was not sent)");
   }
 
   /**
@@ -284,15 +338,17 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   }
 
   /**
-   * Claims the call's single completion: the first caller wins and cleans up (stops the deadline timer,
-   * has the connection forget the call, sending CANCEL if its request went out and no response came,
-   * gives its connection slot back and tells the channel) before the future itself completes, so that a
-   * call started by a dependent stage already finds the slot free.
+   * Claims the call's single completion (the move to DONE): the first caller wins and cleans up (stops
+   * the deadline timer, has the connection forget the call, sending CANCEL if its request may have
+   * gone out, gives its connection slot back and tells the channel) before the future itself
+   * completes, so that a call started by a dependent stage already finds the slot free.
    */
   private boolean finish() {
-    if (!FINISHED.compareAndSet(this, 0, 1)) {
+    CallProgress before = (CallProgress) PROGRESS.getAndSet(this, CallProgress.DONE);
+    if (before == CallProgress.DONE) {
       return false;
     }
+    progressAtDone = before;
     try {
       Timeout t = deadlineTimer;
       if (t != null) {
@@ -301,7 +357,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
       // Forget (queueing CANCEL) before giving the slot back, so that a call started in its place
       // cannot overtake the CANCEL and find the server still counting this one.
       ClientConnection c = connection();
-      if (c != null) {
+      if (c != null && before.mayHaveReachedServer()) {
         c.forget(this);
       }
       releaseConnection();
@@ -315,7 +371,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
 
   /** Whether the call's outcome is decided (the future may be a moment from completing). Any thread. */
   boolean isFinished() {
-    return finished != 0;
+    return progress == CallProgress.DONE;
   }
 
   @Override
@@ -330,8 +386,8 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
 
   /**
    * Cancels the call: the future completes with a {@link java.util.concurrent.CancellationException}
-   * and, if the request was already written, the server is sent CANCEL for it. Stages that depend on
-   * this future are not affected the other way round: cancelling them does not cancel the call.
+   * and, if the request may have been written, the server is sent CANCEL for it. Stages that depend
+   * on this future are not affected the other way round: cancelling them does not cancel the call.
    */
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {
@@ -340,6 +396,6 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
 
   @Override
   public String toString() {
-    return "ClientCall{" + method.fullName() + (sent ? ", sent" : "") + ", " + super.toString() + '}';
+    return "ClientCall{" + method.fullName() + ", " + progress + ", " + super.toString() + '}';
   }
 }

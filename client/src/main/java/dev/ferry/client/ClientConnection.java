@@ -12,6 +12,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.FutureListener;
 import java.net.InetSocketAddress;
@@ -54,19 +55,25 @@ final class ClientConnection {
   /**
    * What a connection needs to know, fixed for the channel's life.
    *
-   * @param host the server's host name or address; resolved by Netty on each connect
+   * @param host the server's host name or address; looked up again before each connect
    * @param port the server's port
    * @param localSettings what this side announces in its SETTINGS
    * @param connectTimeoutMillis how long the TCP connect may take
    * @param handshakeTimeoutMillis how long the server has to send its preface and SETTINGS
+   * @param resolver looks up {@code host} off the event loop
+   * @param heartbeatAdjusted told, on an event loop, why a connection's heartbeat interval or timeout
+   *     differs from {@code heartbeat} (the server's SETTINGS raised it)
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
-      long handshakeTimeoutMillis, HeartbeatOptions heartbeat) {
+      long handshakeTimeoutMillis, HeartbeatOptions heartbeat, HostResolver resolver,
+      Consumer<String> heartbeatAdjusted) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
       requireNonNull(localSettings, "localSettings");
       requireNonNull(heartbeat, "heartbeat");
+      requireNonNull(resolver, "resolver");
+      requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
     }
 
     String authority() {
@@ -91,29 +98,65 @@ final class ClientConnection {
   static ClientConnection open(Config config, ClientTls tls, EventLoop eventLoop,
       Consumer<ClientCall<?, ?>> redispatch, AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
-        droppedResponses, listener::draining);
+        droppedResponses, listener::draining, config.heartbeatAdjusted());
     Bootstrap bootstrap = new Bootstrap()
         .group(eventLoop)
         // NIO or epoll, whichever the (possibly shared) event loop runs.
         .channel(Transports.socketChannelType(eventLoop))
+        // Addresses arrive resolved (see HostResolver): Netty's default resolver would block the loop.
+        .resolver(NoopAddressResolverGroup.INSTANCE)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis())
         .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(),
             config.heartbeat(), handler, tls, config.host(), config.port()));
     // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
     // server's settings are known).
     Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
-    // Unresolved: the name is looked up again on every connect, by Netty's resolver.
-    ChannelFuture connect = bootstrap.connect(InetSocketAddress.createUnresolved(config.host(), config.port()));
-    ClientConnection connection = new ClientConnection(eventLoop, connect.channel(), handler);
+    // The channel exists (registered, pipeline in place) before the address is known, so calls can be
+    // handed to the connection at once; they wait for its handshake.
+    ChannelFuture registered = bootstrap.register();
+    Channel channel = registered.channel();
+    ClientConnection connection = new ClientConnection(eventLoop, channel, handler);
     listener.bind(connection);
-    connect.addListener((ChannelFutureListener) f -> {
-      if (!f.isSuccess()) {
-        handler.connectFailed(f.cause());
-        connection.closeFuture.complete(null);
+    channel.closeFuture().addListener(f -> connection.closeFuture.complete(null));
+    // Looked up again on every connect, so a server that moved is found; never on the loop, never here
+    // (this may run under the pool's lock).
+    config.resolver().resolve(config.host(), config.port()).whenComplete((address, lookupFailure) -> {
+      try {
+        eventLoop.execute(() -> connect(connection, registered, address, lookupFailure));
+      } catch (RejectedExecutionException e) {
+        connection.connectFailed(e); // the channel's event loops are shut down
       }
     });
-    connect.channel().closeFuture().addListener(f -> connection.closeFuture.complete(null));
     return connection;
+  }
+
+  /** Event loop: connects to the looked-up address, or fails the connection if the lookup failed. */
+  private static void connect(ClientConnection connection, ChannelFuture registered, InetSocketAddress address,
+      Throwable lookupFailure) {
+    if (lookupFailure != null) {
+      Throwable cause = lookupFailure instanceof java.util.concurrent.CompletionException
+          && lookupFailure.getCause() != null ? lookupFailure.getCause() : lookupFailure;
+      connection.connectFailed(cause);
+      return;
+    }
+    registered.addListener((ChannelFutureListener) r -> {
+      if (!r.isSuccess()) {
+        connection.connectFailed(r.cause());
+        return;
+      }
+      r.channel().connect(address).addListener((ChannelFutureListener) f -> {
+        if (!f.isSuccess()) {
+          connection.connectFailed(f.cause());
+        }
+      });
+    });
+  }
+
+  /** The lookup, the registration or the TCP connect failed: no call can be pending yet. Any thread. */
+  private void connectFailed(Throwable cause) {
+    handler.connectFailed(cause);
+    channel.close();
+    closeFuture.complete(null);
   }
 
   /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */
@@ -177,7 +220,12 @@ final class ClientConnection {
   private void enqueueWrite(ClientCall<?, ?> call) {
     writeQueue.enqueue(() -> {
       if (eventLoop.inEventLoop()) {
-        handler.write(call);
+        try {
+          handler.write(call);
+        } catch (RuntimeException e) {
+          // A bug, or a request message that throws while being measured: the call still completes.
+          call.fail(StatusCode.INTERNAL, "could not write the request: " + ClientCallHandler.describe(e), e);
+        }
       } else {
         // The write queue runs commands on the calling thread once the event loop is gone.
         call.fail(StatusCode.UNAVAILABLE, "connection's event loop was shut down", null);

@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A client of one Ferry server: makes unary calls over a multiplexed connection. Thread-safe; make
@@ -51,6 +53,7 @@ import java.util.function.BiFunction;
  * cancels the call and tells the server.
  */
 public final class FerryChannel implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FerryChannel.class);
   /** How long {@link #close()} lets calls in flight finish before it fails them. */
   static final Duration CLOSE_GRACE_PERIOD = Duration.ofSeconds(5);
 
@@ -75,6 +78,7 @@ public final class FerryChannel implements AutoCloseable {
   private final ConnectionPool pool;
   private final io.netty.util.Timer deadlines = Deadlines.acquire();
   private final AtomicLong droppedResponses = new AtomicLong();
+  private final AtomicBoolean heartbeatNoticeLogged = new AtomicBoolean();
   private final Object lock = new Object();
   private volatile boolean shutdown;
   /** Guarded by {@link #lock}: no connection may be opened any more. */
@@ -88,7 +92,7 @@ public final class FerryChannel implements AutoCloseable {
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
         .build();
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis(), b.heartbeat);
+        b.handshakeTimeout.toMillis(), b.heartbeat, b.resolver, this::heartbeatAdjusted);
     this.tls = b.tls;
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
@@ -99,6 +103,14 @@ public final class FerryChannel implements AutoCloseable {
         this::maybeTerminated);
     if (b.pool.eager()) {
       pool.connectAll();
+    }
+  }
+
+  /** A connection's heartbeat times differ from the configured ones: said once per channel, at INFO. */
+  private void heartbeatAdjusted(String why) {
+    if (heartbeatNoticeLogged.compareAndSet(false, true)) {
+      log.info("Channel to {}: heartbeats differ from the configured {} because of the server's SETTINGS: {}",
+          config.authority(), config.heartbeat(), why);
     }
   }
 
@@ -187,24 +199,26 @@ public final class FerryChannel implements AutoCloseable {
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options,
       BiFunction<RespT, Metadata, T> result) {
     checkArguments(method, request, options);
-    boolean hasDeadline;
+    long start = System.nanoTime();
+    boolean hasDeadline = true;
     long deadline;
     long timeout;
-    if (options.hasDeadline()) {
-      hasDeadline = true;
+    if (options.timeoutNanos() > 0) {
+      timeout = options.timeoutNanos();
+      deadline = start + timeout;
+    } else if (options.hasDeadline()) {
+      timeout = 0;
       deadline = options.deadlineNanoTime();
-      timeout = options.timeoutNanos() > 0 ? options.timeoutNanos() : deadline - System.nanoTime();
     } else if (defaultTimeoutNanos > 0) {
-      hasDeadline = true;
-      deadline = System.nanoTime() + defaultTimeoutNanos;
       timeout = defaultTimeoutNanos;
+      deadline = start + timeout;
     } else {
       hasDeadline = false;
-      deadline = 0;
       timeout = 0;
+      deadline = 0;
     }
-    ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), hasDeadline, deadline,
-        timeout, options.waitForReady(), result, this::callDone);
+    ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), start, hasDeadline,
+        deadline, timeout, options.waitForReady(), group, result, this::callDone);
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
     active.incrementAndGet();
     if (shutdown) {
@@ -417,6 +431,7 @@ public final class FerryChannel implements AutoCloseable {
     private HeartbeatOptions heartbeat = HeartbeatOptions.DEFAULT;
     private BackoffOptions backoff = BackoffOptions.DEFAULT;
     private ClientTls tls;
+    private HostResolver resolver = HostResolver.SYSTEM;
     private final List<ClientInterceptor> interceptors = new java.util.ArrayList<>();
 
     private Builder(String host, int port) {
@@ -514,6 +529,12 @@ public final class FerryChannel implements AutoCloseable {
      */
     public Builder tls(ClientTls tls) {
       this.tls = requireNonNull(tls, "tls");
+      return this;
+    }
+
+    /** For tests: looks up the server's host name (default: the JDK's resolver, off the event loops). */
+    Builder hostResolver(HostResolver resolver) {
+      this.resolver = requireNonNull(resolver, "resolver");
       return this;
     }
 

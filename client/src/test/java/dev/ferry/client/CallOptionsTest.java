@@ -17,13 +17,26 @@ class CallOptionsTest {
   }
 
   @Test
-  void timeoutBecomesAnAbsoluteDeadlineWhenBuilt() {
-    long before = System.nanoTime();
+  void timeoutStaysRelativeSoReusedOptionsGiveEveryCallTheFullTimeout() {
     CallOptions options = CallOptions.builder().timeout(Duration.ofSeconds(2)).build();
+    assertThat(options.timeout()).contains(Duration.ofSeconds(2));
+    assertThat(options.hasDeadline()).as("a timeout is not a fixed instant").isFalse();
+    assertThatThrownBy(options::deadlineNanoTime).isInstanceOf(IllegalStateException.class);
+    assertThat(options).isEqualTo(CallOptions.builder().timeout(Duration.ofSeconds(2)).build());
+  }
+
+  @Test
+  void deadlineAfterFixesOneInstantFromNow() {
+    long before = System.nanoTime();
+    CallOptions options = CallOptions.builder().deadlineAfter(Duration.ofSeconds(2)).build();
     long after = System.nanoTime();
     assertThat(options.hasDeadline()).isTrue();
+    assertThat(options.timeout()).isEmpty();
     assertThat(options.deadlineNanoTime() - before).isGreaterThanOrEqualTo(2_000_000_000L);
     assertThat(options.deadlineNanoTime() - after).isLessThanOrEqualTo(2_000_000_000L);
+    assertThat(CallOptions.DEFAULT.withDeadlineAfter(Duration.ZERO).hasDeadline()).isTrue();
+    assertThatThrownBy(() -> CallOptions.DEFAULT.withDeadlineAfter(Duration.ofMillis(-1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("duration: PT-0.001S (expected: >= 0)");
   }
 
   @Test
@@ -32,10 +45,10 @@ class CallOptionsTest {
     CallOptions base = CallOptions.builder().metadata(md).build();
     CallOptions timed = base.withTimeout(Duration.ofMillis(500));
     assertThat(timed).isNotSameAs(base);
-    assertThat(base.hasDeadline()).isFalse();
-    assertThat(timed.hasDeadline()).isTrue();
+    assertThat(base.timeout()).isEmpty();
+    assertThat(timed.timeout()).contains(Duration.ofMillis(500));
     assertThat(timed.metadata()).isEqualTo(md);
-    assertThat(CallOptions.DEFAULT.hasDeadline()).as("DEFAULT is immutable").isFalse();
+    assertThat(CallOptions.DEFAULT.timeout()).as("DEFAULT is immutable").isEmpty();
   }
 
   @Test
@@ -49,9 +62,11 @@ class CallOptionsTest {
   @Test
   void lastOfTimeoutAndDeadlineWins() {
     CallOptions a = CallOptions.builder().deadline(42).timeout(Duration.ofSeconds(1)).build();
-    assertThat(a.deadlineNanoTime()).isNotEqualTo(42);
+    assertThat(a.hasDeadline()).isFalse();
+    assertThat(a.timeout()).contains(Duration.ofSeconds(1));
     CallOptions b = CallOptions.builder().timeout(Duration.ofSeconds(1)).deadline(42).build();
     assertThat(b.deadlineNanoTime()).isEqualTo(42);
+    assertThat(b.timeout()).isEmpty();
   }
 
   @Test
@@ -77,7 +92,9 @@ class CallOptionsTest {
   @Test
   void hugeTimeoutsAreCappedSoDeadlinesStayComparable() {
     CallOptions options = CallOptions.builder().timeout(Duration.ofSeconds(Long.MAX_VALUE)).build();
-    long remaining = options.deadlineNanoTime() - System.nanoTime();
+    assertThat(options.timeoutNanos()).isEqualTo(CallOptions.MAX_TIMEOUT_NANOS);
+    CallOptions far = CallOptions.builder().deadlineAfter(Duration.ofSeconds(Long.MAX_VALUE)).build();
+    long remaining = far.deadlineNanoTime() - System.nanoTime();
     assertThat(remaining).isPositive().isLessThanOrEqualTo(CallOptions.MAX_TIMEOUT_NANOS);
   }
 }

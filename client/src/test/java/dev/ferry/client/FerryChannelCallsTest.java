@@ -134,8 +134,8 @@ class FerryChannelCallsTest extends FakeServerTestBase {
     FerryException e = failure(f);
     long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
-    assertThat(e.description()).contains("deadline exceeded after 300ms").contains("test.Echo/Say")
-        .contains("was sent");
+    assertThat(e.description()).containsPattern("deadline exceeded after \\d+ ms \\(timeout 300 ms\\)")
+        .contains("test.Echo/Say").contains("was sent");
     assertThat(elapsedMillis).isGreaterThanOrEqualTo(300).isLessThan(5_000);
     assertThat(server.nextCancel()).isEqualTo(r.id());
     assertThat(ch.currentConnection().pendingCount()).isZero();
@@ -151,6 +151,59 @@ class FerryChannelCallsTest extends FakeServerTestBase {
     assertThat(server.nextRequest().timeoutMicros()).isPositive().isLessThanOrEqualTo(200_000);
     assertThat(failure(f).code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
     server.nextCancel();
+  }
+
+  @Test
+  void optionsWithATimeoutReusedLaterGiveEachCallTheFullTimeout() throws Exception {
+    server = FakeServer.start();
+    server.autoEcho();
+    FerryChannel ch = channel(server.client());
+    CallOptions reused = CallOptions.builder().timeout(Duration.ofMillis(300)).build();
+    long built = System.nanoTime();
+    // Later than the timeout after the options were built: a deadline fixed at build time has passed.
+    await().until(() -> System.nanoTime() - built > TimeUnit.MILLISECONDS.toNanos(400));
+
+    assertThat(value(ch.call(ECHO, s("late but fine"), reused)).getValue()).isEqualTo("echo:late but fine");
+    assertThat(server.nextRequest().timeoutMicros()).as("the full timeout, counted from this call's start")
+        .isPositive().isLessThanOrEqualTo(300_000);
+  }
+
+  @Test
+  void aDeadlineMessageSaysHowLongTheCallRanAndWhatItsDeadlineWas() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    CallOptions absolute = CallOptions.builder().deadlineAfter(Duration.ofMillis(200)).build();
+
+    FerryException e = failure(ch.call(ECHO, s("never answered"), absolute));
+
+    assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    assertThat(e.description()).containsPattern("deadline exceeded after \\d+ ms \\(deadline \\d+ ms after the call started\\)");
+    FerryException past = failure(ch.call(ECHO, s("too late"), absolute));
+    assertThat(past.description()).containsPattern("deadline had already passed when the call started \\(\\d+ ms before\\)")
+        .contains("was not sent");
+  }
+
+  @Test
+  void aCallWhoseDeadlinePassesWhileItWaitsForAConnectionCompletesOnTheChannelsEventLoop() throws Exception {
+    server = FakeServer.start(Settings.builder().maxConcurrentCalls(1).build());
+    FerryChannel ch = channel(server.client());
+    CompletableFuture<StringValue> inFlight = ch.call(ECHO, s("holds the only slot"));
+    server.nextRequest();
+    java.util.concurrent.atomic.AtomicReference<String> completedOn = new java.util.concurrent.atomic.AtomicReference<>();
+    CountDownLatch completed = new CountDownLatch(1);
+
+    CompletableFuture<StringValue> waiting = ch.call(ECHO, s("waits"), CallOptions.DEFAULT.withTimeout(Duration.ofMillis(300)));
+    waiting.whenComplete((v, t) -> {
+      completedOn.set(Thread.currentThread().getName());
+      completed.countDown();
+    });
+
+    // Not get(): a thread returning from get() may run the dependent stages itself.
+    assertThat(completed.await(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(failure(waiting).code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+    assertThat(completedOn.get()).as("never the deadline timer that every channel shares")
+        .doesNotStartWith("ferry-deadlines").startsWith("ferry-client");
+    inFlight.cancel(false);
   }
 
   @Test

@@ -404,8 +404,11 @@ class ChaosSoakTest {
       this.kind = kind;
       this.channel = channel;
       this.size = size;
-      this.hasDeadline = options.hasDeadline();
-      this.deadlineNanos = options.hasDeadline() ? options.deadlineNanoTime() : 0;
+      // A timeout counts from the call's start, which comes just after this: a deadline computed here is
+      // at most a moment early, which only makes the overshoot checks stricter.
+      this.hasDeadline = options.hasDeadline() || options.timeout().isPresent();
+      this.deadlineNanos = options.hasDeadline() ? options.deadlineNanoTime()
+          : options.timeout().map(t -> startNanos + t.toNanos()).orElse(0L);
       this.waitForReady = options.waitForReady();
       this.failWith = failWith;
       this.cancelRequested = cancelRequested;
