@@ -59,6 +59,19 @@ final class LogCapture implements AutoCloseable {
     return null;
   }
 
+  /** How many captured lines logged at {@code level} contain every one of {@code parts}. */
+  synchronized int count(String level, String... parts) {
+    int n = 0;
+    for (String line : lines) {
+      boolean all = line.contains(" " + level + " ");
+      for (String p : parts) {
+        all &= line.contains(p);
+      }
+      n += all ? 1 : 0;
+    }
+    return n;
+  }
+
   /** Every complete line captured so far, joined with newlines. */
   synchronized String text() {
     return String.join("\n", lines);

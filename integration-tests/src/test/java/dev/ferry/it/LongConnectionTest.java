@@ -160,6 +160,41 @@ class LongConnectionTest {
     assertThat(channel.activeCalls()).isZero();
   }
 
+  /**
+   * A server's SETTINGS can lengthen the client's heartbeats (its minimum PING interval): the channel
+   * says so once, at INFO, with the values in use and why, and a death names the timeout really used.
+   */
+  @Test
+  void heartbeatsRaisedByTheServerAreLoggedOncePerChannelAndNamedInTheFailure() throws Exception {
+    FerryServer server = server(0, FerryServer.builder().minClientPingInterval(Duration.ofMillis(500)));
+    FaultProxy proxy = closeLater(FaultProxy.start(server.port()));
+    try (LogCapture log = new LogCapture()) {
+      FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", proxy.port())
+          .heartbeat(HeartbeatOptions.of(Duration.ofMillis(100), Duration.ofMillis(300)))
+          .pool(PoolOptions.builder().size(3).eager(true).build())
+          .reconnectBackoff(FAST_BACKOFF)
+          .build());
+      await().atMost(Duration.ofSeconds(10)).until(() -> proxy.acceptedConnections() == 3
+          && channel.state() == ChannelState.READY);
+      echo(channel, "warm up");
+      CompletableFuture<StringValue> hanging = channel.call(TestService.HANG, StringValue.of("x"),
+          within(Duration.ofSeconds(60)));
+      assertThat(service.hanging.poll(10, TimeUnit.SECONDS)).isNotNull();
+
+      proxy.blackHole();
+      FerryException e = failure(hanging, Duration.ofSeconds(10));
+
+      assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
+      assertThat(e.description()).contains("sent nothing for 1000 ms")
+          .contains("raised from the configured 300 ms");
+      String notice = log.find("INFO", "heartbeats differ from the configured");
+      assertThat(notice).isNotNull().contains("127.0.0.1:" + proxy.port())
+          .contains("PING interval 100 ms -> 500 ms").contains("dead-peer timeout 300 ms -> 1000 ms");
+      assertThat(log.count("INFO", "heartbeats differ from the configured"))
+          .as("once per channel, not once per connection").isEqualTo(1);
+    }
+  }
+
   @Test
   void serverRestartOnTheSamePort() throws Exception {
     FerryServer first = server(0, FerryServer.builder());

@@ -40,6 +40,8 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
   private final long minPingIntervalMillis;
   private long effectiveIntervalMillis;
   private long effectiveTimeoutMillis;
+  private String adjustment; // why the values in use differ from those configured; null if they do not
+  private String timeoutNote = "heartbeat timeout";
   private long pingsSent;
   private long pongsReceived;
   private long pingsReceived;
@@ -104,6 +106,11 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
         ? 0 : Math.max(remote.heartbeatIntervalMillis(), minPingIntervalMillis);
     long guaranteedGap = minPositive(effectiveIntervalMillis, peerInterval);
     effectiveTimeoutMillis = timeoutMillis == 0 || guaranteedGap == 0 ? 0 : Math.max(timeoutMillis, 2 * guaranteedGap);
+    adjustment = describeAdjustment(remote, guaranteedGap);
+    if (timeoutMillis != 0 && effectiveTimeoutMillis > timeoutMillis) {
+      timeoutNote = "heartbeat timeout, raised from the configured " + timeoutMillis + " ms to twice the "
+          + guaranteedGap + " ms a live peer may stay quiet";
+    }
     if (effectiveIntervalMillis == 0 && effectiveTimeoutMillis == 0) {
       return;
     }
@@ -112,8 +119,39 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
     Transports.setUserTimeout(ctx.channel(), effectiveTimeoutMillis);
   }
 
+  /** Why the interval or timeout in use differs from the configured one; null when neither does. */
+  private String describeAdjustment(Settings remote, long guaranteedGap) {
+    StringBuilder why = new StringBuilder();
+    if (intervalMillis != 0 && effectiveIntervalMillis != intervalMillis) {
+      why.append("PING interval ").append(intervalMillis).append(" ms -> ").append(effectiveIntervalMillis)
+          .append(" ms, the peer's minimum PING interval (MIN_PING_INTERVAL_MS ")
+          .append(remote.minPingIntervalMillis()).append(" ms)");
+    }
+    if (timeoutMillis != 0 && effectiveTimeoutMillis != timeoutMillis) {
+      if (why.length() > 0) {
+        why.append("; ");
+      }
+      why.append("dead-peer timeout ").append(timeoutMillis).append(" ms -> ");
+      if (effectiveTimeoutMillis == 0) {
+        why.append("none, since neither side sends PINGs (silence would prove nothing)");
+      } else {
+        why.append(effectiveTimeoutMillis).append(" ms, twice the longest a live peer may stay quiet on an ")
+            .append("idle connection (").append(guaranteedGap).append(" ms), so that one late PONG is not a death");
+      }
+    }
+    return why.length() == 0 ? null : why.toString();
+  }
+
   private static long minPositive(long a, long b) {
     return a == 0 ? b : b == 0 ? a : Math.min(a, b);
+  }
+
+  /**
+   * After the handshake: why the PING interval or dead-peer timeout in use differs from the one
+   * configured (the peer's SETTINGS raised it), or null when both are as configured.
+   */
+  public String adjustment() {
+    return adjustment;
   }
 
   /** The dead-peer timeout in use after the handshake; 0 = none. */
@@ -136,10 +174,10 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
           }
           ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
           ctx.fireExceptionCaught(HeartbeatTimeoutException.notReading(ctx.channel().remoteAddress(),
-              effectiveTimeoutMillis, out == null ? 0 : out.totalPendingWriteBytes()));
+              effectiveTimeoutMillis, out == null ? 0 : out.totalPendingWriteBytes(), timeoutNote));
         } else {
           ctx.fireExceptionCaught(
-              new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis));
+              new HeartbeatTimeoutException(ctx.channel().remoteAddress(), effectiveTimeoutMillis, timeoutNote));
         }
         break;
       default:

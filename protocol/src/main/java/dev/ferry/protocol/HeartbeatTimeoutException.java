@@ -12,7 +12,12 @@ public final class HeartbeatTimeoutException extends RuntimeException {
   private final long silentMillis;
 
   public HeartbeatTimeoutException(SocketAddress peer, long silentMillis) {
-    this("peer " + peer + " sent nothing for " + silentMillis + " ms (heartbeat timeout); connection closed",
+    this(peer, silentMillis, "heartbeat timeout");
+  }
+
+  /** As above; {@code note} says which timeout it was (and why it is not the configured one, if so). */
+  public HeartbeatTimeoutException(SocketAddress peer, long silentMillis, String note) {
+    this("peer " + peer + " sent nothing for " + silentMillis + " ms (" + note + "); connection closed",
         silentMillis);
   }
 
@@ -26,9 +31,15 @@ public final class HeartbeatTimeoutException extends RuntimeException {
    * sent (the write buffer stayed over its high-water mark): the peer is stuck or hostile, not silent.
    */
   public static HeartbeatTimeoutException notReading(SocketAddress peer, long millis, long unsentBytes) {
+    return notReading(peer, millis, unsentBytes, "heartbeat timeout");
+  }
+
+  /** As above, with a note on which timeout it was. */
+  public static HeartbeatTimeoutException notReading(SocketAddress peer, long millis, long unsentBytes,
+      String note) {
     return new HeartbeatTimeoutException("peer " + peer + " is not reading: " + unsentBytes
         + " bytes have waited to be sent, and reading from it has been paused, for " + millis
-        + " ms (heartbeat timeout); connection closed", millis);
+        + " ms (" + note + "); connection closed", millis);
   }
 
   /** How long the peer had been silent when it was declared dead. */
