@@ -233,6 +233,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     if (refusal != null) {
       frame.release();
+      // The message may quote the client's method name: cut it to the client's limit rather than let
+      // the refusal turn into RESOURCE_EXHAUSTED.
+      refusal = ResponseHead.bounded(refusalCode, refusal, remote.maxMetadataSize()).message();
       writeResponse(id, refusalCode, refusal, Metadata.EMPTY, null);
       ctx.flush();
       return;
@@ -290,7 +293,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
               + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
           : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
               + " bytes";
-      header = ResponseHead.of(StatusCode.RESOURCE_EXHAUSTED, why, Metadata.EMPTY);
+      // Within the smallest limit any client may announce, whatever the message says.
+      header = ResponseHead.bounded(StatusCode.RESOURCE_EXHAUSTED, why, Settings.MIN_MAX_METADATA_SIZE);
       body = null;
     }
     // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
