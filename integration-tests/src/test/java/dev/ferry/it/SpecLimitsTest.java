@@ -106,12 +106,13 @@ class SpecLimitsTest {
       assertThat(h.getMessage()).contains("exceeds the client's maximum metadata size of 1024 bytes");
       assertThat(h.getMetadataList()).isEmpty();
 
-      // An unknown method with a 3,000-byte name: still UNIMPLEMENTED, its message cut to fit.
-      RequestHeader unknown = RequestHeader.newBuilder().setMethod("x.Y/" + "ж".repeat(1_500)).build();
+      // An unknown service with a 3,000-byte name, which the refusal quotes: still UNIMPLEMENTED, its
+      // message cut to fit.
+      RequestHeader unknown = RequestHeader.newBuilder().setMethod("x." + "ж".repeat(1_500) + "/Y").build();
       peer.send(request(2, unknown, new byte[0]));
       ResponseHeader u = response(peer, 2, limit);
       assertThat(u.getStatus()).isEqualTo(StatusCode.UNIMPLEMENTED.value());
-      assertThat(u.getMessage()).startsWith("unknown service x.Y");
+      assertThat(u.getMessage()).startsWith("unknown service x.жжж");
 
       // The connection carries on.
       RequestHeader echo = RequestHeader.newBuilder().setMethod(TestService.METADATA.fullName()).build();
