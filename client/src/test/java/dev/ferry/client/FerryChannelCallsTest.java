@@ -158,6 +158,19 @@ class FerryChannelCallsTest extends FakeServerTestBase {
   }
 
   @Test
+  void aDeadlineBeyondTheProtocolsMaximumIsSentAsTheMaximum() throws Exception {
+    server = FakeServer.start();
+    FerryChannel ch = channel(server.client());
+    // About 146 years away, the furthest CallOptions allows: PROTOCOL.md section 9.3 caps what is sent.
+    CompletableFuture<StringValue> f = ch.call(ECHO, s("patient"),
+        CallOptions.DEFAULT.withTimeout(Duration.ofDays(365L * 1_000)));
+    FakeServer.FakeRequest r = server.nextRequest();
+    assertThat(r.timeoutMicros()).isEqualTo(dev.ferry.protocol.RequestHead.MAX_TIMEOUT_MICROS);
+    r.respond(s("done"));
+    assertThat(value(f).getValue()).isEqualTo("done");
+  }
+
+  @Test
   void defaultTimeoutAppliesWhenOptionsHaveNoDeadline() throws Exception {
     server = FakeServer.start();
     FerryChannel ch = connectedChannel(server.client().defaultTimeout(Duration.ofSeconds(1)));
