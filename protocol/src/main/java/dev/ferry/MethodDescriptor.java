@@ -46,7 +46,10 @@ public final class MethodDescriptor<ReqT extends MessageLite, RespT extends Mess
     return new MethodDescriptor<>(fullName, requestParser, responseParser);
   }
 
-  /** {@code "package.Service/Method"}, as it travels on the wire. */
+  /**
+   * {@code "package.Service/Method"}, as it travels on the wire ({@code "Service/Method"} for a service
+   * declared in a {@code .proto} file without a package).
+   */
   public String fullName() {
     return fullName;
   }

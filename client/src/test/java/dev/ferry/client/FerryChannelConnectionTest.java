@@ -37,18 +37,16 @@ class FerryChannelConnectionTest extends FakeServerTestBase {
       calls.add(ch.call(ECHO, s("c" + i), CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(30))));
     }
     List<FakeServer.FakeRequest> requests = server.nextRequests(10);
-    long closedAt = System.nanoTime();
 
     requests.get(0).channel().close();
 
     for (CompletableFuture<StringValue> call : calls) {
+      // Failed by the close (within failure()'s 10 s), not left to the 30 s deadline.
       FerryException e = failure(call);
       assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
       assertThat(e.description()).contains("127.0.0.1:" + server.port()).contains("closed by peer")
           .contains("was sent");
     }
-    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closedAt);
-    assertThat(millis).as("failed at once, long before the 30 s deadline").isLessThan(3_000);
     assertThat(ch.activeCalls()).isZero();
 
     server.autoEcho();
@@ -211,13 +209,12 @@ class FerryChannelConnectionTest extends FakeServerTestBase {
   void aSilentServerTimesOutTheHandshake() throws Exception {
     server = FakeServer.notFerry(new byte[0]);
     FerryChannel ch = channel(server.client().handshakeTimeout(Duration.ofMillis(200)));
-    long start = System.nanoTime();
 
+    // Failed by the handshake timeout (the description says so), not left to the 30 s deadline.
     FerryException e = failure(ch.call(ECHO, s("x"), THIRTY_SECONDS));
 
     assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
     assertThat(e.description()).contains("127.0.0.1:" + server.port()).contains("within 200 ms");
-    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
   }
 
   @Test

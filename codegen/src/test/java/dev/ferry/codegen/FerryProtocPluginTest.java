@@ -57,6 +57,18 @@ class FerryProtocPluginTest {
   }
 
   @Test
+  void aFileWithoutAPackageNamesItsMethodsServiceSlashMethod() {
+    // PROTOCOL.md section 9.3: no package, no leading dot.
+    FileDescriptorProto noPackage = file(rpc("Send").setInputType(".Msg").setOutputType(".Msg").build()).toBuilder()
+        .clearPackage().build();
+    CodeGeneratorResponse response = run(noPackage);
+    assertThat(response.getError()).isEmpty();
+    assertThat(response.getFile(0).getContent())
+        .contains("dev.ferry.MethodDescriptor.of(\"Chat/Send\", com.example.chat.Msg.parser()")
+        .contains("SERVICE_NAME = \"Chat\";");
+  }
+
+  @Test
   void methodNamesThatWouldClashAreRefused() {
     assertThat(run(file(rpc("Get").build(), rpc("get").build())).getError()).contains("same Java method name get");
   }

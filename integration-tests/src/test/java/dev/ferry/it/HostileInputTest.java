@@ -237,11 +237,12 @@ class HostileInputTest {
   private void truncatedFrameThenSilence() throws Exception {
     try (RawPeer peer = new RawPeer(server.port()).handshake()) {
       byte[] request = RawPeer.encode(request(1, TestService.ECHO.fullName(), new byte[100]));
+      long start = System.nanoTime(); // before the first byte, so the server's timer cannot start earlier
       peer.writeBytes(Arrays.copyOf(request, 30));
-      long start = System.nanoTime();
       expectError(peer, ErrorCode.FRAME_TIMEOUT, "30 of its " + request.length + " bytes received");
       long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      assertThat(tookMillis).isBetween(FRAME_READ_TIMEOUT.toMillis() - 100, 8_000L);
+      // Not before the timeout; how much later depends on the machine, so no upper bound.
+      assertThat(tookMillis).isGreaterThanOrEqualTo(FRAME_READ_TIMEOUT.toMillis());
     }
   }
 
@@ -398,9 +399,9 @@ class HostileInputTest {
       System.out.printf("never-reading client: allocator use grew by at most %d KiB; closed after %d ms%n",
           peak.get() >> 10, tookMillis);
       assertThat(peak.get()).as("server memory while a client reads nothing").isLessThan(32L << 20);
-      assertThat(tookMillis).as("closed by the heartbeat timeout, reads paused").isBetween(2_000L, 25_000L);
-      // The heartbeat timeout, or (on epoll) the TCP user timeout set to the same value, whichever fires
-      // first: either way the log says the client is not reading.
+      // Closed by the heartbeat timeout, or (on epoll) the TCP user timeout set to the same value, whichever
+      // fires first: either way the log says the client is not reading. (How long that took depends on the
+      // machine; it is printed above, not asserted.)
       expectLogged("WARN", peer, "not reading");
     }
   }
@@ -467,10 +468,15 @@ class HostileInputTest {
     }
   }
 
-  /** The server logged a line at {@code level} about this peer's connection containing every part. */
+  /**
+   * The server logged a line at {@code level} about this peer's connection containing every part; or at
+   * DEBUG, which is where such a line goes when another of its kind came less than a second before (the
+   * lines a peer can cause are aggregated, see LogFloodTest).
+   */
   private void expectLogged(String level, RawPeer peer, String... parts) {
     String[] all = Arrays.copyOf(parts, parts.length + 1);
     all[parts.length] = ":" + peer.localPort();
-    await().atMost(Duration.ofSeconds(10)).until(() -> logs.find(level, all) != null);
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> logs.find(level, all) != null || logs.find("DEBUG", all) != null);
   }
 }

@@ -308,11 +308,12 @@ class InterceptorTest {
   void completingTheApplicationsFutureByHandCancelsTheCallBehindTheInterceptors() throws Exception {
     FerryServer server = server();
     FerryChannel channel = channel(server, clientRecording("C"));
-    // orTimeout completes the future from outside, with no deadline on the call itself.
-    CompletableFuture<StringValue> call = channel.call(HANG, StringValue.of("x"), CallOptions.DEFAULT)
-        .orTimeout(200, TimeUnit.MILLISECONDS);
+    // orTimeout completes the future from outside, with no deadline on the call itself. Armed once the
+    // handler runs, so that on a busy machine it cannot fire before the request is even sent.
+    CompletableFuture<StringValue> call = channel.call(HANG, StringValue.of("x"), CallOptions.DEFAULT);
     CallContext serverSide = hanging.poll(10, TimeUnit.SECONDS);
     assertThat(serverSide).isNotNull();
+    call.orTimeout(200, TimeUnit.MILLISECONDS);
     assertThatThrownBy(call::join).hasCauseInstanceOf(java.util.concurrent.TimeoutException.class);
     await().atMost(Duration.ofSeconds(5)).until(serverSide::isCancelled);
     await().atMost(Duration.ofSeconds(5)).until(() -> channel.activeCalls() == 0);

@@ -72,6 +72,11 @@ final class LogCapture implements AutoCloseable {
     return n;
   }
 
+  /** Every complete line captured so far. */
+  synchronized List<String> lines() {
+    return new ArrayList<>(lines);
+  }
+
   /** Every complete line captured so far, joined with newlines. */
   synchronized String text() {
     return String.join("\n", lines);

@@ -85,6 +85,8 @@ class LongConnectionTest {
     FaultProxy proxy = closeLater(FaultProxy.start(server.port()));
     FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", proxy.port())
         .pool(PoolOptions.builder().size(3).build()).build());
+    // Before the calls: the server's idle timers start after their last response, so later than this.
+    long gapStart = System.nanoTime();
     List<CompletableFuture<BytesValue>> warmUp = new ArrayList<>();
     for (int i = 0; i < 30; i++) {
       warmUp.add(channel.call(TestService.ECHO, BytesValue.getDefaultInstance(), within(Duration.ofSeconds(10))));
@@ -92,10 +94,9 @@ class LongConnectionTest {
     CompletableFuture.allOf(warmUp.toArray(new CompletableFuture<?>[0])).get(10, TimeUnit.SECONDS);
     assertThat(proxy.acceptedConnections()).isEqualTo(3);
 
-    // The idle gap: the server closes all three connections (with GOAWAY) after 1 s without calls.
-    long gapStart = System.nanoTime();
+    // The idle gap: the server closes all three connections (with GOAWAY) after 1 s without calls, not before.
     await().atMost(Duration.ofSeconds(10)).until(() -> proxy.openConnections() == 0);
-    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gapStart)).isGreaterThanOrEqualTo(900);
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gapStart)).isGreaterThanOrEqualTo(1_000);
     await().atMost(Duration.ofSeconds(5)).until(() -> channel.state() == ChannelState.IDLE);
 
     for (int i = 0; i < 20; i++) {
@@ -143,17 +144,14 @@ class LongConnectionTest {
       assertThat(service.hanging.poll(10, TimeUnit.SECONDS)).isNotNull();
     }
 
-    long start = System.nanoTime();
     proxy.blackHole();
     for (CompletableFuture<StringValue> call : inFlight) {
+      // Failed by the heartbeat (the description says so), not by the 60 s deadline.
       FerryException e = failure(call, Duration.ofSeconds(10));
       assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
       assertThat(e.description()).contains("sent nothing for").contains("heartbeat timeout")
           .contains("127.0.0.1:" + proxy.port());
     }
-    long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    // 600 ms of silence, plus the idle timer's granularity and scheduling slack; nowhere near the 60 s deadline.
-    assertThat(tookMillis).isBetween(400L, 2_500L);
 
     proxy.pass();
     assertThat(echo(channel, "after").getValue().toStringUtf8()).isEqualTo("after");
@@ -209,11 +207,10 @@ class LongConnectionTest {
     // close the client has not read yet; either way it fails at once with UNAVAILABLE. Once the pool has
     // tried to reconnect and failed, it is in TRANSIENT_FAILURE.)
     for (int i = 0; i < 5 && channel.state() != ChannelState.TRANSIENT_FAILURE; i++) {
-      long start = System.nanoTime();
+      // UNAVAILABLE within 10 s: not left to the 30 s deadline.
       FerryException e = failure(channel.call(TestService.ECHO, BytesValue.getDefaultInstance(),
           within(Duration.ofSeconds(30))), Duration.ofSeconds(10));
       assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
-      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
     }
     assertThat(channel.state()).isEqualTo(ChannelState.TRANSIENT_FAILURE);
 

@@ -146,14 +146,16 @@ class MisbehavingClientTest {
   void silentClientIsClosedByTheServersHeartbeat() throws Exception {
     FerryServer strict = FerryServer.builder().host("127.0.0.1").addService(new TestService().definition())
         .heartbeatInterval(Duration.ofMillis(100)).heartbeatTimeout(Duration.ofMillis(300)).build().start();
+    // Before connecting: the server's heartbeat timer cannot start earlier, so no clock slack is needed.
+    long start = System.nanoTime();
     try (RawPeer peer = new RawPeer(strict.port()).handshake()) {
       // The peer never answers the server's PINGs: a client that crashed or vanished behind a NAT.
-      long start = System.nanoTime();
       List<Frame> frames = peer.untilClosed();
       long tookMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       try {
         assertThat(frames).isNotEmpty().allSatisfy(f -> assertThat(f.type()).isEqualTo(FrameType.PING));
-        assertThat(tookMillis).isBetween(200L, 5_000L);
+        // Not before the timeout; how much later depends on the machine, so no upper bound.
+        assertThat(tookMillis).isGreaterThanOrEqualTo(300L);
       } finally {
         frames.forEach(Frame::release);
       }

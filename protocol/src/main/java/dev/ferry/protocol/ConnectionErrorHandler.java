@@ -6,8 +6,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.AttributeKey;
 import java.io.IOException;
+import java.util.EnumMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The last inbound handler of every Ferry pipeline: closes the connection on any exception that
@@ -19,7 +22,12 @@ import org.slf4j.LoggerFactory;
  * facts about the network rather than faults here, except a write that timed out (the peer is gone or
  * does not read: WARN, like a heartbeat timeout); any other exception is a bug and is logged at
  * ERROR with its stack trace. A failed TLS handshake (untrusted or expired certificate, wrong name, a
- * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all. Stateless and
+ * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all.
+ *
+ * <p>Every line about what a peer did is aggregated by kind ({@link LogAggregator}): a flood of hostile
+ * connections writes the first in full and then a count per second, the rest at DEBUG. Connections a
+ * server accepted and connections a client opened are counted apart, so that an attack on a server
+ * cannot hide its own client's problems in the same process. Stateless apart from those counts, and
  * {@link Sharable}.
  */
 @Sharable
@@ -30,6 +38,31 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ConnectionErrorHandler.class);
   private static final AttributeKey<Boolean> TIMEOUT_LOGGED =
       AttributeKey.valueOf(ConnectionErrorHandler.class, "timeoutLogged");
+
+  /** Per kind of line, for one side's connections. */
+  private static final class Kinds {
+    final Map<ErrorCode, LogAggregator> violations = new EnumMap<>(ErrorCode.class);
+    final LogAggregator notFerry = kind(Level.INFO, "connections from peers that do not speak Ferry closed");
+    final LogAggregator peerErrors = kind(Level.WARN, "connections failed by the peer with ERROR");
+    final LogAggregator heartbeatTimeouts = kind(Level.WARN, "connections closed by the heartbeat timeout");
+    final LogAggregator tlsFailures = kind(Level.WARN, "connections closed after a failed TLS handshake");
+    final LogAggregator notTls = kind(Level.INFO, "connections closed for not speaking TLS");
+    final LogAggregator writeTimeouts = kind(Level.WARN,
+        "connections closed because the peer acknowledged nothing for too long");
+
+    Kinds() {
+      for (ErrorCode code : ErrorCode.values()) {
+        violations.put(code, kind(Level.WARN, "connections closed for " + code));
+      }
+    }
+
+    private static LogAggregator kind(Level level, String what) {
+      return LogAggregator.create(log, level, what);
+    }
+  }
+
+  private static final Kinds ACCEPTED = new Kinds();
+  private static final Kinds CONNECTED = new Kinds();
 
   private ConnectionErrorHandler() {}
 
@@ -42,24 +75,23 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
     }
     ctx.channel().config().setAutoRead(false);
     Throwable c = unwrap(cause);
+    // A server's connections have a parent (the listening channel); a client's do not.
+    Kinds logs = ctx.channel().parent() != null ? ACCEPTED : CONNECTED;
     javax.net.ssl.SSLException tls = TlsSupport.tlsFailure(cause);
     if (tls != null) {
-      if (tls instanceof io.netty.handler.ssl.NotSslRecordException) {
-        log.info("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls, ctx.channel()));
-      } else {
-        log.warn("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls, ctx.channel()));
-      }
+      LogAggregator kind = tls instanceof io.netty.handler.ssl.NotSslRecordException ? logs.notTls : logs.tlsFailures;
+      kind.log("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls, ctx.channel()));
     } else if (c instanceof ProtocolException) {
       ProtocolException pe = (ProtocolException) c;
       if (pe instanceof ProtocolException.NotFerryPeer) {
-        log.info("Closing connection from {}: {}", ctx.channel().remoteAddress(), pe.getMessage());
+        logs.notFerry.log("Closing connection from {}: {}", ctx.channel().remoteAddress(), pe.getMessage());
       } else if (pe instanceof ProtocolException.PeerError) {
-        log.warn("Connection to {} failed: {}", ctx.channel().remoteAddress(), pe.getMessage());
+        logs.peerErrors.log("Connection to {} failed: {}", ctx.channel().remoteAddress(), pe.getMessage());
       } else if (pe instanceof ProtocolException.Truncated) {
         log.debug("Connection to {} ended: {}", ctx.channel().remoteAddress(), pe.getMessage());
       } else {
-        log.warn("Closing connection to {}: {} ({})", ctx.channel().remoteAddress(), pe.getMessage(),
-            pe.errorCode());
+        logs.violations.get(pe.errorCode()).log("Closing connection to {}: {} ({})", ctx.channel().remoteAddress(),
+            pe.getMessage(), pe.errorCode());
       }
       if (pe.replyWithError() && ctx.channel().isActive()) {
         ctx.writeAndFlush(Frame.error(ctx.alloc(), pe.errorCode(), pe.getMessage()))
@@ -67,14 +99,14 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     } else if (c instanceof HeartbeatTimeoutException) {
-      log.warn("Closing connection: {}", c.getMessage());
+      logs.heartbeatTimeouts.log("Closing connection: {}", c.getMessage());
     } else if (c instanceof IOException && String.valueOf(c.getMessage()).contains("timed out")) {
       // The kernel gave up on unacknowledged data (TCP_USER_TIMEOUT, retransmissions): the peer is gone, or
       // it has stopped reading and its receive window stayed shut. Each write still queued reports the
       // same failure; one line is enough.
       if (ctx.channel().attr(TIMEOUT_LOGGED).setIfAbsent(Boolean.TRUE) == null) {
-        log.warn("Closing connection to {}: the peer acknowledged nothing we sent for too long: it is gone "
-            + "or not reading ({})", ctx.channel().remoteAddress(), c.getMessage());
+        logs.writeTimeouts.log("Closing connection to {}: the peer acknowledged nothing we sent for too long: it "
+            + "is gone or not reading ({})", ctx.channel().remoteAddress(), c.getMessage());
       }
     } else if (c instanceof IOException) {
       log.debug("Closing connection to {} after I/O error: {}", ctx.channel().remoteAddress(), c.toString());

@@ -48,9 +48,9 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     ByteBuf buf = encode(ctx, frame, promise);
     if (buf == null && frame.type() == FrameType.RESPONSE && frame.body() != null) {
       // A response message that cannot be serialised still answers its call: with INTERNAL.
-      CallFrame internal = new CallFrame(FrameType.RESPONSE, frame.requestId(), ResponseHead.of(
-          dev.ferry.StatusCode.INTERNAL, "internal error: the response could not be encoded", dev.ferry.Metadata.EMPTY),
-          null);
+      CallFrame internal = new CallFrame(FrameType.RESPONSE, frame.requestId(), ResponseHead.bounded(
+          dev.ferry.StatusCode.INTERNAL, "internal error: the response could not be encoded",
+          Settings.MIN_MAX_METADATA_SIZE), null);
       buf = encode(ctx, internal, ctx.newPromise());
     }
     if (buf != null) {

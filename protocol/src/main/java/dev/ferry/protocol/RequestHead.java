@@ -12,6 +12,13 @@ import java.nio.charset.StandardCharsets;
  * received buffer without building protobuf objects. The bytes are exactly protobuf's encoding.
  */
 public final class RequestHead implements CallHeader {
+  /**
+   * The largest timeout_micros (PROTOCOL.md section 9.3): 10^15 microseconds, about 31.7 years.
+   * Senders send a longer timeout as this value, receivers read a larger value as this value, so
+   * that a deadline computed as "now + timeout" on a 64-bit nanosecond clock cannot overflow.
+   */
+  public static final long MAX_TIMEOUT_MICROS = 1_000_000_000_000_000L;
+
   private final byte[] method;
   private final long timeoutMicros;
   private final Metadata metadata;
@@ -19,14 +26,18 @@ public final class RequestHead implements CallHeader {
 
   /**
    * @param methodUtf8 the method name's UTF-8 bytes (see {@link #methodBytes}); not copied, not modified
-   * @param timeoutMicros time left to the deadline, 0 for none
+   * @param timeoutMicros time left to the deadline, 0 for none; more than {@link #MAX_TIMEOUT_MICROS}
+   *     is sent as that
    */
   public RequestHead(byte[] methodUtf8, long timeoutMicros, Metadata metadata) {
     this.method = requireNonNull(methodUtf8, "methodUtf8");
-    this.timeoutMicros = timeoutMicros;
+    if (timeoutMicros < 0) {
+      throw new IllegalArgumentException("timeoutMicros: " + timeoutMicros + " (expected: >= 0)");
+    }
+    this.timeoutMicros = Math.min(timeoutMicros, MAX_TIMEOUT_MICROS);
     this.metadata = requireNonNull(metadata, "metadata");
     this.size = (method.length == 0 ? 0 : WireFormat.lengthDelimitedSize(method.length))
-        + (timeoutMicros == 0 ? 0 : 1 + WireFormat.varintSize(timeoutMicros))
+        + (this.timeoutMicros == 0 ? 0 : 1 + WireFormat.varintSize(this.timeoutMicros))
         + (metadata.isEmpty() ? 0 : WireFormat.metadataSize(metadata));
   }
 
@@ -67,7 +78,8 @@ public final class RequestHead implements CallHeader {
    *
    * @param method what the lookup found for the method name, or null
    * @param methodName the method name, decoded only when the lookup found nothing (for messages)
-   * @param timeoutMicros time left to the deadline when sent; 0 for none
+   * @param timeoutMicros time left to the deadline when sent; 0 for none; at most
+   *     {@link #MAX_TIMEOUT_MICROS} (a larger value on the wire reads as that)
    * @param metadata the request metadata, or null if a key broke the rules (see {@code metadataError})
    * @param metadataError why the metadata is invalid, or null
    * @param <T> what method names are looked up as
@@ -100,7 +112,10 @@ public final class RequestHead implements CallHeader {
         method = lookup.find(bytes, start, len);
         methodName = method != null ? null : WireFormat.string(bytes, start, len);
       } else if (field == 2 && wireType == WireFormat.VARINT) {
-        timeout = r.readVarint();
+        timeout = r.readVarint(); // a uint64: above 2^63-1 it is negative here, hence the unsigned test
+        if (Long.compareUnsigned(timeout, MAX_TIMEOUT_MICROS) > 0) {
+          timeout = MAX_TIMEOUT_MICROS;
+        }
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
         r.readMetadataEntry(r.readLengthDelimited(), metadata);
       } else {

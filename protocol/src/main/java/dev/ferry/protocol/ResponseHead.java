@@ -38,6 +38,47 @@ public final class ResponseHead implements CallHeader {
         ? OK : new ResponseHead(status, message, trailers);
   }
 
+  /**
+   * A header with no trailers whose encoding is at most {@code maxSize} bytes: {@code message} is cut
+   * at a character boundary (never inside a UTF-8 sequence or a surrogate pair) when it would not fit.
+   * For the statuses a side sends in place of what the peer would not accept: with {@code maxSize} at
+   * least {@link Settings#MIN_MAX_METADATA_SIZE}, any peer accepts the result.
+   *
+   * @throws IllegalArgumentException if {@code maxSize} leaves no room for the status and a message field
+   */
+  public static ResponseHead bounded(StatusCode status, String message, int maxSize) {
+    requireNonNull(message, "message");
+    int statusSize = status.value() == 0 ? 0 : 1 + WireFormat.varintSize(status.value());
+    if (maxSize < statusSize + 3) { // + the message tag, a 1-2 byte length, and room for nothing
+      throw new IllegalArgumentException("maxSize: " + maxSize + " (expected: >= " + (statusSize + 3) + ")");
+    }
+    ResponseHead full = of(status, message, Metadata.EMPTY);
+    if (full.size <= maxSize) {
+      return full;
+    }
+    // Room for the message bytes: what is left after the status and the field's tag and length.
+    int room = maxSize - statusSize - 1;
+    room -= WireFormat.varintSize(room);
+    return of(status, message.substring(0, utf8Prefix(message, room)), Metadata.EMPTY);
+  }
+
+  /** The length of the longest prefix of {@code s} (whole characters) that is at most {@code maxBytes} in UTF-8. */
+  private static int utf8Prefix(String s, int maxBytes) {
+    int bytes = 0;
+    int i = 0;
+    while (i < s.length()) {
+      int cp = s.codePointAt(i);
+      // A lone surrogate is encoded as '?' (1 byte), like String.getBytes and Netty's writeUtf8.
+      int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : Character.isSurrogate((char) cp) ? 1 : cp < 0x10000 ? 3 : 4;
+      if (bytes + n > maxBytes) {
+        break;
+      }
+      bytes += n;
+      i += Character.charCount(cp);
+    }
+    return i;
+  }
+
   public StatusCode status() {
     return status;
   }

@@ -24,6 +24,12 @@ public final class Settings {
   public static final int DEFAULT_MAX_CONCURRENT_CALLS = Integer.MAX_VALUE;
   /** Default call-header limit: 64 KiB. */
   public static final int DEFAULT_MAX_METADATA_SIZE = 64 * 1024;
+  /**
+   * The smallest MAX_METADATA_SIZE a peer may announce: 1 KiB. Every call header a side must be able to
+   * send whatever the peer's limit, such as a server's RESOURCE_EXHAUSTED in place of a response header
+   * too large for the client, fits in it (see {@link ResponseHead#bounded}).
+   */
+  public static final int MIN_MAX_METADATA_SIZE = 1024;
 
   /** The values a peer is assumed to have when its SETTINGS frame leaves them out. */
   public static final Settings DEFAULTS = builder().build();
@@ -93,6 +99,7 @@ public final class Settings {
    * Unknown ids are ignored; absent ids keep their defaults.
    *
    * @throws ProtocolException if the payload is not a whole number of entries or a value is out of range
+   *     (MAX_FRAME_SIZE outside 16384 to 2^31-1, MAX_METADATA_SIZE under 1024)
    */
   public static Settings decode(ByteBuf payload) {
     int length = payload.readableBytes();
@@ -123,6 +130,10 @@ public final class Settings {
           b.minPingIntervalMillis = value;
           break;
         case ID_MAX_METADATA_SIZE:
+          if (value < MIN_MAX_METADATA_SIZE) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "SETTINGS MAX_METADATA_SIZE " + value
+                + " (expected: at least " + MIN_MAX_METADATA_SIZE + ")");
+          }
           b.maxMetadataSize = (int) Math.min(value, Integer.MAX_VALUE);
           break;
         default:
@@ -196,8 +207,9 @@ public final class Settings {
     }
 
     public Builder maxMetadataSize(int maxMetadataSize) {
-      if (maxMetadataSize < 1) {
-        throw new IllegalArgumentException("maxMetadataSize: " + maxMetadataSize + " (expected: > 0)");
+      if (maxMetadataSize < MIN_MAX_METADATA_SIZE) {
+        throw new IllegalArgumentException(
+            "maxMetadataSize: " + maxMetadataSize + " (expected: >= " + MIN_MAX_METADATA_SIZE + ")");
       }
       this.maxMetadataSize = maxMetadataSize;
       return this;

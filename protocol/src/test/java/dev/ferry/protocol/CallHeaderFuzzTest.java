@@ -67,7 +67,10 @@ class CallHeaderFuzzTest {
     String method = mine.method() != null ? mine.method() : mine.methodName();
     assertThat(method).isEqualTo(proto.getMethod());
     assertThat(mine.method() != null).isEqualTo(KNOWN_METHODS.contains(proto.getMethod()));
-    assertThat(mine.timeoutMicros()).isEqualTo(proto.getTimeoutMicros());
+    // PROTOCOL.md section 9.3: a uint64 above the maximum reads as the maximum.
+    long expectedTimeout = Long.compareUnsigned(proto.getTimeoutMicros(), RequestHead.MAX_TIMEOUT_MICROS) > 0
+        ? RequestHead.MAX_TIMEOUT_MICROS : proto.getTimeoutMicros();
+    assertThat(mine.timeoutMicros()).isEqualTo(expectedTimeout);
     assertMetadata(mine.metadata(), mine.metadataError(), proto.getMetadataList());
   }
 
@@ -133,7 +136,8 @@ class CallHeaderFuzzTest {
     Outcome<Settings> mine = parseEverywhere(bytes, Settings::decode);
     assertThat(mine.error).as("exception from Settings.decode").isSameAs(mine.protocolError);
     // PROTOCOL.md section 8, read independently: entries of 6 bytes, the last value of an id wins,
-    // unknown ids are ignored, every MAX_FRAME_SIZE must be 16384 to 2^31-1.
+    // unknown ids are ignored, every MAX_FRAME_SIZE must be 16384 to 2^31-1, every MAX_METADATA_SIZE at
+    // least 1024.
     boolean valid = bytes.length % 6 == 0;
     long[] values = {-1, Settings.DEFAULT_MAX_FRAME_SIZE, 0, Integer.MAX_VALUE, 0, Settings.DEFAULT_MAX_METADATA_SIZE};
     ByteBuf b = Unpooled.wrappedBuffer(bytes);
@@ -141,6 +145,9 @@ class CallHeaderFuzzTest {
       int id = b.getUnsignedShort(at);
       long value = b.getUnsignedInt(at + 2);
       if (id == Settings.ID_MAX_FRAME_SIZE && (value < 16384 || value > Integer.MAX_VALUE)) {
+        valid = false;
+      }
+      if (id == Settings.ID_MAX_METADATA_SIZE && value < 1024) {
         valid = false;
       }
       if (id >= 1 && id <= 5) {

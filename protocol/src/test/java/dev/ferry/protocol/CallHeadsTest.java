@@ -49,6 +49,7 @@ class CallHeadsTest {
     for (int i = 0; i < 2_000; i++) {
       String method = r.nextInt(10) == 0 ? "" : "pkg.Svc/" + TEXT[r.nextInt(TEXT.length)];
       long timeout = r.nextBoolean() ? 0 : r.nextInt(3) == 0 ? Long.MAX_VALUE >>> r.nextInt(60) : r.nextInt(1000);
+      timeout = Math.min(timeout, RequestHead.MAX_TIMEOUT_MICROS); // larger ones: timeoutsAboveTheMaximum
       Metadata md = randomMetadata(r);
       RequestHeader proto = RequestHeader.newBuilder().setMethod(method).setTimeoutMicros(timeout)
           .addAllMetadata(wire(md)).build();
@@ -90,6 +91,58 @@ class CallHeadsTest {
     assertThat(ResponseHead.parse(Unpooled.EMPTY_BUFFER)).isSameAs(ResponseHead.OK);
     assertThat(ResponseHead.parse(Unpooled.wrappedBuffer(ResponseHeader.newBuilder().setStatus(42).build()
         .toByteArray())).status()).isEqualTo(StatusCode.UNKNOWN);
+  }
+
+  @Test
+  void timeoutsAboveTheMaximumAreSentAndReadAsTheMaximum() {
+    long max = RequestHead.MAX_TIMEOUT_MICROS;
+    assertThat(max).isEqualTo(1_000_000_000_000_000L); // PROTOCOL.md section 9.3
+    byte[] method = RequestHead.methodBytes("a.B/C");
+    // Sending: a longer timeout goes out as the maximum, byte for byte as protobuf writes it.
+    for (long timeout : new long[] {max, max + 1, Long.MAX_VALUE}) {
+      assertThat(hex(new RequestHead(method, timeout, Metadata.EMPTY))).isEqualTo(ByteBufUtil.hexDump(
+          RequestHeader.newBuilder().setMethod("a.B/C").setTimeoutMicros(max).build().toByteArray()));
+    }
+    assertThatThrownBy(() -> new RequestHead(method, -1, Metadata.EMPTY))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("timeoutMicros: -1 (expected: >= 0)");
+    // Receiving: any uint64 above the maximum, 2^63 and up included, reads as the maximum.
+    for (long wire : new long[] {max + 1, Long.MAX_VALUE, Long.MIN_VALUE, -1L}) {
+      byte[] header = RequestHeader.newBuilder().setMethod("a.B/C").setTimeoutMicros(wire).build().toByteArray();
+      assertThat(RequestHead.parse(Unpooled.wrappedBuffer(header), (b, off, len) -> null).timeoutMicros())
+          .as("wire value %s", Long.toUnsignedString(wire)).isEqualTo(max);
+    }
+    byte[] exact = RequestHeader.newBuilder().setTimeoutMicros(max).build().toByteArray();
+    assertThat(RequestHead.parse(Unpooled.wrappedBuffer(exact), (b, off, len) -> null).timeoutMicros()).isEqualTo(max);
+  }
+
+  @Test
+  void boundedResponseHeadsCutTheMessageAtACharacterBoundary() {
+    // 1-, 2-, 3- and 4-byte UTF-8 characters (the last a surrogate pair in Java), many times over.
+    String message = "aé✓🚢".repeat(400);
+    for (int max = 5; max <= 1100; max++) {
+      ResponseHead h = ResponseHead.bounded(StatusCode.RESOURCE_EXHAUSTED, message, max);
+      assertThat(h.serializedSize()).as("size for max %d", max).isLessThanOrEqualTo(max);
+      assertThat(h.status()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
+      assertThat(h.trailers().isEmpty()).isTrue();
+      assertThat(message).startsWith(h.message());
+      String cut = h.message();
+      assertThat(cut.isEmpty() || !Character.isHighSurrogate(cut.charAt(cut.length() - 1)))
+          .as("no half of a surrogate pair").isTrue();
+      // What it writes is what protobuf writes, and parses back to the same text.
+      ResponseHeader proto = ResponseHeader.newBuilder().setStatus(8).setMessage(cut).build();
+      assertThat(hex(h)).isEqualTo(ByteBufUtil.hexDump(proto.toByteArray()));
+      // Nothing more than a character or two (plus a byte of length prefix) is given away.
+      assertThat(h.serializedSize()).as("size for max %d", max).isGreaterThan(max - 6);
+    }
+    ResponseHead fits = ResponseHead.bounded(StatusCode.INTERNAL, "short", 1024);
+    assertThat(fits.message()).isEqualTo("short");
+    assertThat(ResponseHead.bounded(StatusCode.INTERNAL, "x".repeat(5_000), Settings.MIN_MAX_METADATA_SIZE)
+        .serializedSize()).isLessThanOrEqualTo(Settings.MIN_MAX_METADATA_SIZE);
+    // A lone surrogate is written as one byte ('?'), and counted so.
+    ResponseHead lone = ResponseHead.bounded(StatusCode.INTERNAL, "\ud800".repeat(100), 50);
+    assertThat(lone.serializedSize()).isLessThanOrEqualTo(50).isGreaterThan(44);
+    assertThatThrownBy(() -> ResponseHead.bounded(StatusCode.RESOURCE_EXHAUSTED, "x", 4))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxSize: 4 (expected: >= 5)");
   }
 
   @Test

@@ -104,7 +104,7 @@ class FuzzSeedCorpusTest {
     for (int i = 0; i < InboundPipelineFuzzTest.LOCAL.length; i++) {
       Settings local = InboundPipelineFuzzTest.LOCAL[i];
       int meta = local.maxMetadataSize();
-      if (meta <= 1024) {
+      if (meta <= 2048) {
         seeds.put(pipeline + "seed-limit-" + i + "-meta", Input.encode(i, new int[0], concat(HANDSHAKE, request(meta, meta))));
         seeds.put(pipeline + "seed-limit-" + i + "-meta-over",
             Input.encode(i, new int[0], concat(HANDSHAKE, request(meta + 1, meta + 1))));

@@ -209,7 +209,13 @@ class GoldenVectorsTest {
         case REQUEST: {
           RequestHeader h = Protobufs.parse(RequestHeader.parser(), f.callHeader());
           assertThat(h.getMethod()).isEqualTo(one(e, "method"));
-          assertThat(h.getTimeoutMicros()).isEqualTo(Long.parseLong(one(e, "timeout_micros")));
+          long wireTimeout = Long.parseUnsignedLong(one(e, "timeout_micros"));
+          assertThat(h.getTimeoutMicros()).isEqualTo(wireTimeout);
+          // The timeout the receiver applies (PROTOCOL.md section 9.3), as Ferry's own reader gives it.
+          long effective = e.containsKey("effective_timeout_micros")
+              ? Long.parseUnsignedLong(one(e, "effective_timeout_micros")) : wireTimeout;
+          assertThat(RequestHead.parse(f.callHeader(), (b, off, len) -> null).timeoutMicros())
+              .as("timeout applied").isEqualTo(effective);
           assertThat(metadata(h.getMetadataList())).isEqualTo(e.getOrDefault("metadata", List.of()));
           assertThat(ByteBufUtil.hexDump(f.callHeader())).isEqualTo(ByteBufUtil.hexDump(h.toByteArray()));
           break;

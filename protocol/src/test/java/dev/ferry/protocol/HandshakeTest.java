@@ -98,6 +98,33 @@ class HandshakeTest {
   }
 
   @Test
+  void maxMetadataSizeUnderTheFloorFailsTheHandshake() {
+    EmbeddedChannel ch = channel(10_000);
+    outbound(ch).release();
+    // SETTINGS with MAX_METADATA_SIZE = 64: no call header a server may have to send fits in that.
+    ByteBuf peer = Preface.encode(UnpooledByteBufAllocator.DEFAULT)
+        .writeInt(Frame.HEADER_SIZE + 6).writeByte(FrameType.SETTINGS.code()).writeByte(0).writeShort(0)
+        .writeInt(0).writeInt(0)
+        .writeShort(Settings.ID_MAX_METADATA_SIZE).writeInt(64);
+    ch.writeInbound(peer);
+    assertThat(events).isEmpty();
+    assertThat(errors).singleElement().isInstanceOfSatisfying(ProtocolException.class, e -> {
+      assertThat(e.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+      assertThat(e).hasMessageContaining("MAX_METADATA_SIZE 64");
+    });
+    assertThat(ch.isOpen()).isFalse();
+    ByteBuf reply = outbound(ch);
+    EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE));
+    dec.writeInbound(reply);
+    Frame error = dec.readInbound();
+    assertThat(error.type()).isEqualTo(FrameType.ERROR);
+    assertThat(error.errorCode()).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+    error.release();
+    assertThat(dec.finishAndReleaseAll()).isFalse();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void httpRequestIsRecognisedAtTheFirstByteAndClosedWithoutReply() {
     EmbeddedChannel ch = channel(10_000);
     outbound(ch).release();

@@ -36,12 +36,15 @@ class InboundPipelineFuzzTest {
     FuzzHarness.configure();
   }
 
-  /** This side's settings: the defaults, the vectors' 16 KiB frames, and tight metadata limits. */
+  /**
+   * This side's settings: the defaults, the vectors' 16 KiB frames, and tight metadata limits (the
+   * smallest a side may announce, and a little above it).
+   */
   static final Settings[] LOCAL = {
     Settings.DEFAULTS,
     Settings.builder().maxFrameSize(16384).build(),
-    Settings.builder().maxFrameSize(16384).maxMetadataSize(1).build(),
-    Settings.builder().maxMetadataSize(64).build(),
+    Settings.builder().maxFrameSize(16384).maxMetadataSize(Settings.MIN_MAX_METADATA_SIZE).build(),
+    Settings.builder().maxMetadataSize(Settings.MIN_MAX_METADATA_SIZE + 476).build(),
   };
 
   private static final byte[] MAGIC = {(byte) 0xfe, 0x46, 0x52, 0x59};

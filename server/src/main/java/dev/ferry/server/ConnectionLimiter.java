@@ -3,6 +3,7 @@ package dev.ferry.server;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameEncoder;
+import dev.ferry.protocol.LogAggregator;
 import dev.ferry.protocol.Preface;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -11,28 +12,27 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Counts a server's open connections and refuses those over {@code maxConnections}: the refused peer
  * gets the preface and ERROR({@code REFUSED}) in place of SETTINGS (PROTOCOL.md sections 5 and 11), so
  * a Ferry client reports a failed connection attempt with the reason instead of waiting. Refusals are
- * logged at WARN, at most once a second, with how many were refused since the last line.
+ * logged at WARN, aggregated ({@link LogAggregator}): the first in full, then a count per second while
+ * they go on.
  *
  * <p>Thread-safe: {@link #admit} runs on the event loops of new connections.
  */
 final class ConnectionLimiter {
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
-  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
   /** How long a refused connection is kept to read (and drop) what the client sent before closing. */
   static final long REFUSED_LINGER_MILLIS = 1_000;
 
   private final int maxConnections;
   private final AtomicInteger open = new AtomicInteger();
-  private final AtomicLong nextLogNanos = new AtomicLong(System.nanoTime());
-  private final AtomicLong unlogged = new AtomicLong();
+  private final LogAggregator refusals = LogAggregator.create(log, Level.WARN, "connections refused (maxConnections)");
 
   ConnectionLimiter(int maxConnections) {
     this.maxConnections = maxConnections;
@@ -49,7 +49,7 @@ final class ConnectionLimiter {
     }
     open.decrementAndGet();
     String reason = "server at its limit of " + maxConnections + " connections (maxConnections)";
-    logRefusal(ch, reason);
+    refusals.log("Refused connection from {}: {}", ch.remoteAddress(), reason);
     refuse(ch, reason);
     return false;
   }
@@ -57,18 +57,6 @@ final class ConnectionLimiter {
   /** The connections admitted and not yet closed. */
   int openConnections() {
     return open.get();
-  }
-
-  private void logRefusal(Channel ch, String reason) {
-    long now = System.nanoTime();
-    long next = nextLogNanos.get();
-    if (now - next >= 0 && nextLogNanos.compareAndSet(next, now + LOG_INTERVAL_NANOS)) {
-      long others = unlogged.getAndSet(0);
-      log.warn("Refused connection from {}: {}{}", ch.remoteAddress(), reason,
-          others == 0 ? "" : " (" + others + " more refused since the last report)");
-    } else {
-      unlogged.incrementAndGet();
-    }
   }
 
   /**

@@ -553,8 +553,9 @@ public final class FerryServer implements AutoCloseable {
 
     /** The largest call header (method + metadata) accepted; default 64 KiB. */
     public Builder maxMetadataSize(int bytes) {
-      if (bytes < 1024) {
-        throw new IllegalArgumentException("maxMetadataSize: " + bytes + " (expected: >= 1024)");
+      if (bytes < Settings.MIN_MAX_METADATA_SIZE) {
+        throw new IllegalArgumentException(
+            "maxMetadataSize: " + bytes + " (expected: >= " + Settings.MIN_MAX_METADATA_SIZE + ")");
       }
       this.maxMetadataSize = bytes;
       return this;

@@ -8,6 +8,7 @@ import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
+import dev.ferry.protocol.LogAggregator;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.RequestHead;
@@ -30,6 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The server side of one connection: turns REQUEST frames into {@link ServerCall}s and dispatches
@@ -43,6 +45,9 @@ import org.slf4j.LoggerFactory;
  */
 final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerConnectionHandler.class);
+  /** Any client can send ERROR; a flood of them is one line per second, not one per connection. */
+  private static final LogAggregator clientErrors =
+      LogAggregator.create(log, Level.WARN, "connections closed by the client with ERROR");
 
   private final ServerRuntime server;
   private final RequestIdMap<ServerCall<?, ?>> calls = new RequestIdMap<>();
@@ -174,7 +179,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         frame.release();
         return;
       case ERROR:
-        log.warn("Client {} reported {}: {}; closing", ctx.channel().remoteAddress(), frame.errorCode(),
+        clientErrors.log("Client {} reported {}: {}; closing", ctx.channel().remoteAddress(), frame.errorCode(),
             frame.reason());
         frame.release();
         closing = true;
@@ -233,6 +238,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     if (refusal != null) {
       frame.release();
+      // The message may quote the client's method name: cut it to the client's limit rather than let
+      // the refusal turn into RESOURCE_EXHAUSTED.
+      refusal = ResponseHead.bounded(refusalCode, refusal, remote.maxMetadataSize()).message();
       writeResponse(id, refusalCode, refusal, Metadata.EMPTY, null);
       ctx.flush();
       return;
@@ -290,7 +298,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
               + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
           : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
               + " bytes";
-      header = ResponseHead.of(StatusCode.RESOURCE_EXHAUSTED, why, Metadata.EMPTY);
+      // Within the smallest limit any client may announce, whatever the message says.
+      header = ResponseHead.bounded(StatusCode.RESOURCE_EXHAUSTED, why, Settings.MIN_MAX_METADATA_SIZE);
       body = null;
     }
     // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading

@@ -205,10 +205,19 @@ public final class FaultProxy implements AutoCloseable {
      * left to die, not passed again.)
      */
     public Link stall(boolean towardServer, boolean towardClient) {
-      client.config().setAutoRead(!towardServer);
-      Channel s = server;
-      if (s != null) {
-        s.config().setAutoRead(!towardClient);
+      // On the event loop, waited for: set from another thread, auto-read only stops once a task queued
+      // behind the loop's pending I/O has run, and bytes sent right after this returned would still pass.
+      Runnable apply = () -> {
+        client.config().setAutoRead(!towardServer);
+        Channel s = server;
+        if (s != null) {
+          s.config().setAutoRead(!towardClient);
+        }
+      };
+      if (client.eventLoop().inEventLoop()) {
+        apply.run();
+      } else {
+        client.eventLoop().submit(apply).syncUninterruptibly();
       }
       return this;
     }
