@@ -149,16 +149,37 @@ public final class FerryChannel implements AutoCloseable {
   /**
    * Calls {@code method} and waits for the response.
    *
-   * @throws FerryException the call's failure, as the server or the client reported it; if the
-   *     waiting thread is interrupted the call is cancelled, the interrupt flag is set again, and the
-   *     code is {@link StatusCode#CANCELLED}
+   * @throws FerryException the call's failure, as the server or the client reported it. It is thrown
+   *     on the calling thread with the caller's stack trace; the exception that completed the call on
+   *     the event loop is its cause. If the waiting thread is interrupted the call is cancelled, the
+   *     interrupt flag is set again, and the code is {@link StatusCode#CANCELLED}
    * @throws IllegalStateException if called on one of this channel's event loop threads, which must
    *     stay free to complete the call
    */
   public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
     checkNotOnEventLoop("blockingCall");
-    CompletableFuture<RespT> future = call(method, request, options);
+    return await(call(method, request, options), method);
+  }
+
+  /** Calls {@code method} with {@link CallOptions#DEFAULT} and waits for the response; see above. */
+  public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return blockingCall(method, request, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Like {@link #blockingCall}, but also returns the trailing metadata the server sent with the
+   * response. Failures are thrown as by {@link #blockingCall}.
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> Response<RespT> blockingExchange(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    checkNotOnEventLoop("blockingExchange");
+    return await(exchange(method, request, options), method);
+  }
+
+  /** Waits on the caller's thread for a call's future; failures are thrown as {@link FerryException}s. */
+  private static <T> T await(CompletableFuture<T> future, MethodDescriptor<?, ?> method) {
     try {
       return future.get();
     } catch (InterruptedException e) {
@@ -169,7 +190,7 @@ public final class FerryChannel implements AutoCloseable {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof FerryException) {
-        throw (FerryException) cause;
+        throw forCaller((FerryException) cause);
       }
       throw new FerryException(StatusCode.UNKNOWN, ClientCallHandler.describe(cause), cause);
     } catch (CancellationException e) {
@@ -177,10 +198,17 @@ public final class FerryChannel implements AutoCloseable {
     }
   }
 
-  /** Calls {@code method} with {@link CallOptions#DEFAULT} and waits for the response; see above. */
-  public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
-      MethodDescriptor<ReqT, RespT> method, ReqT request) {
-    return blockingCall(method, request, CallOptions.DEFAULT);
+  /**
+   * The exception to throw to a blocking caller: the call's failure was made on an event loop (or a
+   * timer), and its stack trace shows only Ferry and Netty frames. A copy made here carries the
+   * caller's frames, which say where the failed call came from; the original stays as its cause.
+   * A subclass (whose type the caller may catch) is thrown as it is.
+   */
+  private static FerryException forCaller(FerryException failure) {
+    if (failure.getClass() != FerryException.class) {
+      return failure;
+    }
+    return new FerryException(failure.code(), failure.description(), failure.trailers(), failure);
   }
 
   private <ReqT extends MessageLite, RespT extends MessageLite, T> ClientCall<RespT, T> start(
