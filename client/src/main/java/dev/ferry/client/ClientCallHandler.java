@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
@@ -23,8 +24,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -252,7 +251,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    peer = describe(ctx.channel().remoteAddress());
+    peer = Addresses.describe(ctx.channel().remoteAddress());
     ctx.fireChannelActive();
   }
 
@@ -440,17 +439,6 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   }
 
   // ---- messages ----
-
-  /** {@code host:port}, with the IP address in parentheses when the host is a name. */
-  static String describe(SocketAddress address) {
-    if (!(address instanceof InetSocketAddress)) {
-      return String.valueOf(address);
-    }
-    InetSocketAddress a = (InetSocketAddress) address;
-    String host = a.getHostString();
-    String ip = a.getAddress() == null ? null : a.getAddress().getHostAddress();
-    return host + ":" + a.getPort() + (ip == null || ip.equals(host) ? "" : " (" + ip + ")");
-  }
 
   /** As {@link #describe(Throwable)}; a TLS failure says whether the TLS handshake had completed. */
   private static String describe(Throwable t, ChannelHandlerContext ctx) {

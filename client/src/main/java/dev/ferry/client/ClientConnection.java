@@ -3,6 +3,7 @@ package dev.ferry.client;
 import static java.util.Objects.requireNonNull;
 
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.Settings;
 import dev.ferry.protocol.Transports;
 import dev.ferry.protocol.WriteQueue;
@@ -12,9 +13,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.FutureListener;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
@@ -23,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * One TCP connection to the server, from the connect through the handshake to the close.
+ * One connection to the server (TCP, or in-process), from the connect through the handshake to the close.
  *
  * <p>{@link #open} starts connecting and returns at once; it never waits. Calls handed to
  * {@link #start} wait for the handshake with a listener, and are then moved onto the event loop
@@ -54,14 +58,16 @@ final class ClientConnection {
   /**
    * What a connection needs to know, fixed for the channel's life.
    *
-   * @param host the server's host name or address; resolved by Netty on each connect
-   * @param port the server's port
+   * @param host the server's host name or address; resolved by Netty on each connect. For an
+   *     in-process server, its name
+   * @param port the server's port (0 for an in-process server)
    * @param localSettings what this side announces in its SETTINGS
    * @param connectTimeoutMillis how long the TCP connect may take
    * @param handshakeTimeoutMillis how long the server has to send its preface and SETTINGS
+   * @param inProcess whether {@code host} names an in-process server (Netty's local transport)
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
-      long handshakeTimeoutMillis, HeartbeatOptions heartbeat) {
+      long handshakeTimeoutMillis, HeartbeatOptions heartbeat, boolean inProcess) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
@@ -70,7 +76,7 @@ final class ClientConnection {
     }
 
     String authority() {
-      return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+      return inProcess ? "in-process:" + host : Addresses.hostPort(host, port);
     }
   }
 
@@ -94,16 +100,9 @@ final class ClientConnection {
         droppedResponses, listener::draining);
     Bootstrap bootstrap = new Bootstrap()
         .group(eventLoop)
-        // NIO or epoll, whichever the (possibly shared) event loop runs.
-        .channel(Transports.socketChannelType(eventLoop))
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis())
         .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(),
             config.heartbeat(), handler, tls, config.host(), config.port()));
-    // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
-    // server's settings are known).
-    Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
-    // Unresolved: the name is looked up again on every connect, by Netty's resolver.
-    ChannelFuture connect = bootstrap.connect(InetSocketAddress.createUnresolved(config.host(), config.port()));
+    ChannelFuture connect = bootstrap.connect(transport(bootstrap, config, eventLoop));
     ClientConnection connection = new ClientConnection(eventLoop, connect.channel(), handler);
     listener.bind(connection);
     connect.addListener((ChannelFutureListener) f -> {
@@ -114,6 +113,26 @@ final class ClientConnection {
     });
     connect.channel().closeFuture().addListener(f -> connection.closeFuture.complete(null));
     return connection;
+  }
+
+  /**
+   * Sets the channel type and the options of the configured transport on {@code bootstrap}; returns
+   * the address to connect to.
+   */
+  private static SocketAddress transport(Bootstrap bootstrap, Config config, EventLoop eventLoop) {
+    if (config.inProcess()) {
+      // Netty's local transport runs on any event loop; it has no socket, so no socket options.
+      bootstrap.channel(LocalChannel.class);
+      return new LocalAddress(config.host());
+    }
+    // NIO or epoll, whichever the (possibly shared) event loop runs.
+    bootstrap.channel(Transports.socketChannelType(eventLoop))
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis());
+    // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
+    // server's settings are known).
+    Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
+    // Unresolved: the name is looked up again on every connect, by Netty's resolver.
+    return InetSocketAddress.createUnresolved(config.host(), config.port());
   }
 
   /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */

@@ -88,12 +88,20 @@ public final class FerryChannel implements AutoCloseable {
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
         .build();
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis(), b.heartbeat);
+        b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess);
     this.tls = b.tls;
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
     this.ownsGroup = b.eventLoopGroup == null;
-    this.group = ownsGroup ? Transports.newEventLoopGroup(1, "ferry-client") : b.eventLoopGroup;
+    if (!ownsGroup && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
+      throw new IllegalArgumentException(b.inProcess
+          ? "eventLoopGroup: a socket group cannot run in-process connections (expected: a group of Netty's "
+              + "LocalIoHandler, or none)"
+          : "eventLoopGroup: an in-process group cannot run TCP connections (expected: NIO or epoll)");
+    }
+    this.group = !ownsGroup ? b.eventLoopGroup
+        : b.inProcess ? Transports.newInProcessEventLoopGroup(1, "ferry-client")
+        : Transports.newEventLoopGroup(1, "ferry-client");
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
         listener -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, listener),
         this::maybeTerminated);
@@ -110,6 +118,19 @@ public final class FerryChannel implements AutoCloseable {
   /** A builder of a channel to the server at {@code host:port}. */
   public static Builder builder(String host, int port) {
     return new Builder(host, port);
+  }
+
+  /**
+   * A builder of a channel to the in-process server of this JVM named {@code name} (one built with
+   * {@code FerryServer.Builder.inProcess(name)}): no socket, the same protocol and behaviour as over
+   * TCP. For tests. The TCP-only options ({@link Builder#connectTimeout}) have no effect.
+   */
+  public static Builder inProcessBuilder(String name) {
+    requireNonNull(name, "name");
+    if (name.isEmpty()) {
+      throw new IllegalArgumentException("name: \"\" (expected: the in-process server's name)");
+    }
+    return new Builder(name);
   }
 
   // ---- calls ----
@@ -436,6 +457,7 @@ public final class FerryChannel implements AutoCloseable {
   public static final class Builder {
     private final String host;
     private final int port;
+    private final boolean inProcess;
     private Duration defaultTimeout;
     private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
     private Duration connectTimeout = Duration.ofSeconds(10);
@@ -457,6 +479,13 @@ public final class FerryChannel implements AutoCloseable {
       }
       this.host = host;
       this.port = port;
+      this.inProcess = false;
+    }
+
+    private Builder(String inProcessName) {
+      this.host = inProcessName;
+      this.port = 0;
+      this.inProcess = true;
     }
 
     /**
@@ -500,7 +529,8 @@ public final class FerryChannel implements AutoCloseable {
     /**
      * An event loop group (NIO or epoll) to share with other channels or a server, instead of the
      * one-thread NIO group the channel creates and shuts down by itself. A group given here is not shut
-     * down by the channel.
+     * down by the channel. An in-process channel ({@link FerryChannel#inProcessBuilder}) needs a group of
+     * Netty's {@code LocalIoHandler} instead.
      */
     public Builder eventLoopGroup(EventLoopGroup group) {
       this.eventLoopGroup = requireNonNull(group, "group");

@@ -10,6 +10,7 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
@@ -37,6 +38,19 @@ public final class Transports {
   public static EventLoopGroup newEventLoopGroup(int threads, String name) {
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true),
         EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+  }
+
+  /**
+   * A group of {@code threads} daemon event loops named {@code name-N} for in-process connections
+   * (Netty's local transport, which needs event loops of its own kind).
+   */
+  public static EventLoopGroup newInProcessEventLoopGroup(int threads, String name) {
+    return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), LocalIoHandler.newFactory());
+  }
+
+  /** Whether {@code group} can run in-process connections (see {@link #newInProcessEventLoopGroup}). */
+  public static boolean isInProcess(EventLoopGroup group) {
+    return group instanceof IoEventLoopGroup && ((IoEventLoopGroup) group).isIoType(LocalIoHandler.class);
   }
 
   private static boolean isEpoll(EventLoopGroup group) {
