@@ -79,6 +79,28 @@ class UnaryRpcTest {
   }
 
   @Test
+  void awaitTerminationWithoutALimitBlocksUntilTheServerIsShutDown() throws Exception {
+    CompletableFuture<Void> waited = new CompletableFuture<>();
+    Thread waiter = new Thread(() -> {
+      try {
+        server.awaitTermination();
+        waited.complete(null);
+      } catch (Throwable t) {
+        waited.completeExceptionally(t);
+      }
+    }, "awaiting-termination");
+    waiter.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> waiter.getState() == Thread.State.WAITING);
+    assertThat(waited).as("still serving").isNotDone();
+    assertThat(channel.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance())).isNotNull();
+
+    server.shutdown(Duration.ofSeconds(5));
+
+    waited.get(10, TimeUnit.SECONDS);
+    assertThat(server.isTerminated()).isTrue();
+  }
+
+  @Test
   void emptyRequestAndResponse() {
     BytesValue reply = channel.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance(), CallOptions.DEFAULT);
     assertThat(reply).isEqualTo(BytesValue.getDefaultInstance());
