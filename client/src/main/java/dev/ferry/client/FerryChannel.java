@@ -92,15 +92,16 @@ public final class FerryChannel implements AutoCloseable {
     this.tls = b.tls;
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
-    this.ownsGroup = b.eventLoopGroup == null;
-    if (!ownsGroup && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
+    if (b.eventLoopGroup != null && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
       throw new IllegalArgumentException(b.inProcess
           ? "eventLoopGroup: a socket group cannot run in-process connections (expected: a group of Netty's "
               + "LocalIoHandler, or none)"
           : "eventLoopGroup: an in-process group cannot run TCP connections (expected: NIO or epoll)");
     }
-    this.group = !ownsGroup ? b.eventLoopGroup
-        : b.inProcess ? Transports.newInProcessEventLoopGroup(1, "ferry-client")
+    // In-process channels run on the JVM's shared in-process loops, which are nobody's to shut down.
+    this.ownsGroup = b.eventLoopGroup == null && !b.inProcess;
+    this.group = b.eventLoopGroup != null ? b.eventLoopGroup
+        : b.inProcess ? Transports.inProcessEventLoopGroup()
         : Transports.newEventLoopGroup(1, "ferry-client");
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
         listener -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, listener),

@@ -129,8 +129,9 @@ public final class FerryServer implements AutoCloseable {
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis());
     if (inProcessName != null) {
-      this.bossGroup = Transports.newInProcessEventLoopGroup(1, "ferry-server-boss");
-      this.workerGroup = Transports.newInProcessEventLoopGroup(b.workerThreads, "ferry-server-io");
+      // The JVM's shared in-process loops: not the server's, so not shut down with it.
+      this.bossGroup = Transports.inProcessEventLoopGroup();
+      this.workerGroup = bossGroup;
     } else {
       this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
       this.workerGroup = Transports.newEventLoopGroup(b.workerThreads, "ferry-server-io");
@@ -178,7 +179,8 @@ public final class FerryServer implements AutoCloseable {
     if (serverChannel.localAddress() instanceof InetSocketAddress) {
       port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
-    boundAddress = Addresses.describe(serverChannel.localAddress());
+    boundAddress = inProcessName != null ? "in-process:" + inProcessName
+        : Addresses.describe(serverChannel.localAddress());
     serverChannel.closeFuture().addListener(f -> maybeTerminate());
     log.info("Ferry server listening on {} ({}) with services {}", boundAddress,
         tls == null ? "plaintext" : tls, runtime.serviceNames());
@@ -342,8 +344,10 @@ public final class FerryServer implements AutoCloseable {
       }
       state = State.TERMINATED;
     }
-    bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
-    workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+    if (inProcessName == null) {
+      bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+      workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+    }
     // stop() may not run on the timer's own thread (the grace-period task may have brought us here).
     GlobalEventExecutor.INSTANCE.execute(timer::stop);
     if (ownedExecutor != null) {
@@ -548,7 +552,9 @@ public final class FerryServer implements AutoCloseable {
      * channels built with {@code FerryChannel.inProcessBuilder(name)} connect to it. Everything else is
      * as over TCP (the same frames, handshake, heartbeats, limits, interceptors; TLS if set), so a test
      * of a service in-process tests what its clients will see. The name must be unique among the
-     * in-process servers running in the JVM; a second server with it fails to start.
+     * in-process servers running in the JVM (ignoring case); a second server with it fails to start.
+     * {@link #workerThreads} does not apply: in-process connections run on event loops the JVM's
+     * in-process servers and channels share.
      */
     public Builder inProcess(String name) {
       requireNonNull(name, "name");
