@@ -12,7 +12,7 @@ public final class HeartbeatTimeoutException extends RuntimeException {
   private final long silentMillis;
 
   public HeartbeatTimeoutException(SocketAddress peer, long silentMillis) {
-    this("peer " + peer + " sent nothing for " + silentMillis + " ms (heartbeat timeout); connection closed",
+    this("peer " + Addresses.describe(peer) + " sent nothing for " + silentMillis + " ms (heartbeat timeout); connection closed",
         silentMillis);
   }
 
@@ -26,7 +26,7 @@ public final class HeartbeatTimeoutException extends RuntimeException {
    * sent (the write buffer stayed over its high-water mark): the peer is stuck or hostile, not silent.
    */
   public static HeartbeatTimeoutException notReading(SocketAddress peer, long millis, long unsentBytes) {
-    return new HeartbeatTimeoutException("peer " + peer + " is not reading: " + unsentBytes
+    return new HeartbeatTimeoutException("peer " + Addresses.describe(peer) + " is not reading: " + unsentBytes
         + " bytes have waited to be sent, and reading from it has been paused, for " + millis
         + " ms (heartbeat timeout); connection closed", millis);
   }

@@ -11,7 +11,6 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,14 +24,12 @@ import org.slf4j.LoggerFactory;
  */
 final class ConnectionLimiter {
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
-  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
   /** How long a refused connection is kept to read (and drop) what the client sent before closing. */
   static final long REFUSED_LINGER_MILLIS = 1_000;
 
   private final int maxConnections;
   private final AtomicInteger open = new AtomicInteger();
-  private final AtomicLong nextLogNanos = new AtomicLong(System.nanoTime());
-  private final AtomicLong unlogged = new AtomicLong();
+  private final RefusalLog refusals = new RefusalLog(log);
 
   ConnectionLimiter(int maxConnections) {
     this.maxConnections = maxConnections;
@@ -49,7 +46,7 @@ final class ConnectionLimiter {
     }
     open.decrementAndGet();
     String reason = "server at its limit of " + maxConnections + " connections (maxConnections)";
-    logRefusal(ch, reason);
+    refusals.refused(ch.remoteAddress(), reason);
     refuse(ch, reason);
     return false;
   }
@@ -57,18 +54,6 @@ final class ConnectionLimiter {
   /** The connections admitted and not yet closed. */
   int openConnections() {
     return open.get();
-  }
-
-  private void logRefusal(Channel ch, String reason) {
-    long now = System.nanoTime();
-    long next = nextLogNanos.get();
-    if (now - next >= 0 && nextLogNanos.compareAndSet(next, now + LOG_INTERVAL_NANOS)) {
-      long others = unlogged.getAndSet(0);
-      log.warn("Refused connection from {}: {}{}", ch.remoteAddress(), reason,
-          others == 0 ? "" : " (" + others + " more refused since the last report)");
-    } else {
-      unlogged.incrementAndGet();
-    }
   }
 
   /**

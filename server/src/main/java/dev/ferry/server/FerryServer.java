@@ -70,6 +70,7 @@ public final class FerryServer implements AutoCloseable {
   private final long handshakeTimeoutMillis;
   private final long frameReadTimeoutMillis;
   private final ConnectionLimiter connectionLimiter;
+  private final RefusalLog plaintextRefusals = new RefusalLog(LoggerFactory.getLogger(PlaintextRefuser.class));
   private final long heartbeatIntervalMillis;
   private final long heartbeatTimeoutMillis;
   private final Settings localSettings;
@@ -209,7 +210,7 @@ public final class FerryServer implements AutoCloseable {
       // Before the limiter: a refusal to a TLS client is written through TLS, like everything else.
       SslHandler ssl = currentTls.context().newHandler(ch.alloc());
       ssl.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-      ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser());
+      ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser(plaintextRefusals));
       ch.pipeline().addLast(PlaintextRefuser.TLS_HANDLER, ssl);
     }
     if (!connectionLimiter.admit(ch)) {

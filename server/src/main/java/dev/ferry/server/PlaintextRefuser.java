@@ -1,5 +1,6 @@
 package dev.ferry.server;
 
+import dev.ferry.protocol.ConnectionErrorHandler;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Preface;
 import dev.ferry.protocol.ProtocolException;
@@ -13,12 +14,21 @@ import java.util.List;
  * Ferry preface, the client has TLS off: the handler takes the {@code SslHandler} out, sends this side's
  * preface in plaintext and fails the connection with ERROR(REFUSED, "this server requires TLS"), so the
  * client reports that at once instead of a bare close. Anything else is left to the {@code SslHandler}
- * (which rejects what is not TLS); the handler then removes itself.
+ * (which rejects what is not TLS); the handler then removes itself. The refusal is logged through the
+ * server's {@link RefusalLog} (WARN, at most a line a second), not once per connection: a client
+ * pool opens several, and a misconfigured fleet many.
  *
  * <p>One per connection; event loop only.
  */
 final class PlaintextRefuser extends ByteToMessageDecoder {
   static final String NAME = "plaintext-refuser";
+  static final String REASON = "this server requires TLS; the client connected in plaintext";
+
+  private final RefusalLog refusals;
+
+  PlaintextRefuser(RefusalLog refusals) {
+    this.refusals = refusals;
+  }
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -35,8 +45,9 @@ final class PlaintextRefuser extends ByteToMessageDecoder {
       ctx.pipeline().remove(TLS_HANDLER); // drops the (never sent) TLS-wrapped preface and SETTINGS
     }
     ctx.write(Preface.encode(ctx.alloc()));
-    throw new ProtocolException(ErrorCode.REFUSED,
-        "this server requires TLS; the client connected in plaintext");
+    refusals.refused(ctx.channel().remoteAddress(), REASON);
+    ConnectionErrorHandler.alreadyReported(ctx.channel());
+    throw new ProtocolException(ErrorCode.REFUSED, REASON);
   }
 
   /** The name of the server's SslHandler in the pipeline. */
