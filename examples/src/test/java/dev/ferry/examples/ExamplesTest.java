@@ -42,17 +42,23 @@ class ExamplesTest {
   }
 
   @Test
-  void secureExampleAuthenticatesAuthorizesAndRefusesPlaintext() throws Exception {
+  void secureExampleAuthenticatesAuthorizesRefusesPlaintextReloadsAndCleansUp(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path workDir) throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    dev.ferry.examples.secure.SecureKvStoreExample.run(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    dev.ferry.examples.secure.SecureKvStoreExample.run(new PrintStream(bytes, true, StandardCharsets.UTF_8), workDir);
     assertThat(bytes.toString(StandardCharsets.UTF_8))
+        .contains("reader-token -> caller \"reporting\" with roles [reader]")
+        .contains("writer-token -> caller \"billing\" with roles [reader, writer]")
         .contains("client certificates: require")
         .contains("reader got invoice/42 = paid")
         .contains("reader's Put -> PERMISSION_DENIED: caller reporting may not call ferry.examples.kvstore.KvStore/Put")
-        .contains("plaintext client -> UNAVAILABLE")
+        .contains("plaintext client (expected to fail) -> UNAVAILABLE")
         .contains("this server requires TLS")
-        .contains("certificate reloaded")
-        .contains("Secure example finished");
+        .contains("certificate reloaded: a client expecting the name kv.internal connects and reads invoice/42 = paid")
+        .contains("Secure example finished (its certificates and keys deleted)");
+    try (java.util.stream.Stream<java.nio.file.Path> left = java.nio.file.Files.list(workDir)) {
+      assertThat(left).as("what the example made in " + workDir).isEmpty();
+    }
   }
 
   @Test
