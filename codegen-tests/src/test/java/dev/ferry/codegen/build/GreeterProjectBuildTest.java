@@ -1,4 +1,4 @@
-package dev.ferry.examples;
+package dev.ferry.codegen.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
