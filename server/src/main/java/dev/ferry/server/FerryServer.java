@@ -175,11 +175,13 @@ public final class FerryServer implements AutoCloseable {
       serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) {
       terminate();
-      throw new IOException("could not bind " + Addresses.describe(address) + ": " + e.getMessage(), e);
+      throw new IOException("could not bind " + (inProcessName != null ? "in-process:" + inProcessName
+          : Addresses.describe(address)) + ": " + e.getMessage(), e);
     }
     if (serverChannel.localAddress() instanceof InetSocketAddress) {
       port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
     }
+    // The name as given: Netty's local transport lowercases it.
     boundAddress = inProcessName != null ? "in-process:" + inProcessName
         : Addresses.describe(serverChannel.localAddress());
     serverChannel.closeFuture().addListener(f -> maybeTerminate());
