@@ -11,8 +11,9 @@ import java.util.Map;
  * Immutable, ordered key/value pairs sent with a call (request metadata) or with its status
  * (trailing metadata). A key may appear more than once.
  *
- * <p>Keys are 1 to 256 characters of lowercase ASCII letters, digits, {@code '-'}, {@code '_'} and
- * {@code '.'}; values are any string.
+ * <p>Keys are 1 to 256 characters of ASCII letters, digits, {@code '-'}, {@code '_'} and {@code '.'};
+ * values are any string. Keys are case-insensitive, as in HTTP: they are stored (and sent) in
+ * lowercase, so {@code add("X-Request-Id", ...)} and {@code get("x-request-id")} name the same key.
  *
  * <pre>{@code
  * Metadata md = Metadata.builder().add("x-request-id", "42").add("tenant", "acme").build();
@@ -45,8 +46,9 @@ public final class Metadata {
     return b;
   }
 
-  /** The first value for {@code key}, or {@code null} if there is none. */
+  /** The first value for {@code key} (in any case), or {@code null} if there is none. */
   public String get(String key) {
+    key = lowercase(key);
     for (Map.Entry<String, String> e : entries) {
       if (e.getKey().equals(key)) {
         return e.getValue();
@@ -55,8 +57,9 @@ public final class Metadata {
     return null;
   }
 
-  /** Every value for {@code key}, in order; empty if there is none. */
+  /** Every value for {@code key} (in any case), in order; empty if there is none. */
   public List<String> getAll(String key) {
+    key = lowercase(key);
     List<String> values = new ArrayList<>(1);
     for (Map.Entry<String, String> e : entries) {
       if (e.getKey().equals(key)) {
@@ -66,7 +69,7 @@ public final class Metadata {
     return Collections.unmodifiableList(values);
   }
 
-  /** All entries, in the order they were added. */
+  /** All entries, in the order they were added; keys in lowercase. */
   public List<Map.Entry<String, String>> entries() {
     return entries;
   }
@@ -97,7 +100,9 @@ public final class Metadata {
   }
 
   /**
-   * Checks a metadata key and returns it.
+   * Checks a metadata key in its wire form (lowercase, as PROTOCOL.md section 9.3 requires of what is
+   * sent and received) and returns it. Keys given to {@link Builder#add} are lowercased first; this
+   * check is for keys read from the wire, where uppercase is an error.
    *
    * @throws IllegalArgumentException if the key is empty, longer than 256 characters, or holds a
    *     character other than {@code [a-z0-9-_.]}
@@ -118,15 +123,51 @@ public final class Metadata {
     return key;
   }
 
+  /**
+   * {@code key} with ASCII uppercase letters lowercased (nothing else changes, so a non-ASCII letter
+   * still fails {@link #checkKey}). Returns {@code key} itself when it has none, the common case.
+   */
+  private static String lowercase(String key) {
+    requireNonNull(key, "key");
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        char[] chars = key.toCharArray();
+        for (int j = i; j < chars.length; j++) {
+          if (chars[j] >= 'A' && chars[j] <= 'Z') {
+            chars[j] = (char) (chars[j] + ('a' - 'A'));
+          }
+        }
+        return new String(chars);
+      }
+    }
+    return key;
+  }
+
   /** Builds {@link Metadata}. Not thread-safe. */
   public static final class Builder {
     private final List<Map.Entry<String, String>> entries = new ArrayList<>();
 
     private Builder() {}
 
-    /** Adds an entry; earlier entries with the same key are kept. */
+    /**
+     * Adds an entry, its key lowercased ({@code "X-Caller"} becomes {@code "x-caller"}); earlier entries
+     * with the same key are kept.
+     *
+     * @throws IllegalArgumentException if the key is empty, longer than 256 characters, or holds a
+     *     character other than ASCII letters, digits, {@code '-'}, {@code '_'} and {@code '.'}
+     */
     public Builder add(String key, String value) {
-      entries.add(Map.entry(checkKey(key), requireNonNull(value, "value")));
+      String lower = lowercase(key);
+      if (lower != key) {
+        try {
+          checkKey(lower);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("metadata key: \"" + key
+              + "\" (expected: ASCII letters, digits, '-', '_', '.')", e);
+        }
+      }
+      entries.add(Map.entry(checkKey(lower), requireNonNull(value, "value")));
       return this;
     }
 

@@ -19,6 +19,21 @@ import java.util.concurrent.CompletableFuture;
  *     .withMetadata(Metadata.of("x-request-id", "42"));
  * }</pre>
  *
+ * <p>The trailing metadata a server sends with a response (its handler's {@code addTrailer}) comes
+ * with {@link #exchange} and {@link #exchangeAsync}, which call an rpc named by its descriptor (the
+ * constants of the generated {@code ...Ferry} class) with this stub's options:
+ *
+ * <pre>{@code
+ * Response<HelloReply> response = stub.exchange(GreeterFerry.SAY_HELLO, request);
+ * String cost = response.trailers().get("x-cost");
+ * }</pre>
+ *
+ * (A failed call's trailers are in its {@link dev.ferry.FerryException#trailers()}.) Ferry responses
+ * carry no leading headers: everything a server sends besides the message is in the trailers.
+ *
+ * <p>Thread-safe: a stub is immutable, and its methods may be called from any thread except, for the
+ * blocking ones, the channel's event loop.
+ *
  * @param <S> the concrete stub type
  */
 public abstract class AbstractStub<S extends AbstractStub<S>> {
@@ -65,10 +80,41 @@ public abstract class AbstractStub<S extends AbstractStub<S>> {
     return newStub(new Options(options.channel, timeout, options.metadata, options.waitForReady, null));
   }
 
-  /** This stub with {@code metadata} sent with every call. */
+  /**
+   * This stub with {@code metadata} added to what every call sends. It merges: a key {@code metadata}
+   * has replaces that key's entries from before, other keys stay. So
+   * {@code stub.withMetadata(Metadata.of("tenant", "acme")).withMetadata(Metadata.of("x-request-id", "42"))}
+   * sends both entries, and a second {@code withMetadata(Metadata.of("tenant", "other"))} sends
+   * {@code tenant: other} only. To send several values for one key, put them in one {@link Metadata}.
+   *
+   * <p>To replace everything sent before, start again from a stub without metadata (the generated
+   * {@code create(channel)}), or give complete options with {@link #withOptions}.
+   */
   public final S withMetadata(Metadata metadata) {
     requireNonNull(metadata, "metadata");
-    return newStub(new Options(options.channel, options.timeout, metadata, options.waitForReady, null));
+    if (options.fixed != null) {
+      CallOptions merged = options.fixed.toBuilder().metadata(merge(options.fixed.metadata(), metadata)).build();
+      return newStub(new Options(options.channel, null, merged.metadata(), merged.waitForReady(), merged));
+    }
+    return newStub(new Options(options.channel, options.timeout, merge(options.metadata, metadata),
+        options.waitForReady, null));
+  }
+
+  /** {@code base} with {@code added}'s entries, which replace base's entries for the same keys. */
+  private static Metadata merge(Metadata base, Metadata added) {
+    if (base.isEmpty()) {
+      return added;
+    }
+    if (added.isEmpty()) {
+      return base;
+    }
+    Metadata.Builder merged = Metadata.builder();
+    for (java.util.Map.Entry<String, String> e : base.entries()) {
+      if (added.get(e.getKey()) == null) {
+        merged.add(e.getKey(), e.getValue());
+      }
+    }
+    return merged.addAll(added).build();
   }
 
   /** This stub with calls that wait for a connection instead of failing fast while none is ready. */
@@ -76,7 +122,10 @@ public abstract class AbstractStub<S extends AbstractStub<S>> {
     return newStub(new Options(options.channel, options.timeout, options.metadata, waitForReady, null));
   }
 
-  /** This stub with exactly {@code callOptions} for every call (an absolute deadline is shared by all). */
+  /**
+   * This stub with exactly {@code callOptions} for every call (an absolute deadline is shared by all):
+   * they replace the timeout, metadata and wait-for-ready set before.
+   */
   public final S withOptions(CallOptions callOptions) {
     requireNonNull(callOptions, "callOptions");
     return newStub(new Options(options.channel, null, callOptions.metadata(), callOptions.waitForReady(),
@@ -108,5 +157,24 @@ public abstract class AbstractStub<S extends AbstractStub<S>> {
   protected final <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> asyncCall(
       MethodDescriptor<ReqT, RespT> method, ReqT request) {
     return options.channel.call(method, request, callOptions());
+  }
+
+  /**
+   * Calls {@code method} (one of this service's descriptors, such as {@code GreeterFerry.SAY_HELLO})
+   * with this stub's options and waits for the response and its trailing metadata. Failures are thrown
+   * as by the blocking rpc methods: see {@link FerryChannel#blockingExchange}.
+   */
+  public final <ReqT extends MessageLite, RespT extends MessageLite> Response<RespT> exchange(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return options.channel.blockingExchange(method, request, callOptions());
+  }
+
+  /**
+   * Calls {@code method} with this stub's options; the future yields the response and its trailing
+   * metadata, and completes on a Ferry event-loop thread: see {@link FerryChannel#exchange}.
+   */
+  public final <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>>
+      exchangeAsync(MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return options.channel.exchange(method, request, callOptions());
   }
 }

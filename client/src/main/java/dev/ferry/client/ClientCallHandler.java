@@ -4,7 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.CallFrame;
+import dev.ferry.protocol.ConnectionErrorHandler;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
@@ -24,8 +26,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
+import java.io.IOException;
+import java.net.ConnectException;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -34,6 +36,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -272,7 +275,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    peer = describe(ctx.channel().remoteAddress());
+    peer = Addresses.describe(ctx.channel().remoteAddress());
     ctx.fireChannelActive();
   }
 
@@ -291,6 +294,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       // The SslHandler closes the connection next; say why first (a timeout reaches no exceptionCaught).
       Throwable cause = ((SslHandshakeCompletionEvent) evt).cause();
       closing = true;
+      ConnectionErrorHandler.alreadyReported(ctx.channel()); // the pool reports it, as for exceptionCaught
       connectionFailed("handshake with " + peer + " failed: " + describe(cause), cause);
       ctx.fireUserEventTriggered(evt);
     } else {
@@ -405,6 +409,11 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     closing = true;
+    if (!handshake.isDone() || !pending.isEmpty()) {
+      // The reason reaches the calls in flight, or the pool (which tells waiting calls, or logs it):
+      // ConnectionErrorHandler need not log it again.
+      ConnectionErrorHandler.alreadyReported(ctx.channel());
+    }
     connectionFailed((handshake.isDone() ? "connection to " + peer + " failed: " : "handshake with " + peer
         + " failed: ") + describe(cause, ctx), cause);
     // ConnectionErrorHandler, next in line, logs the cause and closes the connection (sending ERROR
@@ -474,24 +483,16 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
 
   // ---- messages ----
 
-  /** {@code host:port}, with the IP address in parentheses when the host is a name. */
-  static String describe(SocketAddress address) {
-    if (!(address instanceof InetSocketAddress)) {
-      return String.valueOf(address);
-    }
-    InetSocketAddress a = (InetSocketAddress) address;
-    String host = a.getHostString();
-    String ip = a.getAddress() == null ? null : a.getAddress().getHostAddress();
-    return host + ":" + a.getPort() + (ip == null || ip.equals(host) ? "" : " (" + ip + ")");
-  }
-
   /** As {@link #describe(Throwable)}; a TLS failure says whether the TLS handshake had completed. */
   private static String describe(Throwable t, ChannelHandlerContext ctx) {
     SSLException tls = TlsSupport.tlsFailure(t);
     return tls != null ? TlsSupport.describe(tls, ctx.channel()) : describe(t);
   }
 
-  /** A throwable's message, or its class name when it has none; TLS failures are explained. */
+  /**
+   * A throwable's message, or its class name when it has none; TLS failures are explained, and network
+   * errors are said in plain words (see {@link #plainNetworkMessage}).
+   */
   static String describe(Throwable t) {
     if (t == null) {
       return "unknown cause";
@@ -500,8 +501,46 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     if (tls != null) {
       return TlsSupport.describe(tls);
     }
+    if (t instanceof IOException) {
+      return plainNetworkMessage((IOException) t);
+    }
     String message = t.getMessage();
     return message == null || message.isEmpty() ? t.getClass().getSimpleName() : message;
+  }
+
+  /** Netty's native transport: "recvAddress(..) failed with error(-104): ". */
+  private static final Pattern NATIVE_CALL = Pattern.compile("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ");
+
+  /**
+   * An I/O error's message as a person would say it: {@code "connection refused"}, not Netty's
+   * {@code "finishConnect(..) failed with error(-111): Connection refused: localhost/127.0.0.1:7070"}.
+   * The system call and error number go, and so does the address Netty appends to a failed connect
+   * (every message that uses this one names the server already).
+   */
+  static String plainNetworkMessage(IOException e) {
+    Throwable t = e;
+    // Netty's annotated ConnectException wraps the original, whose message lacks the address.
+    if (e instanceof ConnectException && e.getCause() instanceof ConnectException
+        && e.getCause().getMessage() != null) {
+      t = e.getCause();
+    }
+    String message = t.getMessage();
+    if (message == null || message.isEmpty()) {
+      return e.getClass().getSimpleName();
+    }
+    message = NATIVE_CALL.matcher(message).replaceFirst("");
+    if (t instanceof ConnectException && message.contains(": ")) {
+      // NIO's connect failures come annotated without a wrapped original: "Connection refused: /127.0.0.1:7070".
+      String rest = message.substring(message.lastIndexOf(": ") + 2);
+      if (rest.startsWith("/") || rest.contains("/") && rest.matches(".*:\\d+$")) {
+        message = message.substring(0, message.lastIndexOf(": "));
+      }
+    }
+    // "Connection reset by peer" reads as the middle of our sentences: "... failed: connection reset by peer".
+    if (message.length() > 1 && Character.isUpperCase(message.charAt(0)) && Character.isLowerCase(message.charAt(1))) {
+      message = Character.toLowerCase(message.charAt(0)) + message.substring(1);
+    }
+    return message;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.ferry.client;
 import static java.util.Objects.requireNonNull;
 
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.Settings;
 import dev.ferry.protocol.Transports;
 import dev.ferry.protocol.WriteQueue;
@@ -12,10 +13,13 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.FutureListener;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
@@ -24,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * One TCP connection to the server, from the connect through the handshake to the close.
+ * One connection to the server (TCP, or in-process), from the connect through the handshake to the close.
  *
  * <p>{@link #open} starts connecting and returns at once; it never waits. Calls handed to
  * {@link #start} wait for the handshake with a listener, and are then moved onto the event loop
@@ -55,17 +59,19 @@ final class ClientConnection {
   /**
    * What a connection needs to know, fixed for the channel's life.
    *
-   * @param host the server's host name or address; looked up again before each connect
-   * @param port the server's port
+   * @param host the server's host name or address, looked up again before each connect; for an
+   *     in-process server, its name
+   * @param port the server's port (0 for an in-process server)
    * @param localSettings what this side announces in its SETTINGS
    * @param connectTimeoutMillis how long the TCP connect may take
    * @param handshakeTimeoutMillis how long the server has to send its preface and SETTINGS
+   * @param inProcess whether {@code host} names an in-process server (Netty's local transport)
    * @param resolver looks up {@code host} off the event loop
    * @param heartbeatAdjusted told, on an event loop, why a connection's heartbeat interval or timeout
    *     differs from {@code heartbeat} (the server's SETTINGS raised it)
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
-      long handshakeTimeoutMillis, HeartbeatOptions heartbeat, HostResolver resolver,
+      long handshakeTimeoutMillis, HeartbeatOptions heartbeat, boolean inProcess, HostResolver resolver,
       Consumer<String> heartbeatAdjusted) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
@@ -77,7 +83,7 @@ final class ClientConnection {
     }
 
     String authority() {
-      return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+      return inProcess ? "in-process:" + host : Addresses.hostPort(host, port);
     }
   }
 
@@ -101,16 +107,11 @@ final class ClientConnection {
         droppedResponses, listener::draining, config.heartbeatAdjusted());
     Bootstrap bootstrap = new Bootstrap()
         .group(eventLoop)
-        // NIO or epoll, whichever the (possibly shared) event loop runs.
-        .channel(Transports.socketChannelType(eventLoop))
         // Addresses arrive resolved (see HostResolver): Netty's default resolver would block the loop.
         .resolver(NoopAddressResolverGroup.INSTANCE)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis())
         .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(),
             config.heartbeat(), handler, tls, config.host(), config.port()));
-    // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
-    // server's settings are known).
-    Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
+    transport(bootstrap, config, eventLoop);
     // The channel exists (registered, pipeline in place) before the address is known, so calls can be
     // handed to the connection at once; they wait for its handshake.
     ChannelFuture registered = bootstrap.register();
@@ -120,9 +121,12 @@ final class ClientConnection {
     channel.closeFuture().addListener(f -> connection.closeFuture.complete(null));
     // Looked up again on every connect, so a server that moved is found; never on the loop, never here
     // (this may run under the pool's lock).
-    config.resolver().resolve(config.host(), config.port()).whenComplete((address, lookupFailure) -> {
+    CompletableFuture<? extends SocketAddress> address = config.inProcess()
+        ? CompletableFuture.completedFuture(new LocalAddress(config.host()))
+        : config.resolver().resolve(config.host(), config.port());
+    address.whenComplete((resolved, lookupFailure) -> {
       try {
-        eventLoop.execute(() -> connect(connection, registered, address, lookupFailure));
+        eventLoop.execute(() -> connect(connection, registered, resolved, lookupFailure));
       } catch (RejectedExecutionException e) {
         connection.connectFailed(e); // the channel's event loops are shut down
       }
@@ -131,7 +135,7 @@ final class ClientConnection {
   }
 
   /** Event loop: connects to the looked-up address, or fails the connection if the lookup failed. */
-  private static void connect(ClientConnection connection, ChannelFuture registered, InetSocketAddress address,
+  private static void connect(ClientConnection connection, ChannelFuture registered, SocketAddress address,
       Throwable lookupFailure) {
     if (lookupFailure != null) {
       Throwable cause = lookupFailure instanceof java.util.concurrent.CompletionException
@@ -157,6 +161,21 @@ final class ClientConnection {
     handler.connectFailed(cause);
     channel.close();
     closeFuture.complete(null);
+  }
+
+  /** Sets the channel type and the options of the configured transport on {@code bootstrap}. */
+  private static void transport(Bootstrap bootstrap, Config config, EventLoop eventLoop) {
+    if (config.inProcess()) {
+      // Netty's local transport runs on any event loop; it has no socket, so no socket options.
+      bootstrap.channel(LocalChannel.class);
+      return;
+    }
+    // NIO or epoll, whichever the (possibly shared) event loop runs.
+    bootstrap.channel(Transports.socketChannelType(eventLoop))
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis());
+    // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
+    // server's settings are known).
+    Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
   }
 
   /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */

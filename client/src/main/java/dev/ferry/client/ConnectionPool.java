@@ -53,6 +53,8 @@ final class ConnectionPool {
   private final Set<ClientConnection> open = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedDeque<ClientCall<?, ?>> waiters = new ConcurrentLinkedDeque<>();
   private final AtomicInteger waiting = new AtomicInteger();
+  /** Calls between the start of acquireSlowly and their place in the queue: they will hear of a failure. */
+  private final AtomicInteger arriving = new AtomicInteger();
   private final AtomicInteger connectAttempts = new AtomicInteger();
   private final Runnable onConnectionClosed;
 
@@ -149,6 +151,15 @@ final class ConnectionPool {
   }
 
   private ClientConnection acquireSlowly(ClientCall<?, ?> call) {
+    arriving.incrementAndGet();
+    try {
+      return acquireOrQueue(call);
+    } finally {
+      arriving.decrementAndGet();
+    }
+  }
+
+  private ClientConnection acquireOrQueue(ClientCall<?, ?> call) {
     boolean anyReady;
     ChannelState now;
     synchronized (this) {
@@ -168,8 +179,7 @@ final class ConnectionPool {
       return c;
     }
     if (!anyReady && now == ChannelState.TRANSIENT_FAILURE && !call.waitForReady()) {
-      call.fail(StatusCode.UNAVAILABLE, "no connection to " + authority + " is ready ("
-          + lastFailure + ")", lastFailureCause);
+      call.fail(StatusCode.UNAVAILABLE, noConnection(lastFailure), lastFailureCause);
       return null;
     }
     if (waiting.incrementAndGet() > options.maxPendingCalls()) {
@@ -186,6 +196,12 @@ final class ConnectionPool {
     }
     waiters.addLast(call);
     drainWaiters(); // room may have appeared while we queued
+    String failure = lastFailure;
+    if (state == ChannelState.TRANSIENT_FAILURE && failure != null) {
+      // A connection attempt failed while this call was on its way into the queue, after the waiting
+      // calls were failed: fail it now rather than at the next attempt.
+      failFastWaiters(failure);
+    }
     return null;
   }
 
@@ -231,18 +247,32 @@ final class ConnectionPool {
     }
   }
 
-  /** The channel is in TRANSIENT_FAILURE: waiting calls that are not wait-for-ready fail now. */
-  private void failFastWaiters(String reason) {
+  /**
+   * The channel is in TRANSIENT_FAILURE: waiting calls that are not wait-for-ready fail now, with
+   * {@code reason} (which names the server when it is a connection's failure). Returns how many.
+   */
+  private int failFastWaiters(String reason) {
+    String why = noConnection(reason);
+    int failed = 0;
     for (Iterator<ClientCall<?, ?>> it = waiters.iterator(); it.hasNext(); ) {
       ClientCall<?, ?> call = it.next();
       if (call.isFinished() || !call.waitForReady()) {
         if (waiters.removeFirstOccurrence(call)) {
           waiting.decrementAndGet();
-          call.fail(StatusCode.UNAVAILABLE, "no connection to " + authority + " is ready (" + reason + ")",
-              lastFailureCause);
+          failed += call.isFinished() ? 0 : 1;
+          call.fail(StatusCode.UNAVAILABLE, why, lastFailureCause);
         }
       }
     }
+    return failed;
+  }
+
+  /**
+   * Why a call cannot have a connection: the last connection failure, which names the server ("could not
+   * connect to host:port: connection refused"), so the address is said once; other reasons are framed.
+   */
+  private String noConnection(String reason) {
+    return reason.contains(authority) ? reason : "no connection to " + authority + " is ready (" + reason + ")";
   }
 
   // ---- slots ----
@@ -278,6 +308,7 @@ final class ConnectionPool {
   }
 
   private void onConnectFailed(Slot slot, ClientConnection c, String reason, Throwable cause) {
+    ChannelState before;
     ChannelState now;
     synchronized (this) {
       if (slot.connection != c) {
@@ -289,11 +320,21 @@ final class ConnectionPool {
       lastFailureCause = cause;
       rebuildReady();
       scheduleRetry(slot);
-      updateState();
+      before = state;
+      updateState(false);
       now = state;
     }
     if (now == ChannelState.TRANSIENT_FAILURE) {
-      failFastWaiters(reason);
+      int told = failFastWaiters(reason) + arriving.get(); // arriving calls fail on entering the queue
+      if (before != now) {
+        // Said once: to the calls that fail with the reason, or, when none is there to hear it, here.
+        if (told == 0) {
+          log.warn("Channel to {}: {} -> {} ({})", authority, before, now, reason);
+        } else {
+          log.info("Channel to {}: {} -> {} (the reason went to {} waiting call{})", authority, before, now,
+              told, told == 1 ? "" : "s");
+        }
+      }
     }
   }
 
@@ -367,6 +408,14 @@ final class ConnectionPool {
   }
 
   private void updateState() {
+    updateState(true);
+  }
+
+  /**
+   * Recomputes the state and logs a change; a change to TRANSIENT_FAILURE only if
+   * {@code logTransientFailure} (else the caller logs it, knowing who was told).
+   */
+  private void updateState(boolean logTransientFailure) {
     ChannelState next;
     if (shutdown) {
       next = ChannelState.SHUTDOWN;
@@ -385,7 +434,9 @@ final class ConnectionPool {
     if (next != previous) {
       state = next;
       if (next == ChannelState.TRANSIENT_FAILURE) {
-        log.warn("Channel to {}: {} -> {} ({})", authority, previous, next, lastFailure);
+        if (logTransientFailure) {
+          log.warn("Channel to {}: {} -> {} ({})", authority, previous, next, lastFailure);
+        }
       } else {
         log.info("Channel to {}: {} -> {}", authority, previous, next);
       }

@@ -92,12 +92,21 @@ public final class FerryChannel implements AutoCloseable {
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
         .build();
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis(), b.heartbeat, b.resolver, this::heartbeatAdjusted);
+        b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted);
     this.tls = b.tls;
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
-    this.ownsGroup = b.eventLoopGroup == null;
-    this.group = ownsGroup ? Transports.newEventLoopGroup(1, "ferry-client") : b.eventLoopGroup;
+    if (b.eventLoopGroup != null && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
+      throw new IllegalArgumentException(b.inProcess
+          ? "eventLoopGroup: a socket group cannot run in-process connections (expected: a group of Netty's "
+              + "LocalIoHandler, or none)"
+          : "eventLoopGroup: an in-process group cannot run TCP connections (expected: NIO or epoll)");
+    }
+    // In-process channels run on the JVM's shared in-process loops, which are nobody's to shut down.
+    this.ownsGroup = b.eventLoopGroup == null && !b.inProcess;
+    this.group = b.eventLoopGroup != null ? b.eventLoopGroup
+        : b.inProcess ? Transports.inProcessEventLoopGroup()
+        : Transports.newEventLoopGroup(1, "ferry-client");
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
         listener -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, listener),
         this::maybeTerminated);
@@ -122,6 +131,19 @@ public final class FerryChannel implements AutoCloseable {
   /** A builder of a channel to the server at {@code host:port}. */
   public static Builder builder(String host, int port) {
     return new Builder(host, port);
+  }
+
+  /**
+   * A builder of a channel to the in-process server of this JVM named {@code name} (one built with
+   * {@code FerryServer.Builder.inProcess(name)}): no socket, the same protocol and behaviour as over
+   * TCP. For tests. The TCP-only options ({@link Builder#connectTimeout}) have no effect.
+   */
+  public static Builder inProcessBuilder(String name) {
+    requireNonNull(name, "name");
+    if (name.isEmpty()) {
+      throw new IllegalArgumentException("name: \"\" (expected: the in-process server's name)");
+    }
+    return new Builder(name);
   }
 
   // ---- calls ----
@@ -161,16 +183,37 @@ public final class FerryChannel implements AutoCloseable {
   /**
    * Calls {@code method} and waits for the response.
    *
-   * @throws FerryException the call's failure, as the server or the client reported it; if the
-   *     waiting thread is interrupted the call is cancelled, the interrupt flag is set again, and the
-   *     code is {@link StatusCode#CANCELLED}
+   * @throws FerryException the call's failure, as the server or the client reported it. It is thrown
+   *     on the calling thread with the caller's stack trace; the exception that completed the call on
+   *     the event loop is its cause. If the waiting thread is interrupted the call is cancelled, the
+   *     interrupt flag is set again, and the code is {@link StatusCode#CANCELLED}
    * @throws IllegalStateException if called on one of this channel's event loop threads, which must
    *     stay free to complete the call
    */
   public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
     checkNotOnEventLoop("blockingCall");
-    CompletableFuture<RespT> future = call(method, request, options);
+    return await(call(method, request, options), method);
+  }
+
+  /** Calls {@code method} with {@link CallOptions#DEFAULT} and waits for the response; see above. */
+  public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return blockingCall(method, request, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Like {@link #blockingCall}, but also returns the trailing metadata the server sent with the
+   * response. Failures are thrown as by {@link #blockingCall}.
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> Response<RespT> blockingExchange(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    checkNotOnEventLoop("blockingExchange");
+    return await(exchange(method, request, options), method);
+  }
+
+  /** Waits on the caller's thread for a call's future; failures are thrown as {@link FerryException}s. */
+  private static <T> T await(CompletableFuture<T> future, MethodDescriptor<?, ?> method) {
     try {
       return future.get();
     } catch (InterruptedException e) {
@@ -181,7 +224,7 @@ public final class FerryChannel implements AutoCloseable {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof FerryException) {
-        throw (FerryException) cause;
+        throw forCaller((FerryException) cause);
       }
       throw new FerryException(StatusCode.UNKNOWN, ClientCallHandler.describe(cause), cause);
     } catch (CancellationException e) {
@@ -189,10 +232,17 @@ public final class FerryChannel implements AutoCloseable {
     }
   }
 
-  /** Calls {@code method} with {@link CallOptions#DEFAULT} and waits for the response; see above. */
-  public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
-      MethodDescriptor<ReqT, RespT> method, ReqT request) {
-    return blockingCall(method, request, CallOptions.DEFAULT);
+  /**
+   * The exception to throw to a blocking caller: the call's failure was made on an event loop (or a
+   * timer), and its stack trace shows only Ferry and Netty frames. A copy made here carries the
+   * caller's frames, which say where the failed call came from; the original stays as its cause.
+   * A subclass (whose type the caller may catch) is thrown as it is.
+   */
+  private static FerryException forCaller(FerryException failure) {
+    if (failure.getClass() != FerryException.class) {
+      return failure;
+    }
+    return new FerryException(failure.code(), failure.description(), failure.trailers(), failure);
   }
 
   private <ReqT extends MessageLite, RespT extends MessageLite, T> ClientCall<RespT, T> start(
@@ -422,6 +472,7 @@ public final class FerryChannel implements AutoCloseable {
   public static final class Builder {
     private final String host;
     private final int port;
+    private final boolean inProcess;
     private Duration defaultTimeout;
     private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
     private Duration connectTimeout = Duration.ofSeconds(10);
@@ -444,6 +495,13 @@ public final class FerryChannel implements AutoCloseable {
       }
       this.host = host;
       this.port = port;
+      this.inProcess = false;
+    }
+
+    private Builder(String inProcessName) {
+      this.host = inProcessName;
+      this.port = 0;
+      this.inProcess = true;
     }
 
     /**
@@ -487,7 +545,8 @@ public final class FerryChannel implements AutoCloseable {
     /**
      * An event loop group (NIO or epoll) to share with other channels or a server, instead of the
      * one-thread NIO group the channel creates and shuts down by itself. A group given here is not shut
-     * down by the channel.
+     * down by the channel. An in-process channel ({@link FerryChannel#inProcessBuilder}) needs a group of
+     * Netty's {@code LocalIoHandler} instead.
      */
     public Builder eventLoopGroup(EventLoopGroup group) {
       this.eventLoopGroup = requireNonNull(group, "group");

@@ -15,7 +15,7 @@ import java.util.Set;
 
 /**
  * Generates, for each service {@code S} of each file to generate, three files in the file's Java
- * package:
+ * package (two with the option {@code side=server} or {@code side=client}):
  *
  * <ul>
  *   <li>{@code SFerry}: the service name and one {@code MethodDescriptor} constant per rpc. Depends on
@@ -33,15 +33,23 @@ import java.util.Set;
  *       and {@code withOptions} variants. Depends on {@code ferry-client}.
  * </ul>
  *
- * Splitting them keeps a server-only application free of the client module and vice versa. Generated
- * code names every type it uses in full, so user message names never clash with Ferry's.
+ * Splitting them keeps a server-only application free of the client module and vice versa: with
+ * {@code side=server} only {@code SFerry} and {@code SFerryService} are written, with {@code side=client}
+ * only {@code SFerry} and {@code SFerryStub}. Generated code names every type it uses in full, so user
+ * message names never clash with Ferry's.
+ *
+ * <p>Every problem found in the input is collected, and all are reported together in one
+ * {@link GenerationException}, a line each: {@code file:line:column: rpc pkg.Service/Method: reason}.
  */
 final class ServiceGenerator {
   private final CodeGeneratorRequest request;
+  private final FerryProtocPlugin.Options options;
   private final JavaNames names;
+  private final List<String> errors = new ArrayList<>();
 
-  ServiceGenerator(CodeGeneratorRequest request) {
+  ServiceGenerator(CodeGeneratorRequest request, FerryProtocPlugin.Options options) {
     this.request = request;
+    this.options = options;
     this.names = new JavaNames(request.getProtoFileList());
   }
 
@@ -52,27 +60,48 @@ final class ServiceGenerator {
       if (!toGenerate.contains(file.getName())) {
         continue;
       }
-      Map<String, String> comments = comments(file.getSourceCodeInfo());
+      Map<String, SourceCodeInfo.Location> locations = locations(file.getSourceCodeInfo());
       for (int s = 0; s < file.getServiceCount(); s++) {
-        out.addAll(new ServiceFiles(file, file.getService(s), s, comments).files());
+        ServiceFiles service = new ServiceFiles(file, file.getService(s), s, locations);
+        if (errors.isEmpty()) {
+          out.addAll(service.files());
+        }
       }
+    }
+    if (!errors.isEmpty()) {
+      throw new GenerationException(String.join("\n", errors));
     }
     return out;
   }
 
-  /** Leading comments by location path ("6,0" for the first service, "6,0,2,1" for its second rpc). */
-  private static Map<String, String> comments(SourceCodeInfo info) {
-    Map<String, String> out = new HashMap<>();
+  /** Source locations by path ("6,0" for the first service, "6,0,2,1" for its second rpc). */
+  private static Map<String, SourceCodeInfo.Location> locations(SourceCodeInfo info) {
+    Map<String, SourceCodeInfo.Location> out = new HashMap<>();
     for (SourceCodeInfo.Location loc : info.getLocationList()) {
-      if (loc.hasLeadingComments() && !loc.getLeadingComments().isBlank()) {
-        StringBuilder key = new StringBuilder();
-        for (int i = 0; i < loc.getPathCount(); i++) {
-          key.append(i == 0 ? "" : ",").append(loc.getPath(i));
-        }
-        out.put(key.toString(), loc.getLeadingComments());
+      StringBuilder key = new StringBuilder();
+      for (int i = 0; i < loc.getPathCount(); i++) {
+        key.append(i == 0 ? "" : ",").append(loc.getPath(i));
       }
+      out.putIfAbsent(key.toString(), loc);
     }
     return out;
+  }
+
+  /** The leading comment at {@code path}, or null. */
+  private static String comment(Map<String, SourceCodeInfo.Location> locations, String path) {
+    SourceCodeInfo.Location loc = locations.get(path);
+    return loc == null || !loc.hasLeadingComments() || loc.getLeadingComments().isBlank()
+        ? null : loc.getLeadingComments();
+  }
+
+  /** Records a problem with the element at {@code path} of {@code file}: "file:line:column: what: reason". */
+  private void error(FileDescriptorProto file, Map<String, SourceCodeInfo.Location> locations, String path,
+      String what, String reason) {
+    SourceCodeInfo.Location loc = locations.get(path);
+    // Spans are [line, column, ...], counted from 0; people count from 1. No source info: the file alone.
+    String where = loc == null || loc.getSpanCount() < 2 ? file.getName()
+        : file.getName() + ":" + (loc.getSpan(0) + 1) + ":" + (loc.getSpan(1) + 1);
+    errors.add(where + ": " + what + ": " + reason);
   }
 
   /** The three files of one service. */
@@ -85,31 +114,36 @@ final class ServiceGenerator {
     private final String serviceDoc;
     private final List<Rpc> rpcs = new ArrayList<>();
 
-    ServiceFiles(FileDescriptorProto file, ServiceDescriptorProto service, int index, Map<String, String> comments) {
+    ServiceFiles(FileDescriptorProto file, ServiceDescriptorProto service, int index,
+        Map<String, SourceCodeInfo.Location> locations) {
       this.file = file;
       this.service = service;
       this.javaPackage = JavaNames.javaPackage(file);
       this.fullName = file.getPackage().isEmpty() ? service.getName() : file.getPackage() + "." + service.getName();
       this.base = service.getName();
-      this.serviceDoc = comments.get("6," + index);
+      this.serviceDoc = comment(locations, "6," + index);
       Set<String> constants = new HashSet<>(List.of("SERVICE_NAME"));
       Set<String> methods = new HashSet<>();
       for (int m = 0; m < service.getMethodCount(); m++) {
         MethodDescriptorProto method = service.getMethod(m);
+        String path = "6," + index + ",2," + m;
+        String rpc = "rpc " + fullName + "/" + method.getName();
         if (method.getClientStreaming() || method.getServerStreaming()) {
-          throw new GenerationException("Ferry does not support streaming rpcs yet: " + fullName + "/"
-              + method.getName() + " in " + file.getName() + " is "
+          error(file, locations, path, rpc, "is "
               + (method.getClientStreaming() && method.getServerStreaming() ? "bidirectional-streaming"
                   : method.getClientStreaming() ? "client-streaming" : "server-streaming")
-              + "; make it unary or leave it out of services compiled with the Ferry plugin");
+              + ", and Ferry does not support streaming rpcs yet; make it unary, or move it to a service "
+              + "that is not compiled with the Ferry plugin");
+          continue;
         }
         String methodName = JavaNames.methodName(method.getName());
         if (!methods.add(methodName)) {
-          throw new GenerationException("rpcs of " + fullName + " map to the same Java method name "
-              + methodName + "; rename one of them");
+          error(file, locations, path, rpc, "maps to the Java method name " + methodName
+              + ", as another rpc of the service does; rename one of them");
+          continue;
         }
         rpcs.add(new Rpc(method, methodName, unique(JavaNames.constantName(method.getName()), constants),
-            comments.get("6," + index + ",2," + m)));
+            comment(locations, path)));
       }
       // "Foo" and "FooAsync" would both want a method called fooAsync in the stub.
       for (Rpc rpc : rpcs) {
@@ -131,10 +165,15 @@ final class ServiceGenerator {
     }
 
     List<CodeGeneratorResponse.File> files() {
-      return List.of(
-          javaFile(base + "Ferry", descriptors()),
-          javaFile(base + "FerryService", serverSide()),
-          javaFile(base + "FerryStub", clientSide()));
+      List<CodeGeneratorResponse.File> files = new ArrayList<>(3);
+      files.add(javaFile(base + "Ferry", descriptors()));
+      if (options.side() != FerryProtocPlugin.Side.CLIENT) {
+        files.add(javaFile(base + "FerryService", serverSide()));
+      }
+      if (options.side() != FerryProtocPlugin.Side.SERVER) {
+        files.add(javaFile(base + "FerryStub", clientSide()));
+      }
+      return files;
     }
 
     private CodeGeneratorResponse.File javaFile(String className, String body) {
@@ -142,6 +181,12 @@ final class ServiceGenerator {
       String text = "// Generated by the Ferry protoc plugin from " + file.getName() + ". Do not edit.\n"
           + (javaPackage.isEmpty() ? "" : "package " + javaPackage + ";\n") + "\n" + body;
       return CodeGeneratorResponse.File.newBuilder().setName(dir + className + ".java").setContent(text).build();
+    }
+
+    /** {@code className} without this file's Java package, for examples in javadoc. */
+    private String local(String className) {
+      return javaPackage.isEmpty() || !className.startsWith(javaPackage + ".")
+          ? className : className.substring(javaPackage.length() + 1);
     }
 
     private String req(Rpc rpc) {
@@ -154,8 +199,13 @@ final class ServiceGenerator {
 
     private String descriptors() {
       Code c = new Code();
-      c.doc(serviceDoc, "Method descriptors of the {@code " + fullName + "} service, shared by {@link " + base
-          + "FerryService} (server) and {@link " + base + "FerryStub} (client).");
+      // Links only to the classes generated alongside: a link to a missing one breaks javadoc.
+      String users = switch (options.side()) {
+        case SERVER -> "used by {@link " + base + "FerryService}.";
+        case CLIENT -> "used by {@link " + base + "FerryStub}.";
+        case BOTH -> "shared by {@link " + base + "FerryService} (server) and {@link " + base + "FerryStub} (client).";
+      };
+      c.doc(serviceDoc, "Method descriptors of the {@code " + fullName + "} service, " + users);
       c.line("public final class " + base + "Ferry {");
       c.line("  /** The service's full name, {@value}. */");
       c.line("  public static final String SERVICE_NAME = \"" + fullName + "\";");
@@ -235,10 +285,14 @@ final class ServiceGenerator {
     private String clientSide() {
       String stub = base + "FerryStub";
       Code c = new Code();
+      String example = rpcs.isEmpty() ? "" : "\n\n<p>To read the trailing metadata the server sends with a response,"
+          + " call the rpc through {@link #exchange}:\n\n<pre>{@code\nResponse<" + local(resp(rpcs.get(0)))
+          + "> response ="
+          + " stub.exchange(" + base + "Ferry." + rpcs.get(0).constant + ", request);\n}</pre>";
       c.doc(serviceDoc, "Client stub of {@code " + fullName + "}. Immutable and thread-safe: the {@code with...}"
           + " methods (from {@link dev.ferry.client.AbstractStub}) return new stubs sharing the channel.\n\n"
           + "<pre>{@code\n" + stub + " stub = " + stub + ".create(channel).withTimeout(Duration.ofSeconds(2));\n"
-          + "}</pre>");
+          + "}</pre>" + example);
       c.line("public final class " + stub + " extends dev.ferry.client.AbstractStub<" + stub + "> {");
       c.line("  private " + stub + "(dev.ferry.client.AbstractStub.Options options) {");
       c.line("    super(options);");

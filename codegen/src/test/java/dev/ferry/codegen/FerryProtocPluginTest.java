@@ -7,8 +7,10 @@ import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
 import com.google.protobuf.DescriptorProtos.FileOptions;
 import com.google.protobuf.DescriptorProtos.MethodDescriptorProto;
 import com.google.protobuf.DescriptorProtos.ServiceDescriptorProto;
+import com.google.protobuf.DescriptorProtos.SourceCodeInfo;
 import com.google.protobuf.compiler.PluginProtos.CodeGeneratorRequest;
 import com.google.protobuf.compiler.PluginProtos.CodeGeneratorResponse;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The plugin driven in-process with hand-built requests (the golden module runs it through protoc). */
@@ -28,8 +30,12 @@ class FerryProtocPluginTest {
   }
 
   private static CodeGeneratorResponse run(FileDescriptorProto file) {
+    return run(file, "");
+  }
+
+  private static CodeGeneratorResponse run(FileDescriptorProto file, String parameter) {
     return FerryProtocPlugin.generate(CodeGeneratorRequest.newBuilder()
-        .addFileToGenerate(file.getName()).addProtoFile(file).build());
+        .addFileToGenerate(file.getName()).addProtoFile(file).setParameter(parameter).build());
   }
 
   @Test
@@ -70,7 +76,42 @@ class FerryProtocPluginTest {
 
   @Test
   void methodNamesThatWouldClashAreRefused() {
-    assertThat(run(file(rpc("Get").build(), rpc("get").build())).getError()).contains("same Java method name get");
+    assertThat(run(file(rpc("Get").build(), rpc("get").build())).getError())
+        .isEqualTo("demo/chat.proto: rpc demo.Chat/get: maps to the Java method name get, as another rpc of the "
+            + "service does; rename one of them");
+  }
+
+  @Test
+  void everyErrorIsReportedAtOnceWithFileLineColumnRpcAndReason() {
+    FileDescriptorProto file = file(rpc("Listen").setServerStreaming(true).build(), rpc("Send").build(),
+        rpc("Upload").setClientStreaming(true).build()).toBuilder()
+        .setSourceCodeInfo(SourceCodeInfo.newBuilder()
+            .addLocation(SourceCodeInfo.Location.newBuilder().addAllPath(List.of(6, 0, 2, 0)).addAllSpan(List.of(11, 2, 40)))
+            .addLocation(SourceCodeInfo.Location.newBuilder().addAllPath(List.of(6, 0, 2, 2)).addAllSpan(List.of(13, 2, 45))))
+        .build();
+
+    CodeGeneratorResponse response = run(file);
+
+    assertThat(response.getFileList()).isEmpty();
+    assertThat(response.getError().split("\n")).containsExactly(
+        "demo/chat.proto:12:3: rpc demo.Chat/Listen: is server-streaming, and Ferry does not support streaming rpcs "
+            + "yet; make it unary, or move it to a service that is not compiled with the Ferry plugin",
+        "demo/chat.proto:14:3: rpc demo.Chat/Upload: is client-streaming, and Ferry does not support streaming rpcs "
+            + "yet; make it unary, or move it to a service that is not compiled with the Ferry plugin");
+  }
+
+  @Test
+  void sideOptionGeneratesOneSideOnly() {
+    FileDescriptorProto file = file(rpc("Send").build());
+    assertThat(run(file, "side=server").getFileList()).extracting(CodeGeneratorResponse.File::getName)
+        .containsExactly("com/example/chat/ChatFerry.java", "com/example/chat/ChatFerryService.java");
+    CodeGeneratorResponse client = run(file, "side=client");
+    assertThat(client.getFileList()).extracting(CodeGeneratorResponse.File::getName)
+        .containsExactly("com/example/chat/ChatFerry.java", "com/example/chat/ChatFerryStub.java");
+    assertThat(client.getFile(0).getContent()).contains("used by {@link ChatFerryStub}").doesNotContain("ChatFerryService");
+    assertThat(run(file, "side=both").getFileList()).hasSize(3);
+    assertThat(run(file, "side=sever").getError())
+        .isEqualTo("Ferry generator option \"side=sever\" not understood (expected: side=server, side=client or side=both)");
   }
 
   @Test

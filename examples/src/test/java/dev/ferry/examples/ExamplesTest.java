@@ -42,17 +42,51 @@ class ExamplesTest {
   }
 
   @Test
-  void secureExampleAuthenticatesAuthorizesAndRefusesPlaintext() throws Exception {
+  void secureExampleAuthenticatesAuthorizesRefusesPlaintextReloadsAndCleansUp(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path workDir) throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    dev.ferry.examples.secure.SecureKvStoreExample.run(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    dev.ferry.examples.secure.SecureKvStoreExample.run(new PrintStream(bytes, true, StandardCharsets.UTF_8), workDir);
     assertThat(bytes.toString(StandardCharsets.UTF_8))
+        .contains("reader-token -> caller \"reporting\" with roles [reader]")
+        .contains("writer-token -> caller \"billing\" with roles [reader, writer]")
         .contains("client certificates: require")
         .contains("reader got invoice/42 = paid")
         .contains("reader's Put -> PERMISSION_DENIED: caller reporting may not call ferry.examples.kvstore.KvStore/Put")
-        .contains("plaintext client -> UNAVAILABLE")
+        .contains("plaintext client (expected to fail) -> UNAVAILABLE")
         .contains("this server requires TLS")
-        .contains("certificate reloaded")
-        .contains("Secure example finished");
+        .contains("certificate reloaded: a client expecting the name kv.internal connects and reads invoice/42 = paid")
+        .contains("Secure example finished (its certificates and keys deleted)");
+    try (java.util.stream.Stream<java.nio.file.Path> left = java.nio.file.Files.list(workDir)) {
+      assertThat(left).as("what the example made in " + workDir).isEmpty();
+    }
+  }
+
+  @Test
+  void serverTlsFromAPkcs12KeyStoreServesMutualTls(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    dev.ferry.testing.TestPki.Authority ca = dev.ferry.testing.TestPki.newAuthority("CA");
+    dev.ferry.testing.TestPki.Issued server = ca.issue(dev.ferry.testing.TestPki.spec("localhost").dns("localhost").server());
+    ca.issue(dev.ferry.testing.TestPki.spec("billing").dns("billing.internal").client()).writePem(dir, "client");
+    ca.writePem(dir, "ca");
+    char[] password = "changeit".toCharArray();
+    java.security.KeyStore p12 = java.security.KeyStore.getInstance("PKCS12");
+    p12.load(null, null);
+    p12.setKeyEntry("server", server.key(), password, server.chain());
+    try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(dir.resolve("server.p12"))) {
+      p12.store(out, password);
+    }
+
+    dev.ferry.server.ServerTls tls = dev.ferry.examples.secure.KeyStoreTls.serverTls(dir.resolve("server.p12"), password,
+        dir.resolve("ca.crt"));
+
+    try (FerryServer running = FerryServer.builder().host("127.0.0.1").tls(tls)
+            .addService(KvStoreFerryService.bind(new InMemoryKvStore())).build().start();
+        FerryChannel channel = FerryChannel.builder("localhost", running.port())
+            .tls(dev.ferry.client.ClientTls.builder().trustRoots(dir.resolve("ca.crt"))
+                .keyCertChain(dir.resolve("client.crt"), dir.resolve("client.key")).build())
+            .build()) {
+      KvStoreFerryStub.create(channel).put(PutRequest.newBuilder().setKey("k").build());
+    }
   }
 
   @Test

@@ -29,7 +29,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Unary calls end to end over loopback TCP, in the spirit of gRPC's interop cases. */
+/**
+ * Unary calls end to end over loopback TCP, in the spirit of gRPC's interop cases. {@link
+ * InProcessUnaryRpcTest} runs the same cases over the in-process transport.
+ */
 class UnaryRpcTest {
   private TestService service;
   private FerryServer server;
@@ -38,8 +41,18 @@ class UnaryRpcTest {
   @BeforeEach
   void start() throws Exception {
     service = new TestService();
-    server = FerryServer.builder().host("127.0.0.1").port(0).addService(service.definition()).build().start();
-    channel = FerryChannel.builder("127.0.0.1", server.port()).build();
+    server = serverBuilder().addService(service.definition()).build().start();
+    channel = channelBuilder(server).build();
+  }
+
+  /** A server builder, before services are added: loopback, a free port. */
+  FerryServer.Builder serverBuilder() {
+    return FerryServer.builder().host("127.0.0.1").port(0);
+  }
+
+  /** A builder of a channel to {@code server}. */
+  FerryChannel.Builder channelBuilder(FerryServer server) {
+    return FerryChannel.builder("127.0.0.1", server.port());
   }
 
   @AfterEach
@@ -63,6 +76,28 @@ class UnaryRpcTest {
       throw new AssertionError("call did not fail in time", e);
     }
     throw new AssertionError("call succeeded");
+  }
+
+  @Test
+  void awaitTerminationWithoutALimitBlocksUntilTheServerIsShutDown() throws Exception {
+    CompletableFuture<Void> waited = new CompletableFuture<>();
+    Thread waiter = new Thread(() -> {
+      try {
+        server.awaitTermination();
+        waited.complete(null);
+      } catch (Throwable t) {
+        waited.completeExceptionally(t);
+      }
+    }, "awaiting-termination");
+    waiter.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> waiter.getState() == Thread.State.WAITING);
+    assertThat(waited).as("still serving").isNotDone();
+    assertThat(channel.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance())).isNotNull();
+
+    server.shutdown(Duration.ofSeconds(5));
+
+    waited.get(10, TimeUnit.SECONDS);
+    assertThat(server.isTerminated()).isTrue();
   }
 
   @Test
@@ -184,7 +219,7 @@ class UnaryRpcTest {
   void tenThousandConcurrentCallsOnOneConnectionAnsweredInShuffledOrderEachGetItsOwnResult() throws Exception {
     int n = 10_000;
     service.shuffleBatch = n;
-    try (FerryChannel single = FerryChannel.builder("127.0.0.1", server.port())
+    try (FerryChannel single = channelBuilder(server)
         .pool(PoolOptions.builder().size(1).build()).build()) {
       List<CompletableFuture<Int32Value>> calls = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
@@ -204,7 +239,7 @@ class UnaryRpcTest {
     for (int i = 0; i < 20; i++) {
       inFlight.add(channel.call(TestService.SLEEP, Int64Value.of(500), timeout(Duration.ofSeconds(30))));
     }
-    FerryChannel other = FerryChannel.builder("127.0.0.1", server.port()).build();
+    FerryChannel other = channelBuilder(server).build();
     try {
       other.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance(), CallOptions.DEFAULT);
       // Every call is running in its handler before the server starts shutting down.

@@ -1,5 +1,6 @@
 package dev.ferry.protocol;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,7 +23,9 @@ import org.slf4j.event.Level;
  * facts about the network rather than faults here, except a write that timed out (the peer is gone or
  * does not read: WARN, like a heartbeat timeout); any other exception is a bug and is logged at
  * ERROR with its stack trace. A failed TLS handshake (untrusted or expired certificate, wrong name, a
- * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all.
+ * peer not speaking TLS) is WARN, or INFO when the peer does not speak TLS at all. A failure that was
+ * reported already ({@link #alreadyReported}) is DEBUG, bugs excepted. Addresses are written as
+ * {@link Addresses#describe} does.
  *
  * <p>Every line about what a peer did is aggregated by kind ({@link LogAggregator}): a flood of hostile
  * connections writes the first in full and then a count per second, the rest at DEBUG. Connections a
@@ -38,6 +41,8 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ConnectionErrorHandler.class);
   private static final AttributeKey<Boolean> TIMEOUT_LOGGED =
       AttributeKey.valueOf(ConnectionErrorHandler.class, "timeoutLogged");
+  private static final AttributeKey<Boolean> REPORTED =
+      AttributeKey.valueOf(ConnectionErrorHandler.class, "reported");
 
   /** Per kind of line, for one side's connections. */
   private static final class Kinds {
@@ -66,6 +71,15 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
 
   private ConnectionErrorHandler() {}
 
+  /**
+   * Says that the failure about to reach this handler on {@code channel} has been reported already:
+   * to the calls it failed (a client tells its callers why), or in a rate-limited log line. It is then
+   * logged at DEBUG only, so that one failure makes one report. Any thread.
+   */
+  public static void alreadyReported(Channel channel) {
+    channel.attr(REPORTED).set(Boolean.TRUE);
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     // Nothing more the peer sends is decoded: not the rest of this read, not later reads.
@@ -75,23 +89,35 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
     }
     ctx.channel().config().setAutoRead(false);
     Throwable c = unwrap(cause);
+    String peer = Addresses.describe(ctx.channel().remoteAddress());
+    boolean reported = Boolean.TRUE.equals(ctx.channel().attr(REPORTED).get());
     // A server's connections have a parent (the listening channel); a client's do not.
     Kinds logs = ctx.channel().parent() != null ? ACCEPTED : CONNECTED;
     javax.net.ssl.SSLException tls = TlsSupport.tlsFailure(cause);
     if (tls != null) {
-      LogAggregator kind = tls instanceof io.netty.handler.ssl.NotSslRecordException ? logs.notTls : logs.tlsFailures;
-      kind.log("Closing connection with {}: {}", ctx.channel().remoteAddress(), TlsSupport.describe(tls, ctx.channel()));
+      if (reported) {
+        log.debug("Closing connection with {}: {}", peer, TlsSupport.describe(tls, ctx.channel()));
+      } else {
+        LogAggregator kind = tls instanceof io.netty.handler.ssl.NotSslRecordException ? logs.notTls : logs.tlsFailures;
+        kind.log("Closing connection with {}: {}", peer, TlsSupport.describe(tls, ctx.channel()));
+      }
     } else if (c instanceof ProtocolException) {
       ProtocolException pe = (ProtocolException) c;
       if (pe instanceof ProtocolException.NotFerryPeer) {
-        logs.notFerry.log("Closing connection from {}: {}", ctx.channel().remoteAddress(), pe.getMessage());
-      } else if (pe instanceof ProtocolException.PeerError) {
-        logs.peerErrors.log("Connection to {} failed: {}", ctx.channel().remoteAddress(), pe.getMessage());
+        if (reported) {
+          log.debug("Closing connection from {}: {}", peer, pe.getMessage());
+        } else {
+          logs.notFerry.log("Closing connection from {}: {}", peer, pe.getMessage());
+        }
       } else if (pe instanceof ProtocolException.Truncated) {
-        log.debug("Connection to {} ended: {}", ctx.channel().remoteAddress(), pe.getMessage());
+        log.debug("Connection to {} ended: {}", peer, pe.getMessage());
+      } else if (reported) {
+        log.debug("Closing connection to {}: {} ({})", peer, pe.getMessage(), pe.errorCode());
+      } else if (pe instanceof ProtocolException.PeerError) {
+        logs.peerErrors.log("Connection to {} failed: {}", peer, pe.getMessage());
       } else {
-        logs.violations.get(pe.errorCode()).log("Closing connection to {}: {} ({})", ctx.channel().remoteAddress(),
-            pe.getMessage(), pe.errorCode());
+        logs.violations.get(pe.errorCode()).log("Closing connection to {}: {} ({})", peer, pe.getMessage(),
+            pe.errorCode());
       }
       if (pe.replyWithError() && ctx.channel().isActive()) {
         ctx.writeAndFlush(Frame.error(ctx.alloc(), pe.errorCode(), pe.getMessage()))
@@ -99,19 +125,23 @@ public final class ConnectionErrorHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     } else if (c instanceof HeartbeatTimeoutException) {
-      logs.heartbeatTimeouts.log("Closing connection: {}", c.getMessage());
+      if (reported) {
+        log.debug("Closing connection: {}", c.getMessage());
+      } else {
+        logs.heartbeatTimeouts.log("Closing connection: {}", c.getMessage());
+      }
     } else if (c instanceof IOException && String.valueOf(c.getMessage()).contains("timed out")) {
       // The kernel gave up on unacknowledged data (TCP_USER_TIMEOUT, retransmissions): the peer is gone, or
       // it has stopped reading and its receive window stayed shut. Each write still queued reports the
       // same failure; one line is enough.
-      if (ctx.channel().attr(TIMEOUT_LOGGED).setIfAbsent(Boolean.TRUE) == null) {
+      if (!reported && ctx.channel().attr(TIMEOUT_LOGGED).setIfAbsent(Boolean.TRUE) == null) {
         logs.writeTimeouts.log("Closing connection to {}: the peer acknowledged nothing we sent for too long: it "
-            + "is gone or not reading ({})", ctx.channel().remoteAddress(), c.getMessage());
+            + "is gone or not reading ({})", peer, c.getMessage());
       }
     } else if (c instanceof IOException) {
-      log.debug("Closing connection to {} after I/O error: {}", ctx.channel().remoteAddress(), c.toString());
+      log.debug("Closing connection to {} after I/O error: {}", peer, c.toString());
     } else {
-      log.error("Closing connection to {} after an unexpected error", ctx.channel().remoteAddress(), c);
+      log.error("Closing connection to {} after an unexpected error", peer, c);
     }
     ctx.close();
   }

@@ -17,7 +17,7 @@ public final class HeartbeatTimeoutException extends RuntimeException {
 
   /** As above; {@code note} says which timeout it was (and why it is not the configured one, if so). */
   public HeartbeatTimeoutException(SocketAddress peer, long silentMillis, String note) {
-    this("peer " + peer + " sent nothing for " + silentMillis + " ms (" + note + "); connection closed",
+    this("peer " + Addresses.describe(peer) + " sent nothing for " + silentMillis + " ms (" + note + "); connection closed",
         silentMillis);
   }
 
@@ -37,7 +37,7 @@ public final class HeartbeatTimeoutException extends RuntimeException {
   /** As above, with a note on which timeout it was. */
   public static HeartbeatTimeoutException notReading(SocketAddress peer, long millis, long unsentBytes,
       String note) {
-    return new HeartbeatTimeoutException("peer " + peer + " is not reading: " + unsentBytes
+    return new HeartbeatTimeoutException("peer " + Addresses.describe(peer) + " is not reading: " + unsentBytes
         + " bytes have waited to be sent, and reading from it has been paused, for " + millis
         + " ms (" + note + "); connection closed", millis);
   }

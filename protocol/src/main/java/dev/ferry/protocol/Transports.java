@@ -10,6 +10,7 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
@@ -37,6 +38,28 @@ public final class Transports {
   public static EventLoopGroup newEventLoopGroup(int threads, String name) {
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true),
         EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+  }
+
+  /**
+   * The event loops of in-process connections (Netty's local transport, which needs event loops of its
+   * own kind): one group for the JVM, shared by every in-process server and channel and never shut
+   * down, its threads daemons. Sharing it means that closing one side of a connection never races the
+   * other side's event loop shutting down, and tests that start many servers start no threads.
+   */
+  public static EventLoopGroup inProcessEventLoopGroup() {
+    return InProcessGroup.GROUP;
+  }
+
+  /** Whether {@code group} can run in-process connections. */
+  public static boolean isInProcess(EventLoopGroup group) {
+    return group instanceof IoEventLoopGroup && ((IoEventLoopGroup) group).isIoType(LocalIoHandler.class);
+  }
+
+  /** Holds the shared in-process group, created on first use. */
+  private static final class InProcessGroup {
+    static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(
+        Math.max(2, Runtime.getRuntime().availableProcessors()),
+        new DefaultThreadFactory("ferry-in-process", true), LocalIoHandler.newFactory());
   }
 
   private static boolean isEpoll(EventLoopGroup group) {

@@ -334,7 +334,8 @@ final class WireFormat {
         builder = Metadata.builder();
       }
       try {
-        builder.add(key, value);
+        // Strict: on the wire a key must already be lowercase (Metadata.Builder would lowercase it).
+        builder.add(Metadata.checkKey(key), value);
       } catch (IllegalArgumentException e) {
         error = error == null ? e.getMessage() : error;
       }

@@ -23,7 +23,8 @@ public final class WireMetadata {
   /**
    * Metadata from wire entries.
    *
-   * @throws IllegalArgumentException if a key breaks the key rules of {@link Metadata}
+   * @throws IllegalArgumentException if a key breaks the key rules of {@link Metadata#checkKey} (an
+   *     uppercase letter included: the wire form is lowercase)
    */
   public static Metadata fromWire(List<MetadataEntry> entries) {
     if (entries.isEmpty()) {
@@ -31,7 +32,7 @@ public final class WireMetadata {
     }
     Metadata.Builder b = Metadata.builder();
     for (MetadataEntry e : entries) {
-      b.add(e.getKey(), e.getValue());
+      b.add(Metadata.checkKey(e.getKey()), e.getValue()); // strict: wire keys are lowercase already
     }
     return b.build();
   }

@@ -226,5 +226,11 @@ class CallHeadsTest {
     RequestHead.Parsed<Object> parsed = RequestHead.parse(Unpooled.wrappedBuffer(badKey), (b, off, len) -> null);
     assertThat(parsed.metadata()).isNull();
     assertThat(parsed.metadataError()).contains("Bad Key");
+    // Local keys are lowercased for the user; on the wire an uppercase key stays an invalid key.
+    byte[] upperKey = RequestHeader.newBuilder().setMethod("a.B/C")
+        .addMetadata(MetadataEntry.newBuilder().setKey("X-Caller").setValue("v")).build().toByteArray();
+    parsed = RequestHead.parse(Unpooled.wrappedBuffer(upperKey), (b, off, len) -> null);
+    assertThat(parsed.metadata()).isNull();
+    assertThat(parsed.metadataError()).contains("X-Caller");
   }
 }

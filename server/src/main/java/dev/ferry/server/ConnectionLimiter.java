@@ -49,7 +49,7 @@ final class ConnectionLimiter {
     }
     open.decrementAndGet();
     String reason = "server at its limit of " + maxConnections + " connections (maxConnections)";
-    refusals.log("Refused connection from {}: {}", ch.remoteAddress(), reason);
+    refusals.log("Refused connection from {}: {}", dev.ferry.protocol.Addresses.describe(ch.remoteAddress()), reason);
     refuse(ch, reason);
     return false;
   }

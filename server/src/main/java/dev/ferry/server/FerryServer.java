@@ -2,7 +2,9 @@ package dev.ferry.server;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.ErrorCode;
+import dev.ferry.protocol.LogAggregator;
 import dev.ferry.protocol.ProtocolPipeline;
 import dev.ferry.protocol.Transports;
 import dev.ferry.protocol.Settings;
@@ -12,13 +14,15 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalServerChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -50,6 +54,10 @@ import org.slf4j.LoggerFactory;
  * server.shutdown(Duration.ofSeconds(10)).awaitTermination(Duration.ofSeconds(15));
  * }</pre>
  *
+ * <p>A program that only serves blocks its main thread in {@link #awaitTermination()} until a
+ * shutdown hook (or another thread) shuts the server down. A server built with
+ * {@link Builder#inProcess} serves channels of the same JVM without a socket, for tests.
+ *
  * <p>Thread-safe. {@link #close()} shuts down gracefully with {@link Builder#DEFAULT_SHUTDOWN_GRACE}.
  */
 public final class FerryServer implements AutoCloseable {
@@ -59,9 +67,12 @@ public final class FerryServer implements AutoCloseable {
 
   private final String host;
   private final int requestedPort;
+  private final String inProcessName; // null = TCP
   private final long handshakeTimeoutMillis;
   private final long frameReadTimeoutMillis;
   private final ConnectionLimiter connectionLimiter;
+  private final LogAggregator plaintextRefusals = LogAggregator.create(LoggerFactory.getLogger(PlaintextRefuser.class),
+      org.slf4j.event.Level.WARN, "plaintext connections refused (TLS required)");
   private final long heartbeatIntervalMillis;
   private final long heartbeatTimeoutMillis;
   private final Settings localSettings;
@@ -78,9 +89,11 @@ public final class FerryServer implements AutoCloseable {
   private volatile ServerTls tls; // null = plaintext
   private volatile Channel serverChannel;
   private volatile int port = -1;
+  private volatile String boundAddress = "(not started)"; // for messages
 
   private FerryServer(Builder b) {
     this.host = b.host;
+    this.inProcessName = b.inProcessName;
     this.tls = b.tls;
     this.requestedPort = b.port;
     this.handshakeTimeoutMillis = b.handshakeTimeout.toMillis();
@@ -118,8 +131,14 @@ public final class FerryServer implements AutoCloseable {
     this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor, timer, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis());
-    this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
-    this.workerGroup = Transports.newEventLoopGroup(b.workerThreads, "ferry-server-io");
+    if (inProcessName != null) {
+      // The JVM's shared in-process loops: not the server's, so not shut down with it.
+      this.bossGroup = Transports.inProcessEventLoopGroup();
+      this.workerGroup = bossGroup;
+    } else {
+      this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
+      this.workerGroup = Transports.newEventLoopGroup(b.workerThreads, "ferry-server-io");
+    }
   }
 
   private static long nanos(Duration d) {
@@ -132,7 +151,7 @@ public final class FerryServer implements AutoCloseable {
   }
 
   /**
-   * Binds the port and starts serving. Returns once the port is bound.
+   * Binds the port (or the in-process name) and starts serving. Returns once it is bound.
    *
    * @throws IOException if the address cannot be bound (the server is then terminated)
    * @throws IllegalStateException if the server was started before
@@ -146,39 +165,56 @@ public final class FerryServer implements AutoCloseable {
     }
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(bossGroup, workerGroup)
-        .channel(Transports.serverChannelType(bossGroup))
-        .option(ChannelOption.SO_BACKLOG, 1024)
-        .option(ChannelOption.SO_REUSEADDR, true) // a restarted server can bind its port again at once
-        .childHandler(new ChannelInitializer<SocketChannel>() {
+        .childHandler(new ChannelInitializer<Channel>() {
           @Override
-          protected void initChannel(SocketChannel ch) {
+          protected void initChannel(Channel ch) {
             initConnection(ch);
           }
         });
-    Transports.configureChild(bootstrap, workerGroup, heartbeatTimeoutMillis);
+    SocketAddress address = transport(bootstrap);
     bootstrap.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, writeBufferWaterMark);
-    InetSocketAddress address = host == null
-        ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
     try {
       serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) {
       terminate();
-      throw new IOException("could not bind " + address + ": " + e.getMessage(), e);
+      throw new IOException("could not bind " + (inProcessName != null ? "in-process:" + inProcessName
+          : Addresses.describe(address)) + ": " + e.getMessage(), e);
     }
-    port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    if (serverChannel.localAddress() instanceof InetSocketAddress) {
+      port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+    // The name as given: Netty's local transport lowercases it.
+    boundAddress = inProcessName != null ? "in-process:" + inProcessName
+        : Addresses.describe(serverChannel.localAddress());
     serverChannel.closeFuture().addListener(f -> maybeTerminate());
-    log.info("Ferry server listening on {} ({}) with services {}", serverChannel.localAddress(),
+    log.info("Ferry server listening on {} ({}) with services {}", boundAddress,
         tls == null ? "plaintext" : tls, runtime.serviceNames());
     return this;
   }
 
-  private void initConnection(SocketChannel ch) {
+  /**
+   * Sets the server channel type and the options of its transport on {@code bootstrap}; returns the
+   * address to bind. In-process: Netty's local transport, which has no socket and so no socket options.
+   */
+  private SocketAddress transport(ServerBootstrap bootstrap) {
+    if (inProcessName != null) {
+      bootstrap.channel(LocalServerChannel.class);
+      return new LocalAddress(inProcessName);
+    }
+    bootstrap.channel(Transports.serverChannelType(bossGroup))
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true); // a restarted server can bind its port again at once
+    Transports.configureChild(bootstrap, workerGroup, heartbeatTimeoutMillis);
+    return host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
+  }
+
+  private void initConnection(Channel ch) {
     ServerTls currentTls = tls;
     if (currentTls != null) {
       // Before the limiter: a refusal to a TLS client is written through TLS, like everything else.
       SslHandler ssl = currentTls.context().newHandler(ch.alloc());
       ssl.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-      ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser());
+      ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser(plaintextRefusals));
       ch.pipeline().addLast(PlaintextRefuser.TLS_HANDLER, ssl);
     }
     if (!connectionLimiter.admit(ch)) {
@@ -212,11 +248,19 @@ public final class FerryServer implements AutoCloseable {
       throw new IllegalStateException("server was built without TLS (expected: Builder.tls(...))");
     }
     tls = newTls;
-    log.info("Ferry server on port {}: TLS material replaced ({}); new connections use it", port, newTls);
+    log.info("Ferry server on {}: TLS material replaced ({}); new connections use it", boundAddress, newTls);
   }
 
-  /** The port the server is bound to (the real one when built with port 0). */
+  /**
+   * The port the server is bound to (the real one when built with port 0).
+   *
+   * @throws IllegalStateException if the server is not started, or serves in-process (no port)
+   */
   public int port() {
+    if (inProcessName != null) {
+      throw new IllegalStateException("in-process server \"" + inProcessName
+          + "\" has no port (connect with FerryChannel.inProcessBuilder(\"" + inProcessName + "\"))");
+    }
     if (port < 0) {
       throw new IllegalStateException("server not started");
     }
@@ -242,11 +286,11 @@ public final class FerryServer implements AutoCloseable {
       }
       state = State.SHUTTING_DOWN;
     }
-    log.info("Ferry server on port {} shutting down (grace {})", port, grace);
+    log.info("Ferry server on {} shutting down (grace {})", boundAddress, grace);
     // Armed before anything can terminate the server (and stop the timer).
     timer.newTimeout(t -> {
       if (!isTerminated()) {
-        log.info("Ferry server on port {}: grace period over, closing remaining connections", port);
+        log.info("Ferry server on {}: grace period over, closing remaining connections", boundAddress);
         shutdownNow();
       }
     }, Math.max(0, grace.toNanos()), TimeUnit.NANOSECONDS);
@@ -305,14 +349,16 @@ public final class FerryServer implements AutoCloseable {
       }
       state = State.TERMINATED;
     }
-    bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
-    workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+    if (inProcessName == null) {
+      bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+      workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+    }
     // stop() may not run on the timer's own thread (the grace-period task may have brought us here).
     GlobalEventExecutor.INSTANCE.execute(timer::stop);
     if (ownedExecutor != null) {
       ownedExecutor.shutdown();
     }
-    log.info("Ferry server on port {} terminated", port);
+    log.info("Ferry server on {} terminated", boundAddress);
     terminated.countDown();
   }
 
@@ -331,6 +377,23 @@ public final class FerryServer implements AutoCloseable {
   /** Waits up to {@code timeout} for termination; returns whether the server terminated. */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Waits, without a time limit, until the server has terminated: the way a program that only serves
+   * keeps its main thread (and so the JVM, whose Ferry threads are daemons) alive. Something else ends
+   * the wait by shutting the server down, typically a shutdown hook:
+   *
+   * <pre>{@code
+   * FerryServer server = FerryServer.builder().port(7070).addService(service).build().start();
+   * Runtime.getRuntime().addShutdownHook(new Thread(server::close)); // Ctrl-C: graceful shutdown
+   * server.awaitTermination();
+   * }</pre>
+   *
+   * @throws InterruptedException if the waiting thread is interrupted (the server keeps running)
+   */
+  public void awaitTermination() throws InterruptedException {
+    terminated.await();
   }
 
   /**
@@ -380,6 +443,7 @@ public final class FerryServer implements AutoCloseable {
 
     private String host;
     private int port;
+    private String inProcessName;
     private ServerTls tls;
     private final Map<String, ServiceDefinition> services = new LinkedHashMap<>();
     private final List<ServerInterceptor> interceptors = new ArrayList<>();
@@ -485,6 +549,24 @@ public final class FerryServer implements AutoCloseable {
     /** The address to bind (a host name or IP literal); default: every local address. */
     public Builder host(String host) {
       this.host = requireNonNull(host, "host");
+      return this;
+    }
+
+    /**
+     * Serves only inside this JVM, under {@code name}, without a socket (host and port are not used):
+     * channels built with {@code FerryChannel.inProcessBuilder(name)} connect to it. Everything else is
+     * as over TCP (the same frames, handshake, heartbeats, limits, interceptors; TLS if set), so a test
+     * of a service in-process tests what its clients will see. The name must be unique among the
+     * in-process servers running in the JVM (ignoring case); a second server with it fails to start.
+     * {@link #workerThreads} does not apply: in-process connections run on event loops the JVM's
+     * in-process servers and channels share.
+     */
+    public Builder inProcess(String name) {
+      requireNonNull(name, "name");
+      if (name.isEmpty()) {
+        throw new IllegalArgumentException("inProcess: \"\" (expected: a name)");
+      }
+      this.inProcessName = name;
       return this;
     }
 

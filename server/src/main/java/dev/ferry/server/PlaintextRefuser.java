@@ -1,6 +1,9 @@
 package dev.ferry.server;
 
+import dev.ferry.protocol.Addresses;
+import dev.ferry.protocol.ConnectionErrorHandler;
 import dev.ferry.protocol.ErrorCode;
+import dev.ferry.protocol.LogAggregator;
 import dev.ferry.protocol.Preface;
 import dev.ferry.protocol.ProtocolException;
 import io.netty.buffer.ByteBuf;
@@ -13,12 +16,21 @@ import java.util.List;
  * Ferry preface, the client has TLS off: the handler takes the {@code SslHandler} out, sends this side's
  * preface in plaintext and fails the connection with ERROR(REFUSED, "this server requires TLS"), so the
  * client reports that at once instead of a bare close. Anything else is left to the {@code SslHandler}
- * (which rejects what is not TLS); the handler then removes itself.
+ * (which rejects what is not TLS); the handler then removes itself. The refusal is logged through the
+ * server's aggregated log of such refusals ({@link LogAggregator}: the first in full, then a count a
+ * second), not once per connection: a client pool opens several, and a misconfigured fleet many.
  *
  * <p>One per connection; event loop only.
  */
 final class PlaintextRefuser extends ByteToMessageDecoder {
   static final String NAME = "plaintext-refuser";
+  static final String REASON = "this server requires TLS; the client connected in plaintext";
+
+  private final LogAggregator refusals;
+
+  PlaintextRefuser(LogAggregator refusals) {
+    this.refusals = refusals;
+  }
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -35,8 +47,9 @@ final class PlaintextRefuser extends ByteToMessageDecoder {
       ctx.pipeline().remove(TLS_HANDLER); // drops the (never sent) TLS-wrapped preface and SETTINGS
     }
     ctx.write(Preface.encode(ctx.alloc()));
-    throw new ProtocolException(ErrorCode.REFUSED,
-        "this server requires TLS; the client connected in plaintext");
+    refusals.log("Refused connection from {}: {}", Addresses.describe(ctx.channel().remoteAddress()), REASON);
+    ConnectionErrorHandler.alreadyReported(ctx.channel());
+    throw new ProtocolException(ErrorCode.REFUSED, REASON);
   }
 
   /** The name of the server's SslHandler in the pipeline. */

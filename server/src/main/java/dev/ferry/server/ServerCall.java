@@ -6,6 +6,7 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.Protobufs;
 import io.netty.util.Timeout;
@@ -78,7 +79,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       request = Protobufs.parse(method.descriptor.requestParser(), frame.body());
     } catch (InvalidProtocolBufferException e) {
       // The caller gets the reason in the status; DEBUG here, so that bad requests cannot flood the log.
-      log.debug("Call {} from {}: could not parse the request for {}: {}", id, remoteAddress(), method.descriptor,
+      log.debug("Call {} from {}: could not parse the request for {}: {}", id, Addresses.describe(remoteAddress()), method.descriptor,
           e.getMessage());
       fail(new FerryException(StatusCode.INVALID_ARGUMENT,
           "could not parse the request for " + method.descriptor + ": " + e.getMessage()));
@@ -144,7 +145,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       }
       respond(fe.code(), fe.description(), t, null);
     } else {
-      log.error("Handler of {} failed for call {} from {}", method.descriptor, id, remoteAddress(), cause);
+      log.error("Handler of {} failed for call {} from {}", method.descriptor, id, Addresses.describe(remoteAddress()), cause);
       respond(StatusCode.INTERNAL, "internal error in " + method.descriptor, trailers(),
           null);
     }

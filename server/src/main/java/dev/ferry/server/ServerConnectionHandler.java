@@ -3,6 +3,7 @@ package dev.ferry.server;
 import com.google.protobuf.MessageLite;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
@@ -175,11 +176,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       case GOAWAY:
-        log.debug("Client {} is going away: {}", ctx.channel().remoteAddress(), frame.reason());
+        log.debug("Client {} is going away: {}", Addresses.describe(ctx.channel().remoteAddress()), frame.reason());
         frame.release();
         return;
       case ERROR:
-        clientErrors.log("Client {} reported {}: {}; closing", ctx.channel().remoteAddress(), frame.errorCode(),
+        clientErrors.log("Client {} reported {}: {}; closing", Addresses.describe(ctx.channel().remoteAddress()), frame.errorCode(),
             frame.reason());
         frame.release();
         closing = true;
@@ -320,13 +321,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     goAwaySent = true;
-    log.debug("GOAWAY to {} (last request id {}, {}): {}", remoteAddress(), highestRequestId, code, reason);
+    log.debug("GOAWAY to {} (last request id {}, {}): {}", Addresses.describe(remoteAddress()), highestRequestId, code, reason);
     channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, code, reason));
     // Calls it admitted get the grace period to finish; then the connection closes regardless, so a
     // call without a deadline or a client that stopped reading cannot keep it open.
     forcedCloseTask = channel.eventLoop().schedule(() -> {
       if (channel.isActive()) {
-        log.debug("Closing {} after GOAWAY: grace period over with {} calls in flight", remoteAddress(),
+        log.debug("Closing {} after GOAWAY: grace period over with {} calls in flight", Addresses.describe(remoteAddress()),
             calls.size());
         channel.close();
       }
@@ -366,7 +367,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     if (!closing && ctx.channel().isActive()) {
       if (!writable) {
         log.debug("Client {} is not reading its responses fast enough; pausing reads from it",
-            ctx.channel().remoteAddress());
+            Addresses.describe(ctx.channel().remoteAddress()));
       }
       ctx.channel().config().setAutoRead(writable);
     }
@@ -389,7 +390,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     maxAgeTask = null;
     forcedCloseTask = null;
     if (!calls.isEmpty()) {
-      log.debug("Connection from {} closed with {} calls in flight; cancelling them", ctx.channel().remoteAddress(),
+      log.debug("Connection from {} closed with {} calls in flight; cancelling them", Addresses.describe(ctx.channel().remoteAddress()),
           calls.size());
       for (ServerCall<?, ?> call : new ArrayList<>(calls.values())) {
         call.cancelSilently();

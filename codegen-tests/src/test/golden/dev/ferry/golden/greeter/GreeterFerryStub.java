@@ -10,6 +10,12 @@ package dev.ferry.golden.greeter;
  * <pre>{@code
  * GreeterFerryStub stub = GreeterFerryStub.create(channel).withTimeout(Duration.ofSeconds(2));
  * }</pre>
+ *
+ * <p>To read the trailing metadata the server sends with a response, call the rpc through {@link #exchange}:
+ *
+ * <pre>{@code
+ * Response<HelloReply> response = stub.exchange(GreeterFerry.SAY_HELLO, request);
+ * }</pre>
  */
 public final class GreeterFerryStub extends dev.ferry.client.AbstractStub<GreeterFerryStub> {
   private GreeterFerryStub(dev.ferry.client.AbstractStub.Options options) {

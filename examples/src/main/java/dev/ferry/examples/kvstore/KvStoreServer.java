@@ -2,7 +2,6 @@ package dev.ferry.examples.kvstore;
 
 import dev.ferry.server.FerryServer;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * The key-value store embedded in an application that runs until it is stopped (Ctrl-C), then shuts
@@ -25,7 +24,6 @@ public final class KvStoreServer {
         .maxConnectionIdle(Duration.ofMinutes(5)) // close connections nobody uses; Ferry clients don't notice
         .build()
         .start();
-    CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.shutdown(Duration.ofSeconds(10)); // GOAWAY, finish calls in flight, then close
       try {
@@ -33,10 +31,9 @@ public final class KvStoreServer {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      stopped.countDown();
     }));
-    // [kvstore-server]
     System.out.println("kvstore listening on 127.0.0.1:" + server.port() + " (Ctrl-C to stop)");
-    stopped.await();
+    server.awaitTermination(); // serve until the hook has shut the server down
+    // [kvstore-server]
   }
 }

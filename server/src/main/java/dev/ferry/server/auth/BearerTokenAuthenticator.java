@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.ferry.FerryException;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.protocol.Addresses;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.ServerInterceptor;
 import java.util.HashSet;
@@ -85,12 +86,12 @@ public final class BearerTokenAuthenticator implements ServerInterceptor {
       throw e; // the verifier's own status, e.g. UNAVAILABLE when its identity service is down
     } catch (Exception e) {
       // Token libraries throw on malformed or forged tokens: that is the caller's fault, not a bug here.
-      log.debug("Token verifier rejected a token for {} from {}: {}", context.method(), context.remoteAddress(),
+      log.debug("Token verifier rejected a token for {} from {}: {}", context.method(), Addresses.describe(context.remoteAddress()),
           e.toString());
       identity = Optional.empty();
     }
     if (identity == null || identity.isEmpty()) {
-      log.debug("Rejected a bearer token for {} from {}", context.method(), context.remoteAddress());
+      log.debug("Rejected a bearer token for {} from {}", context.method(), Addresses.describe(context.remoteAddress()));
       throw new FerryException(StatusCode.UNAUTHENTICATED, "invalid bearer token");
     }
     context.set(Identity.KEY, identity.get());

@@ -1,28 +1,17 @@
 package dev.ferry.examples.greeter;
 
 import dev.ferry.client.FerryChannel;
-import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
 
 /** Hello world: a server and a client in one program. */
 public final class GreeterExample {
-  // [greeter-service]
-  /** The service: implement the generated interface. */
-  static final class Greeter implements GreeterFerryService {
-    @Override
-    public HelloReply sayHello(HelloRequest request, CallContext context) {
-      return HelloReply.newBuilder().setMessage("Hello, " + request.getName() + "!").build();
-    }
-  }
-  // [greeter-service]
-
   private GreeterExample() {}
 
   public static void main(String[] args) throws Exception {
     // [greeter-main]
     try (FerryServer server = FerryServer.builder()
             .host("127.0.0.1").port(0) // loopback, any free port
-            .addService(GreeterFerryService.bind(new Greeter()))
+            .addService(GreeterFerryService.bind(new GreeterService()))
             .build()
             .start();
         FerryChannel channel = FerryChannel.builder("127.0.0.1", server.port()).build()) {

@@ -2,19 +2,22 @@ package dev.ferry.examples.greeter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.ferry.client.FerryChannel;
-import dev.ferry.server.FerryServer;
+import dev.ferry.junit5.FerryServerExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** How to test a service: start it on a free loopback port and call it through the stub. */
+/** How to test a service: the extension runs it in-process for the tests and gives a channel to it. */
 class GreeterExampleTest {
+  // [greeter-test]
+  @RegisterExtension
+  static final FerryServerExtension ferry =
+      FerryServerExtension.inProcess(GreeterFerryService.bind(new GreeterService()));
+
   @Test
-  void greets() throws Exception {
-    try (FerryServer server = FerryServer.builder().host("127.0.0.1").port(0)
-            .addService(GreeterFerryService.bind(new GreeterExample.Greeter())).build().start();
-        FerryChannel channel = FerryChannel.builder("127.0.0.1", server.port()).build()) {
-      HelloReply reply = GreeterFerryStub.create(channel).sayHello(HelloRequest.newBuilder().setName("test").build());
-      assertEquals("Hello, test!", reply.getMessage());
-    }
+  void greets() {
+    GreeterFerryStub greeter = GreeterFerryStub.create(ferry.channel());
+    HelloReply reply = greeter.sayHello(HelloRequest.newBuilder().setName("test").build());
+    assertEquals("Hello, test!", reply.getMessage());
   }
+  // [greeter-test]
 }
