@@ -9,6 +9,7 @@ import dev.ferry.client.ClientInterceptor;
 import dev.ferry.client.ClientTls;
 import dev.ferry.client.Response;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
 import dev.ferry.server.CallContext;
@@ -78,7 +79,7 @@ final class FerrySystem implements BenchSystem {
       sb.intercept(SERVER_PASS);
     }
     FerryServer server = sb.build().start();
-    FerryChannel.Builder cb = FerryChannel.builder("127.0.0.1", server.port());
+    FerryChannelBuilder cb = FerryChannel.builder("127.0.0.1", server.port());
     if (tls != null) {
       cb.tls(ClientTls.builder().trustRoots(BenchCertificates.ca()).provider(tls).build());
     }

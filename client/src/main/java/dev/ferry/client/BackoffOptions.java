@@ -3,7 +3,6 @@ package dev.ferry.client;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reconnect backoff after a failed connection attempt: exponential with jitter. Immutable.
@@ -67,11 +66,14 @@ public final class BackoffOptions {
     return jitter;
   }
 
-  /** The wait, in nanoseconds, after {@code failures} consecutive failures (at least 1). */
-  long delayNanos(int failures) {
+  /**
+   * The wait, in nanoseconds, after {@code failures} consecutive failures (at least 1), jittered by
+   * {@code random}, a number in [0, 1).
+   */
+  long delayNanos(int failures, double random) {
     double base = initial.toNanos() * Math.pow(multiplier, Math.max(0, failures - 1));
     base = Math.min(base, max.toNanos());
-    double spread = 1 + jitter * (2 * ThreadLocalRandom.current().nextDouble() - 1);
+    double spread = 1 + jitter * (2 * random - 1);
     return (long) (base * spread);
   }
 

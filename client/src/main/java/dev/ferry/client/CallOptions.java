@@ -24,7 +24,7 @@ import java.util.Optional;
  * {@link System#nanoTime()} clock) shared by every call made with the options, for example a budget
  * for a whole batch of calls ({@link Builder#deadlineAfter} fixes it a duration from now). Setting one
  * replaces the other. With neither, a call waits as long as the channel's default timeout allows
- * ({@link FerryChannel.Builder#defaultTimeout}), forever if there is none.
+ * ({@link FerryChannelBuilder#defaultTimeout}), forever if there is none.
  */
 public final class CallOptions {
   /** No timeout or deadline, no metadata. */

@@ -12,10 +12,11 @@ import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.Protobufs;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.ResponseHead;
-import io.netty.util.Timeout;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
@@ -24,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One unary call, and the future handed to its caller.
+ * One unary call's state machine: where its request got, its deadline, its single completion.
  *
  * <p>The call completes exactly once: with the response, an error status, {@code DEADLINE_EXCEEDED},
  * cancellation, or a connection failure, whichever comes first (the {@code complete*} methods' return
@@ -38,15 +39,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: created on the caller's thread. Its request is written, its response parsed and the
  * future completed on its connection's event loop; a deadline that passes while the call is on no
- * connection completes it on an event loop of the channel (never on the shared deadline timer's
- * thread). The exceptions are {@link #cancel} (completes on the cancelling thread) and failures
+ * connection completes it on the event loop of the channel that watched the deadline. The exceptions are {@link #cancel} (completes on the cancelling thread) and failures
  * detected before the call reached a connection (on the calling thread). Fields marked "event loop"
  * are touched only by the loop of {@link #connection()}.
  *
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}
  */
-final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
+final class ClientCall<RespT extends MessageLite, T> {
   private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
   private static final VarHandle CONNECTION;
   private static final VarHandle PROGRESS;
@@ -73,8 +73,9 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   private final boolean waitForReady;
   private final BiFunction<? super RespT, Metadata, ? extends T> result;
   private final Consumer<ClientCall<?, ?>> onDone;
-  /** Runs the deadline's expiry while the call is on no connection: an event loop of the channel. */
-  private final Executor home;
+  /** The channel's clock: {@link System#nanoTime()} unless a test runs the channel on a fake one. */
+  private final Ticker ticker;
+  private final CallFuture<T> future = new CallFuture<>(this);
 
   /** Where the request got; see {@link CallProgress}. Changed only by CAS. */
   private volatile CallProgress progress = CallProgress.IDLE;
@@ -86,7 +87,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
    * Counting is apart from {@link #progress}: a call keeps its slot from the pick to its completion.
    */
   private volatile Object connection;
-  private volatile Timeout deadlineTimer;
+  private volatile Future<?> deadlineTimer;
   /** A server said it never processed this call (GOAWAY, REFUSED); for messages only. */
   private volatile boolean refusedByServer;
   /** How many connections this call was handed to. Written by {@link #bind} only. */
@@ -96,14 +97,14 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   int requestId;
 
   /**
-   * @param startNanos when the call started, on the {@link System#nanoTime()} clock
+   * @param startNanos when the call started, on {@code ticker}'s clock
    * @param timeoutNanos the timeout the deadline stands for, or 0 for an absolute deadline (messages)
-   * @param home runs work the call must not do on the deadline timer's thread
+   * @param ticker the channel's clock
    * @param result turns the response message and trailers into the future's value
    * @param onDone told once the call completed, however it did (after the connection forgot it)
    */
   ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, long startNanos,
-      boolean hasDeadline, long deadlineNanos, long timeoutNanos, boolean waitForReady, Executor home,
+      boolean hasDeadline, long deadlineNanos, long timeoutNanos, boolean waitForReady, Ticker ticker,
       BiFunction<? super RespT, Metadata, ? extends T> result, Consumer<ClientCall<?, ?>> onDone) {
     this.method = requireNonNull(method, "method");
     this.request = requireNonNull(request, "request");
@@ -113,9 +114,14 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     this.deadlineNanos = deadlineNanos;
     this.timeoutNanos = timeoutNanos;
     this.waitForReady = waitForReady;
-    this.home = requireNonNull(home, "home");
+    this.ticker = requireNonNull(ticker, "ticker");
     this.result = requireNonNull(result, "result");
     this.onDone = requireNonNull(onDone, "onDone");
+  }
+
+  /** The caller's view of the call. */
+  CallFuture<T> future() {
+    return future;
   }
 
   MethodDescriptor<?, RespT> method() {
@@ -134,7 +140,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     return hasDeadline;
   }
 
-  /** The deadline on the {@link System#nanoTime()} clock; meaningful only if {@link #hasDeadline()}. */
+  /** The deadline on the channel's clock; meaningful only if {@link #hasDeadline()}. */
   long deadlineNanos() {
     return deadlineNanos;
   }
@@ -217,43 +223,48 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   // ---- deadline ----
 
   /**
-   * Starts watching the deadline on {@code timer}, if there is one; fails the call at once if it has
-   * already passed. Any thread.
+   * Starts watching the deadline, if there is one, on {@code home} (an event loop of the channel: its
+   * timer costs no thread and no lock per call); fails the call at once if the deadline has already
+   * passed. Any thread.
    */
-  void armDeadline(io.netty.util.Timer timer) {
+  void armDeadline(EventExecutor home) {
     if (!hasDeadline) {
       return;
     }
-    long remaining = deadlineNanos - System.nanoTime();
+    long remaining = deadlineNanos - ticker.nanoTime();
     if (remaining <= 0) {
       expire();
       return;
     }
-    Timeout t = timer.newTimeout(timeout -> expireOffTimer(), remaining, TimeUnit.NANOSECONDS);
+    Future<?> t;
+    try {
+      t = home.schedule(this::deadlinePassed, remaining, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      return; // the channel's loops are shut down: it fails the call anyway
+    }
     deadlineTimer = t;
     if (isFinished()) {
-      t.cancel();
+      t.cancel(false);
     }
   }
 
   /**
-   * Timer thread: moves the expiry to the call's event loop (or, on no connection, to one of the
-   * channel's), so that neither the completion nor the stages that depend on it run on the timer that
-   * every channel in the process shares.
+   * On the loop the deadline was armed on: expires the call there, or on its connection's loop if it has
+   * one elsewhere, so that a call completes on the loop that owns its pending entry.
    */
-  private void expireOffTimer() {
+  private void deadlinePassed() {
     if (isFinished()) {
       return;
     }
     ClientConnection c = connection();
+    if (c == null || c.eventLoop().inEventLoop()) {
+      expire();
+      return;
+    }
     try {
-      if (c != null) {
-        c.eventLoop().execute(this::expire);
-      } else {
-        home.execute(this::expire);
-      }
+      c.eventLoop().execute(this::expire);
     } catch (RejectedExecutionException e) {
-      expire(); // the channel's loops are gone: nothing else is left to run it
+      expire(); // that loop is gone: nothing else is left to run it
     }
   }
 
@@ -262,7 +273,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     if (isFinished()) {
       return;
     }
-    long now = System.nanoTime();
+    long now = ticker.nanoTime();
     String what;
     if (deadlineNanos - startNanos <= 0) {
       what = "deadline had already passed when the call started (" + millis(startNanos - deadlineNanos)
@@ -350,9 +361,9 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     }
     progressAtDone = before;
     try {
-      Timeout t = deadlineTimer;
+      Future<?> t = deadlineTimer;
       if (t != null) {
-        t.cancel();
+        t.cancel(false);
       }
       // Forget (queueing CANCEL) before giving the slot back, so that a call started in its place
       // cannot overtake the CANCEL and find the server still counting this one.
@@ -374,28 +385,43 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
     return progress == CallProgress.DONE;
   }
 
-  @Override
-  public boolean complete(T value) {
-    return finish() && super.complete(value);
+  /** Completes the call with {@code value}. Returns whether this completed it. Any thread. */
+  boolean complete(T value) {
+    if (!finish()) {
+      return false;
+    }
+    future.succeed(value);
+    return true;
   }
 
-  @Override
-  public boolean completeExceptionally(Throwable ex) {
-    return finish() && super.completeExceptionally(ex);
+  /** Completes the call with {@code error}. Returns whether this completed it. Any thread. */
+  boolean completeExceptionally(Throwable error) {
+    if (!finish()) {
+      return false;
+    }
+    future.fail(error);
+    return true;
   }
 
   /**
-   * Cancels the call: the future completes with a {@link java.util.concurrent.CancellationException}
-   * and, if the request may have been written, the server is sent CANCEL for it. Stages that depend
-   * on this future are not affected the other way round: cancelling them does not cancel the call.
+   * Cancels the call: its future completes with a {@link java.util.concurrent.CancellationException}
+   * and, if the request may have been written, the server is sent CANCEL. Any thread.
    */
-  @Override
-  public boolean cancel(boolean mayInterruptIfRunning) {
-    return finish() && super.cancel(mayInterruptIfRunning);
+  boolean cancel() {
+    return endByCaller(future::cancelled);
+  }
+
+  /** The caller ended the call through its future ({@code outcome} completes the future that way). */
+  boolean endByCaller(Runnable outcome) {
+    if (!finish()) {
+      return false;
+    }
+    outcome.run();
+    return true;
   }
 
   @Override
   public String toString() {
-    return "ClientCall{" + method.fullName() + ", " + progress + ", " + super.toString() + '}';
+    return "ClientCall{" + method.fullName() + ", " + progress + '}';
   }
 }

@@ -2,7 +2,6 @@ package dev.ferry.client;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.CallFrame;
@@ -15,28 +14,21 @@ import dev.ferry.protocol.HeartbeatHandler;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.Settings;
-import dev.ferry.protocol.TlsSupport;
 import dev.ferry.protocol.RequestHead;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import javax.net.ssl.SSLException;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import java.io.IOException;
-import java.net.ConnectException;
+import io.netty.util.concurrent.Ticker;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,8 +64,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final Runnable onDraining;
   private final Consumer<String> heartbeatAdjusted;
   private final RequestIdMap<ClientCall<?, ?>> pending = new RequestIdMap<>();
-  /** Method names in UTF-8, encoded once per method rather than once per call. Event loop only. */
-  private final Map<MethodDescriptor<?, ?>, byte[]> methodNames = new IdentityHashMap<>();
+  private final RequestHeads requests;
 
   private ChannelHandlerContext ctx;
   private Settings remote;
@@ -95,13 +86,14 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   /**
    * @param authority {@code host:port} as configured, for messages until the peer's address is known
    * @param handshake completed with the server's settings once its SETTINGS arrived, or failed with a
-   *     {@link ConnectFailure} if the connection or handshake failed first
+   *     {@link Failures.ConnectFailure} if the connection or handshake failed first
    * @param redispatch starts a call again on another connection (one that was queued here but not
    *     written when this connection stopped taking new calls)
    * @param droppedResponses incremented for each RESPONSE that matched no call in flight
    */
   ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted) {
+      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted, Ticker ticker) {
+    this.requests = new RequestHeads(requireNonNull(ticker, "ticker"));
     this.heartbeatAdjusted = requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
     this.onDraining = requireNonNull(onDraining, "onDraining");
     this.authority = requireNonNull(authority, "authority");
@@ -134,7 +126,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   /** The TCP connect failed (or the channel could not be registered). Any thread: no call is pending yet. */
   void connectFailed(Throwable cause) {
     acceptsNewCalls = false;
-    handshake.tryFailure(new ConnectFailure("could not connect to " + authority + ": " + describe(cause), cause));
+    handshake.tryFailure(new Failures.ConnectFailure("could not connect to " + authority + ": " + Failures.describe(cause), cause));
   }
 
   // ---- calls, from ClientConnection ----
@@ -156,28 +148,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    long timeoutMicros = 0;
-    if (call.hasDeadline()) {
-      long remaining = call.deadlineNanos() - System.nanoTime();
-      if (remaining <= 0) {
-        call.expire();
-        return;
-      }
-      timeoutMicros = Math.max(1, TimeUnit.NANOSECONDS.toMicros(remaining));
-    }
-    RequestHead header = new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata());
-    int headerSize = header.serializedSize();
-    long frameSize = (long) Frame.HEADER_SIZE + headerSize + call.request().getSerializedSize();
-    if (headerSize > remote.maxMetadataSize()) {
-      call.fail(StatusCode.RESOURCE_EXHAUSTED, "request header of " + headerSize
-          + " bytes (method name and metadata) exceeds the server's MAX_METADATA_SIZE of "
-          + remote.maxMetadataSize() + " bytes", null);
-      return;
-    }
-    if (frameSize > remote.maxFrameSize()) {
-      call.fail(StatusCode.RESOURCE_EXHAUSTED, "request frame of " + frameSize
-          + " bytes exceeds the server's MAX_FRAME_SIZE of " + remote.maxFrameSize() + " bytes", null);
-      return;
+    RequestHead header = requests.headOf(call, remote);
+    if (header == null) {
+      return; // failed: deadline gone, or too large for the server
     }
     if (!call.advance(CallProgress.BOUND, CallProgress.WRITTEN)) {
       return; // completed meanwhile, on another thread
@@ -202,15 +175,6 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       return true;
     }
     return false;
-  }
-
-  private byte[] methodBytes(MethodDescriptor<?, ?> method) {
-    byte[] bytes = methodNames.get(method);
-    if (bytes == null) {
-      bytes = RequestHead.methodBytes(method.fullName());
-      methodNames.put(method, bytes);
-    }
-    return bytes;
   }
 
   /**
@@ -238,9 +202,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     Throwable cause = f.cause();
     if (!f.channel().isActive() || cause instanceof ClosedChannelException) {
       retryOrFail(call, "could not write to " + peer + ": "
-          + (closeReason != null ? closeReason : describe(cause)), cause);
+          + (closeReason != null ? closeReason : Failures.describe(cause)), cause);
     } else {
-      call.fail(StatusCode.INTERNAL, "could not encode the request: " + describe(cause), cause);
+      call.fail(StatusCode.INTERNAL, "could not encode the request: " + Failures.describe(cause), cause);
     }
     closeIfDrained();
   }
@@ -295,7 +259,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       Throwable cause = ((SslHandshakeCompletionEvent) evt).cause();
       closing = true;
       ConnectionErrorHandler.alreadyReported(ctx.channel()); // the pool reports it, as for exceptionCaught
-      connectionFailed("handshake with " + peer + " failed: " + describe(cause), cause);
+      connectionFailed("handshake with " + peer + " failed: " + Failures.describe(cause), cause);
       ctx.fireUserEventTriggered(evt);
     } else {
       ctx.fireUserEventTriggered(evt);
@@ -415,7 +379,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       ConnectionErrorHandler.alreadyReported(ctx.channel());
     }
     connectionFailed((handshake.isDone() ? "connection to " + peer + " failed: " : "handshake with " + peer
-        + " failed: ") + describe(cause, ctx), cause);
+        + " failed: ") + Failures.describe(cause, ctx.channel()), cause);
     // ConnectionErrorHandler, next in line, logs the cause and closes the connection (sending ERROR
     // first for a protocol violation).
     ctx.fireExceptionCaught(cause);
@@ -464,7 +428,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     }
     acceptsNewCalls = false;
     if (!handshake.isDone()) {
-      handshake.tryFailure(new ConnectFailure(closeReason, cause));
+      handshake.tryFailure(new Failures.ConnectFailure(closeReason, cause));
     }
     if (pending.isEmpty()) {
       return;
@@ -478,80 +442,6 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       if (call.progress() == CallProgress.SENT) {
         call.fail(StatusCode.UNAVAILABLE, closeReason, closeCause);
       }
-    }
-  }
-
-  // ---- messages ----
-
-  /** As {@link #describe(Throwable)}; a TLS failure says whether the TLS handshake had completed. */
-  private static String describe(Throwable t, ChannelHandlerContext ctx) {
-    SSLException tls = TlsSupport.tlsFailure(t);
-    return tls != null ? TlsSupport.describe(tls, ctx.channel()) : describe(t);
-  }
-
-  /**
-   * A throwable's message, or its class name when it has none; TLS failures are explained, and network
-   * errors are said in plain words (see {@link #plainNetworkMessage}).
-   */
-  static String describe(Throwable t) {
-    if (t == null) {
-      return "unknown cause";
-    }
-    SSLException tls = TlsSupport.tlsFailure(t);
-    if (tls != null) {
-      return TlsSupport.describe(tls);
-    }
-    if (t instanceof IOException) {
-      return plainNetworkMessage((IOException) t);
-    }
-    String message = t.getMessage();
-    return message == null || message.isEmpty() ? t.getClass().getSimpleName() : message;
-  }
-
-  /** Netty's native transport: "recvAddress(..) failed with error(-104): ". */
-  private static final Pattern NATIVE_CALL = Pattern.compile("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ");
-
-  /**
-   * An I/O error's message as a person would say it: {@code "connection refused"}, not Netty's
-   * {@code "finishConnect(..) failed with error(-111): Connection refused: localhost/127.0.0.1:7070"}.
-   * The system call and error number go, and so does the address Netty appends to a failed connect
-   * (every message that uses this one names the server already).
-   */
-  static String plainNetworkMessage(IOException e) {
-    Throwable t = e;
-    // Netty's annotated ConnectException wraps the original, whose message lacks the address.
-    if (e instanceof ConnectException && e.getCause() instanceof ConnectException
-        && e.getCause().getMessage() != null) {
-      t = e.getCause();
-    }
-    String message = t.getMessage();
-    if (message == null || message.isEmpty()) {
-      return e.getClass().getSimpleName();
-    }
-    message = NATIVE_CALL.matcher(message).replaceFirst("");
-    if (t instanceof ConnectException && message.contains(": ")) {
-      // NIO's connect failures come annotated without a wrapped original: "Connection refused: /127.0.0.1:7070".
-      String rest = message.substring(message.lastIndexOf(": ") + 2);
-      if (rest.startsWith("/") || rest.contains("/") && rest.matches(".*:\\d+$")) {
-        message = message.substring(0, message.lastIndexOf(": "));
-      }
-    }
-    // "Connection reset by peer" reads as the middle of our sentences: "... failed: connection reset by peer".
-    if (message.length() > 1 && Character.isUpperCase(message.charAt(0)) && Character.isLowerCase(message.charAt(1))) {
-      message = Character.toLowerCase(message.charAt(0)) + message.substring(1);
-    }
-    return message;
-  }
-
-  /**
-   * Why a connection could not be used for calls (connect, handshake or early close failure): its
-   * message is ready to be shown to callers, its cause is the underlying exception, if any.
-   */
-  static final class ConnectFailure extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    ConnectFailure(String message, Throwable cause) {
-      super(message, cause, false, false);
     }
   }
 }

@@ -5,21 +5,14 @@ import static java.util.Objects.requireNonNull;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.Addresses;
 import dev.ferry.protocol.Settings;
-import dev.ferry.protocol.Transports;
 import dev.ferry.protocol.WriteQueue;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.local.LocalAddress;
-import io.netty.channel.local.LocalChannel;
-import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.FutureListener;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
+import io.netty.util.concurrent.Ticker;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
@@ -69,10 +62,11 @@ final class ClientConnection {
    * @param resolver looks up {@code host} off the event loop
    * @param heartbeatAdjusted told, on an event loop, why a connection's heartbeat interval or timeout
    *     differs from {@code heartbeat} (the server's SETTINGS raised it)
+   * @param ticker the channel's clock, which call deadlines are measured on
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
       long handshakeTimeoutMillis, HeartbeatOptions heartbeat, boolean inProcess, HostResolver resolver,
-      Consumer<String> heartbeatAdjusted) {
+      Consumer<String> heartbeatAdjusted, Ticker ticker) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
@@ -80,6 +74,7 @@ final class ClientConnection {
       requireNonNull(heartbeat, "heartbeat");
       requireNonNull(resolver, "resolver");
       requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
+      requireNonNull(ticker, "ticker");
     }
 
     String authority() {
@@ -95,87 +90,36 @@ final class ClientConnection {
   }
 
   /**
-   * Starts connecting to the server on {@code eventLoop}; does not wait.
+   * Starts connecting to the server through {@code transport}, on {@code eventLoop} unless the transport
+   * brings its own; does not wait.
    *
    * @param tls the TLS configuration, or null for plaintext
    * @param redispatch starts a call on another connection (see {@link ClientCallHandler#write})
    * @param droppedResponses the channel's counter of responses that matched no call
    */
-  static ClientConnection open(Config config, ClientTls tls, EventLoop eventLoop,
+  static ClientConnection open(Config config, ClientTransport transport, ClientTls tls, EventLoop eventLoop,
       Consumer<ClientCall<?, ?>> redispatch, AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
-        droppedResponses, listener::draining, config.heartbeatAdjusted());
-    Bootstrap bootstrap = new Bootstrap()
-        .group(eventLoop)
-        // Addresses arrive resolved (see HostResolver): Netty's default resolver would block the loop.
-        .resolver(NoopAddressResolverGroup.INSTANCE)
-        .handler(new ClientChannelInitializer(config.localSettings(), config.handshakeTimeoutMillis(),
-            config.heartbeat(), handler, tls, config.host(), config.port()));
-    transport(bootstrap, config, eventLoop);
-    // The channel exists (registered, pipeline in place) before the address is known, so calls can be
-    // handed to the connection at once; they wait for its handshake.
-    ChannelFuture registered = bootstrap.register();
-    Channel channel = registered.channel();
-    ClientConnection connection = new ClientConnection(eventLoop, channel, handler);
+        droppedResponses, listener::draining, config.heartbeatAdjusted(), config.ticker());
+    ChannelFuture connected = transport.connect(eventLoop, new ClientChannelInitializer(config.localSettings(),
+        config.handshakeTimeoutMillis(), config.heartbeat(), handler, tls, config.host(), config.port()), config);
+    Channel channel = connected.channel();
+    ClientConnection connection = new ClientConnection(channel.eventLoop(), channel, handler);
     listener.bind(connection);
     channel.closeFuture().addListener(f -> connection.closeFuture.complete(null));
-    // Looked up again on every connect, so a server that moved is found; never on the loop, never here
-    // (this may run under the pool's lock).
-    CompletableFuture<? extends SocketAddress> address = config.inProcess()
-        ? CompletableFuture.completedFuture(new LocalAddress(config.host()))
-        : config.resolver().resolve(config.host(), config.port());
-    address.whenComplete((resolved, lookupFailure) -> {
-      try {
-        eventLoop.execute(() -> connect(connection, registered, resolved, lookupFailure));
-      } catch (RejectedExecutionException e) {
-        connection.connectFailed(e); // the channel's event loops are shut down
+    connected.addListener((ChannelFutureListener) f -> {
+      if (!f.isSuccess()) {
+        connection.connectFailed(f.cause());
       }
     });
     return connection;
   }
 
-  /** Event loop: connects to the looked-up address, or fails the connection if the lookup failed. */
-  private static void connect(ClientConnection connection, ChannelFuture registered, SocketAddress address,
-      Throwable lookupFailure) {
-    if (lookupFailure != null) {
-      Throwable cause = lookupFailure instanceof java.util.concurrent.CompletionException
-          && lookupFailure.getCause() != null ? lookupFailure.getCause() : lookupFailure;
-      connection.connectFailed(cause);
-      return;
-    }
-    registered.addListener((ChannelFutureListener) r -> {
-      if (!r.isSuccess()) {
-        connection.connectFailed(r.cause());
-        return;
-      }
-      r.channel().connect(address).addListener((ChannelFutureListener) f -> {
-        if (!f.isSuccess()) {
-          connection.connectFailed(f.cause());
-        }
-      });
-    });
-  }
-
-  /** The lookup, the registration or the TCP connect failed: no call can be pending yet. Any thread. */
+  /** The lookup, the registration or the connect failed: no call can be pending yet. Any thread. */
   private void connectFailed(Throwable cause) {
     handler.connectFailed(cause);
     channel.close();
     closeFuture.complete(null);
-  }
-
-  /** Sets the channel type and the options of the configured transport on {@code bootstrap}. */
-  private static void transport(Bootstrap bootstrap, Config config, EventLoop eventLoop) {
-    if (config.inProcess()) {
-      // Netty's local transport runs on any event loop; it has no socket, so no socket options.
-      bootstrap.channel(LocalChannel.class);
-      return;
-    }
-    // NIO or epoll, whichever the (possibly shared) event loop runs.
-    bootstrap.channel(Transports.socketChannelType(eventLoop))
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMillis());
-    // TCP_NODELAY, SO_KEEPALIVE, and TCP_USER_TIMEOUT on epoll (the heartbeat handler refines it once the
-    // server's settings are known).
-    Transports.configure(bootstrap, eventLoop, config.heartbeat().timeout().toMillis());
   }
 
   /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */
@@ -230,8 +174,8 @@ final class ClientConnection {
         enqueueWrite(call);
       } else {
         Throwable failure = f.cause();
-        call.fail(StatusCode.UNAVAILABLE, ClientCallHandler.describe(failure),
-            failure instanceof ClientCallHandler.ConnectFailure ? failure.getCause() : failure);
+        call.fail(StatusCode.UNAVAILABLE, Failures.describe(failure),
+            failure instanceof Failures.ConnectFailure ? failure.getCause() : failure);
       }
     });
   }
@@ -243,7 +187,7 @@ final class ClientConnection {
           handler.write(call);
         } catch (RuntimeException e) {
           // A bug, or a request message that throws while being measured: the call still completes.
-          call.fail(StatusCode.INTERNAL, "could not write the request: " + ClientCallHandler.describe(e), e);
+          call.fail(StatusCode.INTERNAL, "could not write the request: " + Failures.describe(e), e);
         }
       } else {
         // The write queue runs commands on the calling thread once the event loop is gone.

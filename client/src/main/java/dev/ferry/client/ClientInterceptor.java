@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Runs around every call a channel makes: to attach credentials or tracing metadata, set deadlines,
- * time calls, log. Installed with {@link FerryChannel.Builder#intercept}.
+ * time calls, log. Installed with {@link FerryChannelBuilder#intercept}.
  *
  * <p>An interceptor may change the call's options (for example add metadata with
  * {@link CallOptions#withMetadata(String, String)}) or its request before calling

@@ -12,9 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +48,8 @@ final class ConnectionPool {
   private final PoolOptions options;
   private final BackoffOptions backoff;
   private final EventLoopGroup group;
+  /** Random numbers in [0, 1): backoff jitter, tie-breaking; seeded in tests that replay a schedule. */
+  private final DoubleSupplier random;
   private final Function<ClientConnection.Listener, ClientConnection> opener;
   private final Slot[] slots;
   private final Set<ClientConnection> open = ConcurrentHashMap.newKeySet();
@@ -69,11 +71,13 @@ final class ConnectionPool {
    * @param onConnectionClosed told after any connection of this pool closed
    */
   ConnectionPool(String authority, PoolOptions options, BackoffOptions backoff, EventLoopGroup group,
+      DoubleSupplier random,
       Function<ClientConnection.Listener, ClientConnection> opener, Runnable onConnectionClosed) {
     this.authority = authority;
     this.options = options;
     this.backoff = backoff;
     this.group = group;
+    this.random = random;
     this.opener = opener;
     this.onConnectionClosed = onConnectionClosed;
     this.slots = new Slot[options.size()];
@@ -128,7 +132,7 @@ final class ConnectionPool {
       return only.isReady() && only.tryAcquire() ? only : null;
     }
     // Least loaded first; start at a random index so that ties spread over the connections.
-    int start = ThreadLocalRandom.current().nextInt(n);
+    int start = Math.min(n - 1, (int) (random.getAsDouble() * n));
     for (int attempt = 0; attempt < n; attempt++) {
       ClientConnection best = null;
       int bestLoad = Integer.MAX_VALUE;
@@ -342,7 +346,7 @@ final class ConnectionPool {
     if (shutdown) {
       return;
     }
-    long delay = backoff.delayNanos(slot.failures);
+    long delay = backoff.delayNanos(slot.failures, random.getAsDouble());
     log.debug("Connection attempt {} of slot {} to {} failed; retrying in {} ms", slot.failures, slot.index,
         authority, TimeUnit.NANOSECONDS.toMillis(delay));
     try {
@@ -527,8 +531,8 @@ final class ConnectionPool {
           onReady(slot, c);
         } else {
           Throwable failure = f.cause();
-          onConnectFailed(slot, c, ClientCallHandler.describe(failure),
-              failure instanceof ClientCallHandler.ConnectFailure ? failure.getCause() : failure);
+          onConnectFailed(slot, c, Failures.describe(failure),
+              failure instanceof Failures.ConnectFailure ? failure.getCause() : failure);
         }
       });
     }

@@ -11,9 +11,9 @@ import dev.ferry.protocol.Settings;
 import dev.ferry.protocol.Transports;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -76,7 +76,8 @@ public final class FerryChannel implements AutoCloseable {
   /** Calls started and not yet finished. (No set of them: every way a call can end reaches it anyway.) */
   private final AtomicInteger active = new AtomicInteger();
   private final ConnectionPool pool;
-  private final io.netty.util.Timer deadlines = Deadlines.acquire();
+  private final Ticker ticker;
+  private final ClientTransport transport;
   private final AtomicLong droppedResponses = new AtomicLong();
   private final AtomicBoolean heartbeatNoticeLogged = new AtomicBoolean();
   private final Object lock = new Object();
@@ -86,14 +87,16 @@ public final class FerryChannel implements AutoCloseable {
   private final AtomicBoolean terminating = new AtomicBoolean();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
-  private FerryChannel(Builder b) {
+  FerryChannel(FerryChannelBuilder b) {
+    this.ticker = b.ticker;
     Settings local = Settings.builder()
         .maxFrameSize(b.maxFrameSize)
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
         .build();
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted);
+        b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker);
     this.tls = b.tls;
+    this.transport = b.transport != null ? b.transport : ClientTransport.of(config);
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
     if (b.eventLoopGroup != null && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
@@ -107,8 +110,9 @@ public final class FerryChannel implements AutoCloseable {
     this.group = b.eventLoopGroup != null ? b.eventLoopGroup
         : b.inProcess ? Transports.inProcessEventLoopGroup()
         : Transports.newEventLoopGroup(1, "ferry-client");
-    this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
-        listener -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, listener),
+    this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group, b.random,
+        listener -> ClientConnection.open(config, transport, tls, group.next(), this::dispatch, droppedResponses,
+            listener),
         this::maybeTerminated);
     if (b.pool.eager()) {
       pool.connectAll();
@@ -129,21 +133,21 @@ public final class FerryChannel implements AutoCloseable {
   }
 
   /** A builder of a channel to the server at {@code host:port}. */
-  public static Builder builder(String host, int port) {
-    return new Builder(host, port);
+  public static FerryChannelBuilder builder(String host, int port) {
+    return new FerryChannelBuilder(host, port);
   }
 
   /**
    * A builder of a channel to the in-process server of this JVM named {@code name} (one built with
    * {@code FerryServer.Builder.inProcess(name)}): no socket, the same protocol and behaviour as over
-   * TCP. For tests. The TCP-only options ({@link Builder#connectTimeout}) have no effect.
+   * TCP. For tests. The TCP-only options ({@link FerryChannelBuilder#connectTimeout}) have no effect.
    */
-  public static Builder inProcessBuilder(String name) {
+  public static FerryChannelBuilder inProcessBuilder(String name) {
     requireNonNull(name, "name");
     if (name.isEmpty()) {
       throw new IllegalArgumentException("name: \"\" (expected: the in-process server's name)");
     }
-    return new Builder(name);
+    return new FerryChannelBuilder(name);
   }
 
   // ---- calls ----
@@ -193,7 +197,7 @@ public final class FerryChannel implements AutoCloseable {
   public <ReqT extends MessageLite, RespT extends MessageLite> RespT blockingCall(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
     checkNotOnEventLoop("blockingCall");
-    return await(call(method, request, options), method);
+    return BlockingCall.await(call(method, request, options), method);
   }
 
   /** Calls {@code method} with {@link CallOptions#DEFAULT} and waits for the response; see above. */
@@ -209,47 +213,14 @@ public final class FerryChannel implements AutoCloseable {
   public <ReqT extends MessageLite, RespT extends MessageLite> Response<RespT> blockingExchange(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
     checkNotOnEventLoop("blockingExchange");
-    return await(exchange(method, request, options), method);
+    return BlockingCall.await(exchange(method, request, options), method);
   }
 
-  /** Waits on the caller's thread for a call's future; failures are thrown as {@link FerryException}s. */
-  private static <T> T await(CompletableFuture<T> future, MethodDescriptor<?, ?> method) {
-    try {
-      return future.get();
-    } catch (InterruptedException e) {
-      future.cancel(false);
-      Thread.currentThread().interrupt();
-      throw new FerryException(StatusCode.CANCELLED,
-          "interrupted while waiting for " + method.fullName() + "; call cancelled", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof FerryException) {
-        throw forCaller((FerryException) cause);
-      }
-      throw new FerryException(StatusCode.UNKNOWN, ClientCallHandler.describe(cause), cause);
-    } catch (CancellationException e) {
-      throw new FerryException(StatusCode.CANCELLED, method.fullName() + " was cancelled", e);
-    }
-  }
-
-  /**
-   * The exception to throw to a blocking caller: the call's failure was made on an event loop (or a
-   * timer), and its stack trace shows only Ferry and Netty frames. A copy made here carries the
-   * caller's frames, which say where the failed call came from; the original stays as its cause.
-   * A subclass (whose type the caller may catch) is thrown as it is.
-   */
-  private static FerryException forCaller(FerryException failure) {
-    if (failure.getClass() != FerryException.class) {
-      return failure;
-    }
-    return new FerryException(failure.code(), failure.description(), failure.trailers(), failure);
-  }
-
-  private <ReqT extends MessageLite, RespT extends MessageLite, T> ClientCall<RespT, T> start(
+  private <ReqT extends MessageLite, RespT extends MessageLite, T> CompletableFuture<T> start(
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options,
       BiFunction<RespT, Metadata, T> result) {
     checkArguments(method, request, options);
-    long start = System.nanoTime();
+    long start = ticker.nanoTime();
     boolean hasDeadline = true;
     long deadline;
     long timeout;
@@ -268,18 +239,18 @@ public final class FerryChannel implements AutoCloseable {
       deadline = 0;
     }
     ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), start, hasDeadline,
-        deadline, timeout, options.waitForReady(), group, result, this::callDone);
+        deadline, timeout, options.waitForReady(), ticker, result, this::callDone);
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
     active.incrementAndGet();
     if (shutdown) {
       call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
-      return call;
+      return call.future();
     }
-    call.armDeadline(deadlines);
+    call.armDeadline(group.next());
     if (!call.isFinished()) {
       dispatch(call);
     }
-    return call;
+    return call.future();
   }
 
   private static void checkArguments(MethodDescriptor<?, ?> method, Object request, CallOptions options) {
@@ -412,7 +383,6 @@ public final class FerryChannel implements AutoCloseable {
     if (!done || !terminating.compareAndSet(false, true)) {
       return;
     }
-    Deadlines.release();
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
     } else {
@@ -443,8 +413,8 @@ public final class FerryChannel implements AutoCloseable {
     return droppedResponses.get();
   }
 
-  /** Calls started on this channel and not yet completed (waiting, in flight, or being retried). */
-  public int activeCalls() {
+  /** For tests: calls started on this channel and not yet completed (waiting, in flight, or being retried). */
+  int activeCalls() {
     return active.get();
   }
 
@@ -466,148 +436,5 @@ public final class FerryChannel implements AutoCloseable {
 
   private static int toMillisInt(Duration d) {
     return (int) Math.min(Integer.MAX_VALUE, CallOptions.saturatedNanos(d) / 1_000_000);
-  }
-
-  /** Builds a {@link FerryChannel}. Not thread-safe. */
-  public static final class Builder {
-    private final String host;
-    private final int port;
-    private final boolean inProcess;
-    private Duration defaultTimeout;
-    private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
-    private Duration connectTimeout = Duration.ofSeconds(10);
-    private Duration handshakeTimeout = Duration.ofSeconds(10);
-    private EventLoopGroup eventLoopGroup;
-    private PoolOptions pool = PoolOptions.DEFAULT;
-    private HeartbeatOptions heartbeat = HeartbeatOptions.DEFAULT;
-    private BackoffOptions backoff = BackoffOptions.DEFAULT;
-    private ClientTls tls;
-    private HostResolver resolver = HostResolver.SYSTEM;
-    private final List<ClientInterceptor> interceptors = new java.util.ArrayList<>();
-
-    private Builder(String host, int port) {
-      requireNonNull(host, "host");
-      if (host.isEmpty()) {
-        throw new IllegalArgumentException("host: \"\" (expected: a host name or address)");
-      }
-      if (port < 1 || port > 65535) {
-        throw new IllegalArgumentException("port: " + port + " (expected: 1 to 65535)");
-      }
-      this.host = host;
-      this.port = port;
-      this.inProcess = false;
-    }
-
-    private Builder(String inProcessName) {
-      this.host = inProcessName;
-      this.port = 0;
-      this.inProcess = true;
-    }
-
-    /**
-     * The timeout of calls whose {@link CallOptions} have no deadline, counted from the call's start.
-     * Default: none (such calls wait until they complete or the connection fails).
-     */
-    public Builder defaultTimeout(Duration timeout) {
-      this.defaultTimeout = checkPositive(timeout, "defaultTimeout");
-      return this;
-    }
-
-    /**
-     * The largest frame this client accepts (it announces it in SETTINGS): responses must fit. Default
-     * 16 MiB; at least 16384.
-     */
-    public Builder maxFrameSize(int maxFrameSize) {
-      if (maxFrameSize < Settings.MIN_MAX_FRAME_SIZE) {
-        throw new IllegalArgumentException(
-            "maxFrameSize: " + maxFrameSize + " (expected: >= " + Settings.MIN_MAX_FRAME_SIZE + ")");
-      }
-      this.maxFrameSize = maxFrameSize;
-      return this;
-    }
-
-    /** How long a TCP connect may take. Default 10 seconds. */
-    public Builder connectTimeout(Duration timeout) {
-      this.connectTimeout = checkPositive(timeout, "connectTimeout");
-      return this;
-    }
-
-    /** How long the server has, once connected, to send its preface and SETTINGS. Default 10 seconds. */
-    public Builder handshakeTimeout(Duration timeout) {
-      Duration t = checkPositive(timeout, "handshakeTimeout");
-      if (t.toMillis() < 1) {
-        throw new IllegalArgumentException("handshakeTimeout: " + t + " (expected: >= 1ms)");
-      }
-      this.handshakeTimeout = t;
-      return this;
-    }
-
-    /**
-     * An event loop group (NIO or epoll) to share with other channels or a server, instead of the
-     * one-thread NIO group the channel creates and shuts down by itself. A group given here is not shut
-     * down by the channel. An in-process channel ({@link FerryChannel#inProcessBuilder}) needs a group of
-     * Netty's {@code LocalIoHandler} instead.
-     */
-    public Builder eventLoopGroup(EventLoopGroup group) {
-      this.eventLoopGroup = requireNonNull(group, "group");
-      return this;
-    }
-
-    /** How many connections to keep and when to open them; default {@link PoolOptions#DEFAULT}. */
-    public Builder pool(PoolOptions pool) {
-      this.pool = requireNonNull(pool, "pool");
-      return this;
-    }
-
-    /** Heartbeats on each connection; default {@link HeartbeatOptions#DEFAULT} (10 s, dead after 30 s). */
-    public Builder heartbeat(HeartbeatOptions heartbeat) {
-      this.heartbeat = requireNonNull(heartbeat, "heartbeat");
-      return this;
-    }
-
-    /** Backoff between failed connection attempts; default {@link BackoffOptions#DEFAULT}. */
-    public Builder reconnectBackoff(BackoffOptions backoff) {
-      this.backoff = requireNonNull(backoff, "backoff");
-      return this;
-    }
-
-    /**
-     * Adds interceptors that run around every call, after those added before: the first interceptor
-     * added is the outermost (see {@link ClientInterceptor}).
-     */
-    public Builder intercept(ClientInterceptor... interceptors) {
-      requireNonNull(interceptors, "interceptors");
-      for (ClientInterceptor i : interceptors) {
-        this.interceptors.add(requireNonNull(i, "interceptor"));
-      }
-      return this;
-    }
-
-    /**
-     * Connects with TLS (see {@link ClientTls}); the server must serve TLS. Default: plaintext.
-     */
-    public Builder tls(ClientTls tls) {
-      this.tls = requireNonNull(tls, "tls");
-      return this;
-    }
-
-    /** For tests: looks up the server's host name (default: the JDK's resolver, off the event loops). */
-    Builder hostResolver(HostResolver resolver) {
-      this.resolver = requireNonNull(resolver, "resolver");
-      return this;
-    }
-
-    /** The channel. It connects on its first call, or now if the pool is eager. */
-    public FerryChannel build() {
-      return new FerryChannel(this);
-    }
-
-    private static Duration checkPositive(Duration d, String name) {
-      requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
-      }
-      return d;
-    }
   }
 }

@@ -127,6 +127,6 @@ final class InterceptedCall<T> extends OnceFuture<T> {
     if (t instanceof FerryException || t instanceof java.util.concurrent.CancellationException) {
       return t;
     }
-    return new FerryException(StatusCode.UNKNOWN, "client interceptor failed: " + ClientCallHandler.describe(t), t);
+    return new FerryException(StatusCode.UNKNOWN, "client interceptor failed: " + Failures.describe(t), t);
   }
 }

@@ -30,14 +30,4 @@ class ConnectionPoolTest {
       assertThat(channel.state()).isEqualTo(ChannelState.TRANSIENT_FAILURE);
     }
   }
-
-  @Test
-  void theSharedDeadlineTimerIsHeldOnlyWhileAChannelLives() throws Exception {
-    int before = Deadlines.users();
-    FerryChannel channel = FerryChannel.builder("127.0.0.1", 1).build();
-    assertThat(Deadlines.users()).isEqualTo(before + 1);
-    channel.close();
-    assertThat(channel.isTerminated()).isTrue();
-    assertThat(Deadlines.users()).as("released on termination, so its thread can stop").isEqualTo(before);
-  }
 }

@@ -178,7 +178,7 @@ final class FakeServer implements AutoCloseable {
    * A client builder for this server, with a pool of one connection: these tests look at what happens
    * on one connection (ids, order, GOAWAY); the pool has tests of its own.
    */
-  FerryChannel.Builder client() {
+  FerryChannelBuilder client() {
     return FerryChannel.builder("127.0.0.1", port()).pool(PoolOptions.builder().size(1).build());
   }
 

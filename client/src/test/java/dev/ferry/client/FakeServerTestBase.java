@@ -11,7 +11,7 @@ abstract class FakeServerTestBase {
   FerryChannel channel;
 
   /** Builds the test's channel (closed after the test). */
-  FerryChannel channel(FerryChannel.Builder builder) {
+  FerryChannel channel(FerryChannelBuilder builder) {
     channel = builder.build();
     return channel;
   }

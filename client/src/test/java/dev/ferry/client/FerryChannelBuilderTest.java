@@ -19,7 +19,7 @@ class FerryChannelBuilderTest {
 
   @Test
   void validatesDurationsAndFrameSize() {
-    FerryChannel.Builder b = FerryChannel.builder("localhost", 7000);
+    FerryChannelBuilder b = FerryChannel.builder("localhost", 7000);
     assertThatThrownBy(() -> b.defaultTimeout(Duration.ofSeconds(-1)))
         .hasMessage("defaultTimeout: PT-1S (expected: > 0)");
     assertThatThrownBy(() -> b.connectTimeout(Duration.ZERO)).hasMessage("connectTimeout: PT0S (expected: > 0)");

@@ -128,7 +128,7 @@ class FerryChannelCallsTest extends FakeServerTestBase {
    * The test's channel with its connection up (one call answered), so that the deadlines the tests set
    * cover only their calls: connecting on a busy machine could otherwise use them up before sending.
    */
-  private FerryChannel connectedChannel(FerryChannel.Builder builder) throws Exception {
+  private FerryChannel connectedChannel(FerryChannelBuilder builder) throws Exception {
     FerryChannel ch = channel(builder);
     CompletableFuture<StringValue> first = ch.call(ECHO, s("connect"),
         CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(10)));

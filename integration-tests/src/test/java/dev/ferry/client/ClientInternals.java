@@ -33,6 +33,11 @@ public final class ClientInternals {
     return found;
   }
 
+  /** Calls started on the channel and not yet completed (waiting, in flight, or being retried). */
+  public static int activeCalls(FerryChannel channel) {
+    return channel.activeCalls();
+  }
+
   /** Connections of the channel not yet closed (connecting, ready or draining). */
   public static int openConnections(FerryChannel channel) {
     return channel.pool().openConnections().size();

@@ -9,6 +9,7 @@ import com.google.protobuf.StringValue;
 import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
+import dev.ferry.client.ClientInternals;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.server.FerryServer;
 import dev.ferry.testing.FaultProxy;
@@ -65,7 +66,7 @@ class FailureReportsTest {
       assertThat(e.description()).startsWith("connection to 127.0.0.1:" + proxy.port() + " ")
           .doesNotContain("(..)").doesNotContain("error(-").doesNotContain("/127.0.0.1")
           .endsWith("(request for ferry.test.TestService/Hang was sent)");
-      await().atMost(Duration.ofSeconds(10)).until(() -> channel.activeCalls() == 0);
+      await().atMost(Duration.ofSeconds(10)).until(() -> ClientInternals.activeCalls(channel) == 0);
     }
   }
 }

@@ -8,6 +8,7 @@ import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.server.FerryServer;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,7 +27,7 @@ class InProcessUnaryRpcTest extends UnaryRpcTest {
   }
 
   @Override
-  FerryChannel.Builder channelBuilder(FerryServer server) {
+  FerryChannelBuilder channelBuilder(FerryServer server) {
     return FerryChannel.inProcessBuilder(name);
   }
 

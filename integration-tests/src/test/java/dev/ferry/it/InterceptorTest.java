@@ -12,6 +12,7 @@ import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.ClientInterceptor;
+import dev.ferry.client.ClientInternals;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.Response;
 import dev.ferry.client.auth.BearerTokenCredentials;
@@ -301,7 +302,7 @@ class InterceptorTest {
     assertThat(call.cancel(false)).isTrue();
     assertThatThrownBy(call::join).isInstanceOf(CancellationException.class);
     await().atMost(Duration.ofSeconds(5)).until(serverSide::isCancelled);
-    await().atMost(Duration.ofSeconds(5)).until(() -> channel.activeCalls() == 0);
+    await().atMost(Duration.ofSeconds(5)).until(() -> ClientInternals.activeCalls(channel) == 0);
   }
 
   @Test
@@ -316,7 +317,7 @@ class InterceptorTest {
     call.orTimeout(200, TimeUnit.MILLISECONDS);
     assertThatThrownBy(call::join).hasCauseInstanceOf(java.util.concurrent.TimeoutException.class);
     await().atMost(Duration.ofSeconds(5)).until(serverSide::isCancelled);
-    await().atMost(Duration.ofSeconds(5)).until(() -> channel.activeCalls() == 0);
+    await().atMost(Duration.ofSeconds(5)).until(() -> ClientInternals.activeCalls(channel) == 0);
 
     CompletableFuture<StringValue> done = channel.call(GET, StringValue.of("k"), TEN_SECONDS);
     done.get(10, TimeUnit.SECONDS);

@@ -17,6 +17,7 @@ import dev.ferry.client.CallOptions;
 import dev.ferry.client.ChannelState;
 import dev.ferry.client.ClientTls;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
 import dev.ferry.server.FerryServer;
@@ -131,7 +132,7 @@ class TlsTest {
   }
 
   private FerryChannel channel(int port, ClientTls tls) {
-    FerryChannel.Builder b = FerryChannel.builder("127.0.0.1", port).reconnectBackoff(FAST_BACKOFF);
+    FerryChannelBuilder b = FerryChannel.builder("127.0.0.1", port).reconnectBackoff(FAST_BACKOFF);
     if (tls != null) {
       b.tls(tls);
     }

@@ -13,7 +13,9 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
+import dev.ferry.client.ClientInternals;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.client.PoolOptions;
 import dev.ferry.client.Response;
 import dev.ferry.server.CallContext;
@@ -51,7 +53,7 @@ class UnaryRpcTest {
   }
 
   /** A builder of a channel to {@code server}. */
-  FerryChannel.Builder channelBuilder(FerryServer server) {
+  FerryChannelBuilder channelBuilder(FerryServer server) {
     return FerryChannel.builder("127.0.0.1", server.port());
   }
 
@@ -229,7 +231,7 @@ class UnaryRpcTest {
       for (int i = 0; i < n; i++) {
         assertThat(calls.get(i).join().getValue()).isEqualTo(2 * i);
       }
-      assertThat(single.activeCalls()).isZero();
+      assertThat(ClientInternals.activeCalls(single)).isZero();
     }
   }
 

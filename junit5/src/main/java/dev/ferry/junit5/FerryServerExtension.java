@@ -3,6 +3,7 @@ package dev.ferry.junit5;
 import static java.util.Objects.requireNonNull;
 
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServiceDefinition;
 import java.io.IOException;
@@ -51,7 +52,7 @@ public final class FerryServerExtension
   private final List<ServiceDefinition> services;
   private final boolean tcp;
   private final Consumer<FerryServer.Builder> serverOptions;
-  private final Consumer<FerryChannel.Builder> channelOptions;
+  private final Consumer<FerryChannelBuilder> channelOptions;
 
   private volatile FerryServer server;
   private volatile FerryChannel channel;
@@ -110,9 +111,9 @@ public final class FerryServerExtension
    * A builder of another channel to the server, with the channel options given to the extension
    * applied; the test builds and closes it. For a test that needs a second client or other options.
    */
-  public FerryChannel.Builder channelBuilder() {
+  public FerryChannelBuilder channelBuilder() {
     FerryServer s = server();
-    FerryChannel.Builder b = tcp ? FerryChannel.builder("127.0.0.1", s.port()) : FerryChannel.inProcessBuilder(name);
+    FerryChannelBuilder b = tcp ? FerryChannel.builder("127.0.0.1", s.port()) : FerryChannel.inProcessBuilder(name);
     channelOptions.accept(b);
     return b;
   }
@@ -178,7 +179,7 @@ public final class FerryServerExtension
     private final List<ServiceDefinition> services = new ArrayList<>();
     private boolean tcp;
     private Consumer<FerryServer.Builder> serverOptions = b -> { };
-    private Consumer<FerryChannel.Builder> channelOptions = b -> { };
+    private Consumer<FerryChannelBuilder> channelOptions = b -> { };
 
     private Builder() {}
 
@@ -221,7 +222,7 @@ public final class FerryServerExtension
      * Sets channel options (a default timeout, interceptors) on the builder of {@link #channel()} and
      * of {@link #channelBuilder()}: {@code .channel(b -> b.defaultTimeout(Duration.ofSeconds(5)))}.
      */
-    public Builder channel(Consumer<FerryChannel.Builder> options) {
+    public Builder channel(Consumer<FerryChannelBuilder> options) {
       this.channelOptions = requireNonNull(options, "options");
       return this;
     }

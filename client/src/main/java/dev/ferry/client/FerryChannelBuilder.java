@@ -1,0 +1,179 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ferry.protocol.Settings;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Ticker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+
+/**
+ * Builds a {@link FerryChannel}: get one from {@link FerryChannel#builder(String, int)} or
+ * {@link FerryChannel#inProcessBuilder(String)}. Options are checked as they are set. Not thread-safe.
+ */
+public final class FerryChannelBuilder {
+  final String host;
+  final int port;
+  final boolean inProcess;
+  Duration defaultTimeout;
+  int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
+  Duration connectTimeout = Duration.ofSeconds(10);
+  Duration handshakeTimeout = Duration.ofSeconds(10);
+  EventLoopGroup eventLoopGroup;
+  PoolOptions pool = PoolOptions.DEFAULT;
+  HeartbeatOptions heartbeat = HeartbeatOptions.DEFAULT;
+  BackoffOptions backoff = BackoffOptions.DEFAULT;
+  ClientTls tls;
+  HostResolver resolver = HostResolver.SYSTEM;
+  Ticker ticker = SystemTicker.INSTANCE;
+  DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
+  ClientTransport transport;
+  final List<ClientInterceptor> interceptors = new ArrayList<>();
+
+  FerryChannelBuilder(String host, int port) {
+    requireNonNull(host, "host");
+    if (host.isEmpty()) {
+      throw new IllegalArgumentException("host: \"\" (expected: a host name or address)");
+    }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("port: " + port + " (expected: 1 to 65535)");
+    }
+    this.host = host;
+    this.port = port;
+    this.inProcess = false;
+  }
+
+  FerryChannelBuilder(String inProcessName) {
+    this.host = inProcessName;
+    this.port = 0;
+    this.inProcess = true;
+  }
+
+  /**
+   * The timeout of calls whose {@link CallOptions} have no deadline, counted from the call's start.
+   * Default: none (such calls wait until they complete or the connection fails).
+   */
+  public FerryChannelBuilder defaultTimeout(Duration timeout) {
+    this.defaultTimeout = checkPositive(timeout, "defaultTimeout");
+    return this;
+  }
+
+  /**
+   * The largest frame this client accepts (it announces it in SETTINGS): responses must fit. Default
+   * 16 MiB; at least 16384.
+   */
+  public FerryChannelBuilder maxFrameSize(int maxFrameSize) {
+    if (maxFrameSize < Settings.MIN_MAX_FRAME_SIZE) {
+      throw new IllegalArgumentException(
+          "maxFrameSize: " + maxFrameSize + " (expected: >= " + Settings.MIN_MAX_FRAME_SIZE + ")");
+    }
+    this.maxFrameSize = maxFrameSize;
+    return this;
+  }
+
+  /** How long a TCP connect may take. Default 10 seconds. */
+  public FerryChannelBuilder connectTimeout(Duration timeout) {
+    this.connectTimeout = checkPositive(timeout, "connectTimeout");
+    return this;
+  }
+
+  /** How long the server has, once connected, to send its preface and SETTINGS. Default 10 seconds. */
+  public FerryChannelBuilder handshakeTimeout(Duration timeout) {
+    Duration t = checkPositive(timeout, "handshakeTimeout");
+    if (t.toMillis() < 1) {
+      throw new IllegalArgumentException("handshakeTimeout: " + t + " (expected: >= 1ms)");
+    }
+    this.handshakeTimeout = t;
+    return this;
+  }
+
+  /**
+   * An event loop group (NIO or epoll) to share with other channels or a server, instead of the
+   * one-thread NIO group the channel creates and shuts down by itself. A group given here is not shut
+   * down by the channel. An in-process channel ({@link FerryChannel#inProcessBuilder}) needs a group of
+   * Netty's {@code LocalIoHandler} instead.
+   */
+  public FerryChannelBuilder eventLoopGroup(EventLoopGroup group) {
+    this.eventLoopGroup = requireNonNull(group, "group");
+    return this;
+  }
+
+  /** How many connections to keep and when to open them; default {@link PoolOptions#DEFAULT}. */
+  public FerryChannelBuilder pool(PoolOptions pool) {
+    this.pool = requireNonNull(pool, "pool");
+    return this;
+  }
+
+  /** Heartbeats on each connection; default {@link HeartbeatOptions#DEFAULT} (10 s, dead after 30 s). */
+  public FerryChannelBuilder heartbeat(HeartbeatOptions heartbeat) {
+    this.heartbeat = requireNonNull(heartbeat, "heartbeat");
+    return this;
+  }
+
+  /** Backoff between failed connection attempts; default {@link BackoffOptions#DEFAULT}. */
+  public FerryChannelBuilder reconnectBackoff(BackoffOptions backoff) {
+    this.backoff = requireNonNull(backoff, "backoff");
+    return this;
+  }
+
+  /**
+   * Adds interceptors that run around every call, after those added before: the first interceptor
+   * added is the outermost (see {@link ClientInterceptor}).
+   */
+  public FerryChannelBuilder intercept(ClientInterceptor... interceptors) {
+    requireNonNull(interceptors, "interceptors");
+    for (ClientInterceptor i : interceptors) {
+      this.interceptors.add(requireNonNull(i, "interceptor"));
+    }
+    return this;
+  }
+
+  /**
+   * Connects with TLS (see {@link ClientTls}); the server must serve TLS. Default: plaintext.
+   */
+  public FerryChannelBuilder tls(ClientTls tls) {
+    this.tls = requireNonNull(tls, "tls");
+    return this;
+  }
+
+  /** For tests: looks up the server's host name (default: the JDK's resolver, off the event loops). */
+  FerryChannelBuilder hostResolver(HostResolver resolver) {
+    this.resolver = requireNonNull(resolver, "resolver");
+    return this;
+  }
+
+  /** For tests: how connections get their channels (default: TCP, or in-process for an in-process channel). */
+  FerryChannelBuilder transport(ClientTransport transport) {
+    this.transport = requireNonNull(transport, "transport");
+    return this;
+  }
+
+  /** For tests: the clock deadlines are measured on (default: {@link System#nanoTime()}). */
+  FerryChannelBuilder ticker(Ticker ticker) {
+    this.ticker = requireNonNull(ticker, "ticker");
+    return this;
+  }
+
+  /** For tests: random numbers in [0, 1) for backoff jitter and tie-breaking (default: thread-local). */
+  FerryChannelBuilder random(DoubleSupplier random) {
+    this.random = requireNonNull(random, "random");
+    return this;
+  }
+
+  /** The channel. It connects on its first call, or now if the pool is eager. */
+  public FerryChannel build() {
+    return new FerryChannel(this);
+  }
+
+  private static Duration checkPositive(Duration d, String name) {
+    requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+    }
+    return d;
+  }
+}

@@ -1,0 +1,67 @@
+package dev.ferry.client;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.RequestHead;
+import dev.ferry.protocol.Settings;
+import io.netty.util.concurrent.Ticker;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Makes a call's REQUEST call header for one connection: the time left before its deadline, its
+ * metadata, and its method name (encoded once per method, not once per call), checked against the
+ * limits the server announced. A call that cannot be sent (deadline already gone, header or frame
+ * over the server's limits) is failed here, with a message that says which limit.
+ *
+ * <p>Threads: the connection's event loop only (one instance per connection).
+ */
+final class RequestHeads {
+  private final Ticker ticker;
+  private final Map<MethodDescriptor<?, ?>, byte[]> methodNames = new IdentityHashMap<>();
+
+  RequestHeads(Ticker ticker) {
+    this.ticker = requireNonNull(ticker, "ticker");
+  }
+
+  /** {@code call}'s header, or null after failing the call because it cannot be sent to {@code server}. */
+  RequestHead headOf(ClientCall<?, ?> call, Settings server) {
+    long timeoutMicros = 0;
+    if (call.hasDeadline()) {
+      long remaining = call.deadlineNanos() - ticker.nanoTime();
+      if (remaining <= 0) {
+        call.expire();
+        return null;
+      }
+      timeoutMicros = Math.max(1, TimeUnit.NANOSECONDS.toMicros(remaining));
+    }
+    RequestHead header = new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata());
+    int headerSize = header.serializedSize();
+    long frameSize = (long) Frame.HEADER_SIZE + headerSize + call.request().getSerializedSize();
+    if (headerSize > server.maxMetadataSize()) {
+      call.fail(StatusCode.RESOURCE_EXHAUSTED, "request header of " + headerSize
+          + " bytes (method name and metadata) exceeds the server's MAX_METADATA_SIZE of "
+          + server.maxMetadataSize() + " bytes", null);
+      return null;
+    }
+    if (frameSize > server.maxFrameSize()) {
+      call.fail(StatusCode.RESOURCE_EXHAUSTED, "request frame of " + frameSize
+          + " bytes exceeds the server's MAX_FRAME_SIZE of " + server.maxFrameSize() + " bytes", null);
+      return null;
+    }
+    return header;
+  }
+
+  private byte[] methodBytes(MethodDescriptor<?, ?> method) {
+    byte[] bytes = methodNames.get(method);
+    if (bytes == null) {
+      bytes = RequestHead.methodBytes(method.fullName());
+      methodNames.put(method, bytes);
+    }
+    return bytes;
+  }
+}
