@@ -9,6 +9,11 @@ import java.util.concurrent.RejectedExecutionException;
 public final class ServerInternals {
   private ServerInternals() {}
 
+  /** Makes {@code server.start()} run {@code hook} right before it binds its port. */
+  public static void beforeBind(FerryServer server, Runnable hook) {
+    server.beforeBindForTests(hook);
+  }
+
   /** Connections the server has open now. */
   public static int openConnections(FerryServer server) {
     return server.connectionsForTests().size();

@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class FerryServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FerryServer.class);
 
-  private enum State { NEW, STARTED, SHUTTING_DOWN, TERMINATED }
+  private enum State { NEW, STARTING, STARTED, SHUTTING_DOWN, TERMINATED }
 
   private final String host;
   private final int requestedPort;
@@ -78,6 +78,7 @@ public final class FerryServer implements AutoCloseable {
   private volatile ServerTls tls; // null = plaintext
   private volatile Channel serverChannel;
   private volatile int port = -1;
+  private volatile Runnable beforeBindForTests; // test hook: runs in start() right before the port is bound
 
   private FerryServer(Builder b) {
     this.host = b.host;
@@ -135,14 +136,18 @@ public final class FerryServer implements AutoCloseable {
    * Binds the port and starts serving. Returns once the port is bound.
    *
    * @throws IOException if the address cannot be bound (the server is then terminated)
-   * @throws IllegalStateException if the server was started before
+   * @throws IllegalStateException if the server was started before, or was shut down before or while
+   *     it was starting (it then serves nothing and terminates)
    */
   public FerryServer start() throws IOException {
     synchronized (lock) {
+      if (state == State.SHUTTING_DOWN || state == State.TERMINATED) {
+        throw new IllegalStateException("server is shut down");
+      }
       if (state != State.NEW) {
         throw new IllegalStateException("server already started");
       }
-      state = State.STARTED;
+      state = State.STARTING;
     }
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(bossGroup, workerGroup)
@@ -159,15 +164,38 @@ public final class FerryServer implements AutoCloseable {
     bootstrap.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, writeBufferWaterMark);
     InetSocketAddress address = host == null
         ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
+    Runnable hook = beforeBindForTests;
+    if (hook != null) {
+      hook.run();
+    }
+    Channel bound;
     try {
-      serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
+      bound = bootstrap.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) {
+      synchronized (lock) {
+        state = State.SHUTTING_DOWN;
+      }
       terminate();
       throw new IOException("could not bind " + address + ": " + e.getMessage(), e);
     }
-    port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-    serverChannel.closeFuture().addListener(f -> maybeTerminate());
-    log.info("Ferry server listening on {} ({}) with services {}", serverChannel.localAddress(),
+    boolean shutDownMeanwhile;
+    synchronized (lock) {
+      // Published under the lock that shutdown() takes: it either sees STARTED with the channel set, or
+      // it came first (state SHUTTING_DOWN) and it is up to us to close the port again.
+      serverChannel = bound;
+      port = ((InetSocketAddress) bound.localAddress()).getPort();
+      shutDownMeanwhile = state != State.STARTING;
+      if (!shutDownMeanwhile) {
+        state = State.STARTED;
+      }
+    }
+    bound.closeFuture().addListener(f -> maybeTerminate());
+    if (shutDownMeanwhile) {
+      // Connections accepted since the bind are closed by initConnection: the runtime is shutting down.
+      bound.close();
+      throw new IllegalStateException("server was shut down while starting");
+    }
+    log.info("Ferry server listening on {} ({}) with services {}", bound.localAddress(),
         tls == null ? "plaintext" : tls, runtime.serviceNames());
     return this;
   }
@@ -231,16 +259,28 @@ public final class FerryServer implements AutoCloseable {
    */
   public FerryServer shutdown(Duration grace) {
     requireNonNull(grace, "grace");
+    boolean neverStarted = false;
     synchronized (lock) {
-      if (state == State.NEW) {
-        state = State.SHUTTING_DOWN;
-        terminate();
-        return this;
+      switch (state) {
+        case NEW:
+          state = State.SHUTTING_DOWN;
+          neverStarted = true;
+          break;
+        case STARTING:
+          // start() is binding: it sees this state once bound, and closes the port again.
+          state = State.SHUTTING_DOWN;
+          runtime.startShutdown();
+          return this;
+        case STARTED:
+          state = State.SHUTTING_DOWN;
+          break;
+        default:
+          return this;
       }
-      if (state != State.STARTED) {
-        return this;
-      }
-      state = State.SHUTTING_DOWN;
+    }
+    if (neverStarted) {
+      terminate();
+      return this;
     }
     log.info("Ferry server on port {} shutting down (grace {})", port, grace);
     // Armed before anything can terminate the server (and stop the timer).
@@ -269,14 +309,21 @@ public final class FerryServer implements AutoCloseable {
    * clients see the connection close. Idempotent.
    */
   public FerryServer shutdownNow() {
+    boolean neverStarted;
     synchronized (lock) {
-      if (state == State.NEW || state == State.STARTED) {
+      neverStarted = state == State.NEW;
+      if (state == State.NEW || state == State.STARTING || state == State.STARTED) {
         state = State.SHUTTING_DOWN;
       }
     }
     runtime.startShutdown();
-    if (serverChannel != null) {
-      serverChannel.close();
+    if (neverStarted) {
+      terminate();
+      return this;
+    }
+    Channel listener = serverChannel; // null while start() binds: it closes the port once bound
+    if (listener != null) {
+      listener.close();
     }
     for (ServerConnectionHandler c : connections) {
       c.channel().close();
@@ -287,13 +334,15 @@ public final class FerryServer implements AutoCloseable {
 
   /** Terminates once shutting down with the listener closed and no connection left. Any thread. */
   private void maybeTerminate() {
+    Channel listener;
     synchronized (lock) {
       if (state != State.SHUTTING_DOWN || !connections.isEmpty()) {
         return;
       }
+      listener = serverChannel;
     }
-    if (serverChannel != null && serverChannel.isOpen()) {
-      return; // its close listener calls back
+    if (listener == null || listener.isOpen()) {
+      return; // start() is still binding, or the listener's close listener calls back
     }
     terminate();
   }
@@ -348,6 +397,11 @@ public final class FerryServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       shutdownNow();
     }
+  }
+
+  /** For tests: runs {@code hook} in {@link #start()} right before the port is bound. */
+  void beforeBindForTests(Runnable hook) {
+    this.beforeBindForTests = hook;
   }
 
   /** For tests: the connections open now (their handlers; read their state on their event loops). */
