@@ -36,9 +36,11 @@ public interface CallContext {
   boolean isCancelled();
 
   /**
-   * Runs {@code listener} once when the call is cancelled, or at once if it already was. Listeners
-   * run on the thread that notices the cancellation (an event loop or the timer): keep them short.
-   * They do not run for a call that completed normally.
+   * Runs {@code listener} once when the call is cancelled, or at once (on the calling thread) if it
+   * already was. Listeners run where handlers run: on the server's handler executor, or on the
+   * connection's event loop with {@code directExecutor()} (where they must not block). They never run
+   * on the deadline timer, so a slow listener delays no other call's deadline. They do not run for a
+   * call that completed normally.
    */
   void onCancel(Runnable listener);
 

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * One unary call on the server, from its REQUEST to its single outcome: a response, an error status,
  * or a cancellation (client CANCEL, deadline, connection loss), whichever comes first. The
  * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
- * thread, the deadline timer, or the connection's event loop.
+ * thread or the connection's event loop (where CANCEL, connection loss and the deadline are noticed;
+ * the deadline timer only hands over to it). Cancellation listeners run on the handler executor.
  */
 final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext, Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
@@ -150,7 +151,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     }
   }
 
-  /** The deadline passed: cancel the handler's context and tell the client. Timer thread or executor. */
+  /** The deadline passed: cancel the handler's context and tell the client. Event loop or executor. */
   void expire() {
     if (done.compareAndSet(false, true)) {
       cancelTimer();
@@ -194,6 +195,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     }
   }
 
+  /** Marks the call cancelled and runs its listeners (see {@link ServerRuntime#runCancelListeners}). */
   private void fireCancelled() {
     List<Runnable> listeners;
     synchronized (this) {
@@ -202,13 +204,27 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       cancelListeners = null;
     }
     if (listeners != null) {
-      for (Runnable r : listeners) {
-        try {
-          r.run();
-        } catch (Throwable t) {
-          log.warn("Cancellation listener of {} threw", method.descriptor, t);
+      connection.runtime().runCancelListeners(() -> {
+        for (Runnable r : listeners) {
+          try {
+            r.run();
+          } catch (Throwable t) {
+            log.warn("Cancellation listener of {} threw", method.descriptor, t);
+          }
         }
-      }
+      });
+    }
+  }
+
+  /**
+   * The deadline timer fired: expire the call on its connection's event loop. The timer thread is
+   * shared by every call on the server, so it only hands over; nothing it runs may block.
+   */
+  void deadlinePassed() {
+    try {
+      connection.channel().eventLoop().execute(this::expire);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // The event loop is gone, and with it the connection: its calls were cancelled.
     }
   }
 

@@ -63,6 +63,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     this.server = server;
   }
 
+  ServerRuntime runtime() {
+    return server;
+  }
+
   SocketAddress remoteAddress() {
     return channel.remoteAddress();
   }
@@ -245,7 +249,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline);
     calls.put(id, call);
     if (call.hasDeadline()) {
-      call.deadlineTimer = server.timer().newTimeout(t -> call.expire(),
+      call.deadlineTimer = server.timer().newTimeout(t -> call.deadlinePassed(),
           Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
     try {

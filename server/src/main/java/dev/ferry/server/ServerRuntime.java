@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import io.netty.util.Timer;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * What a connection needs from its server: the method registry, the handler executor, the shared
@@ -122,6 +123,24 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
 
   Timer timer() {
     return timer;
+  }
+
+  /**
+   * Runs a call's {@code onCancel} listeners where its handler ran: on the handler executor, so that a
+   * listener that blocks holds up one handler thread, not the deadline timer every call shares nor an
+   * event loop; in direct mode (handlers that never block) right here, on the event loop. If the
+   * executor refuses them (it is full or shut down), right here as well: they must run.
+   */
+  void runCancelListeners(Runnable listeners) {
+    if (executor == null) {
+      listeners.run();
+      return;
+    }
+    try {
+      executor.execute(listeners);
+    } catch (RejectedExecutionException e) {
+      listeners.run();
+    }
   }
 
   long minPingIntervalMillis() {

@@ -1,0 +1,105 @@
+package dev.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.StringValue;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameType;
+import dev.ferry.protocol.Protobufs;
+import dev.ferry.protocol.wire.RequestHeader;
+import dev.ferry.protocol.wire.ResponseHeader;
+import dev.ferry.server.FerryServer;
+import dev.ferry.server.ServiceDefinition;
+import io.netty.buffer.Unpooled;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Where the server runs {@code onCancel} listeners: never on the deadline timer, so one listener that
+ * blocks cannot hold up the expiry of every other call on the server.
+ */
+class CancelListenerTest {
+  private static final MethodDescriptor<StringValue, StringValue> WAIT =
+      MethodDescriptor.of("ferry.test.Listeners/Wait", StringValue.parser(), StringValue.parser());
+
+  private final CountDownLatch blockingListenerRunning = new CountDownLatch(1);
+  private final CountDownLatch releaseBlockingListener = new CountDownLatch(1);
+  private final CountDownLatch secondListenerRan = new CountDownLatch(1);
+  private final ConcurrentHashMap<String, String> listenerThreads = new ConcurrentHashMap<>();
+  private FerryServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    // Handlers that never answer; their listeners record their thread, and the "block" one blocks.
+    ServiceDefinition service = ServiceDefinition.builder("ferry.test.Listeners")
+        .unaryAsync(WAIT, (request, context) -> {
+          context.onCancel(() -> {
+            listenerThreads.put(request.getValue(), Thread.currentThread().getName());
+            if (request.getValue().equals("block")) {
+              blockingListenerRunning.countDown();
+              try {
+                releaseBlockingListener.await(30, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            } else {
+              secondListenerRan.countDown();
+            }
+          });
+          return new CompletableFuture<>();
+        })
+        .build();
+    server = FerryServer.builder().host("127.0.0.1").addService(service).build().start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    releaseBlockingListener.countDown();
+    server.shutdownNow();
+    assertThat(server.awaitTermination(Duration.ofSeconds(10))).isTrue();
+  }
+
+  @Test
+  void aBlockingCancelListenerDoesNotHoldUpOtherDeadlines() throws Exception {
+    // A raw client: it sends the deadlines and nothing else (no CANCEL when they pass), so that only the
+    // server's own deadline handling can cancel these calls.
+    try (RawPeer peer = new RawPeer(server.port()).handshake()) {
+      peer.send(request(1, "block", 200_000));
+      assertThat(blockingListenerRunning.await(10, TimeUnit.SECONDS)).as("first call's deadline passed").isTrue();
+      assertThat(status(peer.next(), 1)).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+
+      // The first listener is still blocked; the second call's deadline must still be noticed.
+      peer.send(request(3, "second", 200_000));
+      assertThat(secondListenerRan.await(10, TimeUnit.SECONDS))
+          .as("second call's deadline expired on the server while the first listener blocks").isTrue();
+      assertThat(status(peer.next(), 3)).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
+      assertThat(listenerThreads.values()).hasSize(2)
+          .allSatisfy(t -> assertThat(t).doesNotStartWith("ferry-server-timer"));
+    }
+  }
+
+  private static Frame request(int id, String value, long timeoutMicros) {
+    byte[] header = RequestHeader.newBuilder().setMethod(WAIT.fullName()).setTimeoutMicros(timeoutMicros).build()
+        .toByteArray();
+    return new Frame(FrameType.REQUEST, 0, id, header.length,
+        Unpooled.buffer().writeBytes(header).writeBytes(StringValue.of(value).toByteArray()));
+  }
+
+  private static StatusCode status(Frame response, int id) throws Exception {
+    try {
+      assertThat(response.type()).isEqualTo(FrameType.RESPONSE);
+      assertThat(response.requestId()).isEqualTo(id);
+      return StatusCode.fromValue(Protobufs.parse(ResponseHeader.parser(), response.callHeader()).getStatus());
+    } finally {
+      response.release();
+    }
+  }
+}
