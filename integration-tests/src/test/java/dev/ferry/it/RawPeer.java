@@ -58,6 +58,11 @@ final class RawPeer implements AutoCloseable {
     return socket.getLocalPort();
   }
 
+  /** Half-closes: sends FIN, keeps reading. */
+  void shutdownOutput() throws IOException {
+    socket.shutdownOutput();
+  }
+
   /** Writes {@code bytes} as they are. */
   RawPeer writeBytes(byte[] bytes) throws IOException {
     socket.getOutputStream().write(bytes);

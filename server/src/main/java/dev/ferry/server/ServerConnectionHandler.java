@@ -6,6 +6,7 @@ import dev.ferry.StatusCode;
 import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameDecoder;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
@@ -156,8 +157,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
-    if (closing) {
-      frame.release(); // the rest of a read after a connection error: not acted on
+    if (closing || outputShutdown) {
+      frame.release(); // the rest of a read after a connection error or after our FIN: not acted on
       return;
     }
     switch (frame.type()) {
@@ -339,6 +340,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private void closeIfDrained() {
     if (goAwaySent && calls.isEmpty() && channel.isActive() && !outputShutdown) {
       outputShutdown = true;
+      // From here on nothing the client sends is acted upon (PROTOCOL.md 15.1), not even a malformed
+      // frame: it is read (unread bytes would make the close a reset) and discarded undecoded.
+      FrameDecoder decoder = channel.pipeline().get(FrameDecoder.class);
+      if (decoder != null) {
+        decoder.discardFurtherInput();
+      }
+      channel.config().setAutoRead(true);
       channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
         if (channel instanceof DuplexChannel) {
           ((DuplexChannel) channel).shutdownOutput();
@@ -358,7 +366,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     boolean writable = ctx.channel().isWritable();
-    if (!closing && ctx.channel().isActive()) {
+    if (!closing && !outputShutdown && ctx.channel().isActive()) {
       if (!writable) {
         log.debug("Client {} is not reading its responses fast enough; pausing reads from it",
             ctx.channel().remoteAddress());
