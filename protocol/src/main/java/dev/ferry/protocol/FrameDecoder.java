@@ -17,10 +17,15 @@ import java.util.concurrent.TimeUnit;
  * Extension frames (types 0x80-0xFF) are skipped as their bytes arrive.
  *
  * <p>With a frame read timeout, a frame whose first byte has arrived must be complete (header and
- * payload, or the skipped extension frame) within that time, however steadily its bytes trickle in:
- * a peer that drips a frame a byte at a time (slowloris) is failed with
+ * payload, or the skipped extension frame) within that much reading time, however steadily its bytes
+ * trickle in: a peer that drips a frame a byte at a time (slowloris) is failed with
  * {@link ErrorCode#FRAME_TIMEOUT}. Heartbeat reader-idle cannot catch that peer, since it keeps
- * sending something. One timer per connection is armed only while a frame is incomplete.
+ * sending something. Only time in which this side was reading counts: while reading is paused
+ * ({@link #pauseReadingForBackPressure}), the peer's bytes wait in the socket through no fault of its
+ * own, so the clock stops. One timer per connection is armed only while a frame is incomplete.
+ *
+ * <p>This decoder owns the connection's {@code autoRead}: whoever wants reading paused asks it, so that
+ * its frame clock knows. (A fatal error stops reading for good, outside of it.)
  *
  * <p>On a violation it throws {@link ProtocolException} and discards everything the peer sends after
  * it; the pipeline's error handling sends ERROR and closes the connection. Stateful: one instance per
@@ -33,10 +38,17 @@ import java.util.concurrent.TimeUnit;
 public final class FrameDecoder extends ByteToMessageDecoder {
   private final int maxFrameSize;
   private final int maxMetadataSize;
+  private static final int PAUSED_BY_BACK_PRESSURE = 1;
+
   private final long frameReadTimeoutNanos; // 0 = no limit
+  private ChannelHandlerContext ctx;
   private boolean expectSettings;
+  private int readPauses; // PAUSED_* bits: reading is on when none is set
   private boolean frameInProgress; // a frame's first bytes have arrived, its last not yet
-  private long frameStartNanos;
+  private long frameReadNanos; // reading time spent on the frame in progress, up to readingSinceNanos
+  private long readingSinceNanos; // when the frame started or reading last resumed, whichever is later
+  private long framesEnded; // frames decoded or skipped so far
+  private long framesEndedAtLastRead;
   private ScheduledFuture<?> frameTimer;
   private long skipRemaining;
   private boolean failed;
@@ -68,6 +80,40 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     failed = true;
   }
 
+  /**
+   * Pauses reading from the connection (true) because the peer is slow to read what this side sends,
+   * or resumes it (false). While reading is paused the frame read timer stands still. Event loop.
+   */
+  public void pauseReadingForBackPressure(boolean pause) {
+    setPaused(PAUSED_BY_BACK_PRESSURE, pause);
+  }
+
+  /** Whether reading is paused, for any reason. Event loop. */
+  public boolean isReadingPaused() {
+    return readPauses != 0;
+  }
+
+  private void setPaused(int reason, boolean pause) {
+    int before = readPauses;
+    readPauses = pause ? before | reason : before & ~reason;
+    if ((before == 0) == (readPauses == 0) || ctx == null || failed) {
+      return;
+    }
+    long now = ctx.executor().ticker().nanoTime();
+    if (readPauses != 0) {
+      frameReadNanos += now - readingSinceNanos; // the clock stops
+    } else {
+      readingSinceNanos = now; // and goes on
+      armFrameTimer();
+    }
+    ctx.channel().config().setAutoRead(readPauses == 0);
+  }
+
+  /** Reading time spent on the frame in progress. */
+  private long frameReadTime(long now) {
+    return frameReadNanos + (readPauses == 0 ? now - readingSinceNanos : 0);
+  }
+
   /** Whether the next frame must be SETTINGS (true for a new connection); for tools that decode mid-stream. */
   public void expectSettingsFirst(boolean expect) {
     this.expectSettings = expect;
@@ -96,12 +142,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       return;
     }
     if (skipRemaining > 0) {
-      int n = (int) Math.min(skipRemaining, in.readableBytes());
-      in.skipBytes(n);
-      skipRemaining -= n;
-      if (skipRemaining == 0) {
-        frameInProgress = false;
-      }
+      skip(in);
       return;
     }
     if (in.readableBytes() < Frame.HEADER_SIZE) {
@@ -134,10 +175,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     if (type == null) {
       if (FrameType.isExtension(typeCode)) {
         skipRemaining = length;
-        int n = (int) Math.min(skipRemaining, in.readableBytes());
-        in.skipBytes(n);
-        skipRemaining -= n;
-        frameInProgress = skipRemaining > 0;
+        skip(in);
         return;
       }
       throw fail(in, ErrorCode.PROTOCOL_ERROR, FrameType.isReservedForStreaming(typeCode)
@@ -154,50 +192,76 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     in.skipBytes(Frame.HEADER_SIZE);
     ByteBuf payload = payloadLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) payloadLength);
     out.add(new Frame(type, flags, (int) requestId, (int) metaLength, payload));
-    frameInProgress = false;
+    framesEnded++;
+  }
+
+  /** Skips what is here of the extension frame being skipped. */
+  private void skip(ByteBuf in) {
+    int n = (int) Math.min(skipRemaining, in.readableBytes());
+    in.skipBytes(n);
+    skipRemaining -= n;
+    if (skipRemaining == 0) {
+      framesEnded++;
+    }
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
     super.channelRead(ctx, msg);
     if (frameReadTimeoutNanos > 0 && !failed) {
-      trackFrameStart(ctx);
+      trackFrameStart();
     }
   }
 
-  /** After a read: notes when a frame started arriving, arming the timer if it is not armed. */
-  private void trackFrameStart(ChannelHandlerContext ctx) {
+  /**
+   * After a read: a frame left incomplete by it that started in it (the previous one ended in this read,
+   * or none was in progress) starts the clock afresh; one that started in an earlier read keeps its time.
+   */
+  private void trackFrameStart() {
     boolean incomplete = actualReadableBytes() > 0 || skipRemaining > 0;
+    boolean newFrame = !frameInProgress || framesEnded != framesEndedAtLastRead;
+    framesEndedAtLastRead = framesEnded;
     if (!incomplete) {
       frameInProgress = false;
       return;
     }
-    if (!frameInProgress) {
+    if (newFrame) {
       frameInProgress = true;
-      frameStartNanos = ctx.executor().ticker().nanoTime();
+      frameReadNanos = 0;
+      readingSinceNanos = ctx.executor().ticker().nanoTime();
     }
-    if (frameTimer == null) {
-      frameTimer = ctx.executor().schedule(() -> checkFrameTimeout(ctx), frameReadTimeoutNanos, TimeUnit.NANOSECONDS);
+    armFrameTimer();
+  }
+
+  private void armFrameTimer() {
+    if (frameTimer == null && frameInProgress && readPauses == 0 && frameReadTimeoutNanos > 0) {
+      long left = frameReadTimeoutNanos - frameReadTime(ctx.executor().ticker().nanoTime());
+      frameTimer = ctx.executor().schedule(this::checkFrameTimeout, Math.max(0, left), TimeUnit.NANOSECONDS);
     }
   }
 
-  /** The timer fired: fail the frame in progress if it is too old, else wait for the time it has left. */
-  private void checkFrameTimeout(ChannelHandlerContext ctx) {
+  /** The timer fired: fail the frame in progress if it took too long, else wait for the time it has left. */
+  private void checkFrameTimeout() {
     frameTimer = null;
-    if (failed || !frameInProgress || !ctx.channel().isActive()) {
-      return; // re-armed by the next read that leaves a frame incomplete
+    if (failed || !frameInProgress || readPauses != 0 || !ctx.channel().isActive()) {
+      return; // re-armed when reading resumes, or by the next read that leaves a frame incomplete
     }
-    long elapsed = ctx.executor().ticker().nanoTime() - frameStartNanos;
+    long elapsed = frameReadTime(ctx.executor().ticker().nanoTime());
     if (elapsed < frameReadTimeoutNanos) {
-      frameTimer = ctx.executor().schedule(() -> checkFrameTimeout(ctx), frameReadTimeoutNanos - elapsed,
-          TimeUnit.NANOSECONDS);
+      armFrameTimer();
       return;
     }
     failed = true;
     String progress = describeProgress();
-    ctx.fireExceptionCaught(new ProtocolException(ErrorCode.FRAME_TIMEOUT, "frame not complete "
-        + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms after its first byte arrived (" + progress
-        + "; frame read timeout " + TimeUnit.NANOSECONDS.toMillis(frameReadTimeoutNanos) + " ms)"));
+    ctx.fireExceptionCaught(new ProtocolException(ErrorCode.FRAME_TIMEOUT, "frame not complete after "
+        + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms of reading since its first byte arrived (" + progress
+        + "; frame read timeout " + TimeUnit.NANOSECONDS.toMillis(frameReadTimeoutNanos)
+        + " ms; time with reading paused does not count)"));
   }
 
   private String describeProgress() {

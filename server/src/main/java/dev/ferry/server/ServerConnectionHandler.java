@@ -48,6 +48,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private final ServerRuntime server;
   private final RequestIdMap<ServerCall<?, ?>> calls = new RequestIdMap<>();
   private Channel channel;
+  private FrameDecoder decoder; // owns autoRead: reads are paused through it
   private WriteQueue writeQueue;
   private Settings remote = Settings.DEFAULTS;
   private volatile Optional<PeerIdentity> peerIdentity = Optional.empty();
@@ -84,6 +85,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
+    decoder = ctx.pipeline().get(FrameDecoder.class);
     writeQueue = new WriteQueue(channel);
     if (server.maxConnectionIdleNanos > 0) {
       markIdle();
@@ -342,10 +344,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       outputShutdown = true;
       // From here on nothing the client sends is acted upon (PROTOCOL.md 15.1), not even a malformed
       // frame: it is read (unread bytes would make the close a reset) and discarded undecoded.
-      FrameDecoder decoder = channel.pipeline().get(FrameDecoder.class);
-      if (decoder != null) {
-        decoder.discardFurtherInput();
-      }
+      decoder.discardFurtherInput();
       channel.config().setAutoRead(true);
       channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
         if (channel instanceof DuplexChannel) {
@@ -371,7 +370,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         log.debug("Client {} is not reading its responses fast enough; pausing reads from it",
             ctx.channel().remoteAddress());
       }
-      ctx.channel().config().setAutoRead(writable);
+      decoder.pauseReadingForBackPressure(!writable);
     }
     ctx.fireChannelWritabilityChanged();
   }
