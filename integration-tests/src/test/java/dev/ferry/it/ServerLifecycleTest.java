@@ -30,7 +30,6 @@ import org.junit.jupiter.api.Test;
  */
 class ServerLifecycleTest {
   private static final Duration LONG_GRACE = Duration.ofSeconds(60);
-  private static final CallOptions FIVE_SECONDS = CallOptions.builder().timeout(Duration.ofSeconds(5)).build();
 
   private final ExecutorService threads = Executors.newCachedThreadPool();
 
@@ -112,7 +111,8 @@ class ServerLifecycleTest {
         // Shut down after it started: a client connecting now is not served.
         try (FerryChannel late = FerryChannel.builder("127.0.0.1", server.port()).build()) {
           assertThatThrownBy(() -> late.blockingCall(TestService.ECHO,
-              BytesValue.of(ByteString.copyFromUtf8("late")), FIVE_SECONDS))
+              BytesValue.of(ByteString.copyFromUtf8("late")),
+              CallOptions.builder().timeout(Duration.ofSeconds(5)).build()))
               .as("iteration %d", i).isInstanceOf(FerryException.class);
         }
       }

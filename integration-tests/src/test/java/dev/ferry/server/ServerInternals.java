@@ -14,6 +14,11 @@ public final class ServerInternals {
     server.beforeBindForTests(hook);
   }
 
+  /** Bytes of the server's memory budget in use now. */
+  public static long memoryInUse(FerryServer server) {
+    return server.memoryInUseForTests();
+  }
+
   /** Connections the server has open now. */
   public static int openConnections(FerryServer server) {
     return server.connectionsForTests().size();

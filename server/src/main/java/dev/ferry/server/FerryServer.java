@@ -17,6 +17,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -66,6 +67,7 @@ public final class FerryServer implements AutoCloseable {
   private final long heartbeatTimeoutMillis;
   private final Settings localSettings;
   private final WriteBufferWaterMark writeBufferWaterMark;
+  private final MemoryBudget memoryBudget;
   private final ServerRuntime runtime;
   private final ExecutorService ownedExecutor;
   private final HashedWheelTimer timer;
@@ -98,6 +100,7 @@ public final class FerryServer implements AutoCloseable {
         .maxMetadataSize(b.maxMetadataSize)
         .build();
     this.writeBufferWaterMark = new WriteBufferWaterMark(b.writeBufferHighWaterMark / 2, b.writeBufferHighWaterMark);
+    this.memoryBudget = new MemoryBudget(b.memoryBudget > 0 ? b.memoryBudget : Builder.defaultMemoryBudget(b.maxFrameSize));
     Executor executor = b.executor;
     if (b.directExecutor) {
       this.ownedExecutor = null;
@@ -212,10 +215,13 @@ public final class FerryServer implements AutoCloseable {
     if (!connectionLimiter.admit(ch)) {
       return; // refused: preface and ERROR(REFUSED), then closed
     }
-    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis, frameReadTimeoutMillis);
+    ConnectionMemory connectionMemory = new ConnectionMemory(memoryBudget, localSettings.maxFrameSize(),
+        ch.remoteAddress());
+    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis, frameReadTimeoutMillis,
+        connectionMemory);
     ProtocolPipeline.addHeartbeat(ch.pipeline(), heartbeatIntervalMillis, heartbeatTimeoutMillis,
         localSettings.minPingIntervalMillis());
-    ServerConnectionHandler handler = new ServerConnectionHandler(runtime);
+    ServerConnectionHandler handler = new ServerConnectionHandler(runtime, connectionMemory);
     ch.pipeline().addLast("ferry-server", handler);
     ProtocolPipeline.addErrorHandler(ch.pipeline());
     connections.add(handler);
@@ -399,6 +405,11 @@ public final class FerryServer implements AutoCloseable {
     }
   }
 
+  /** For tests: bytes of the memory budget in use now. */
+  long memoryInUseForTests() {
+    return memoryBudget.used();
+  }
+
   /** For tests: runs {@code hook} in {@link #start()} right before the port is bound. */
   void beforeBindForTests(Runnable hook) {
     this.beforeBindForTests = hook;
@@ -431,6 +442,12 @@ public final class FerryServer implements AutoCloseable {
     public static final int DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 256 * 1024;
     /** Calls the default handler executor holds waiting for a thread, server-wide: 100,000. */
     public static final int DEFAULT_EXECUTOR_QUEUE_CAPACITY = 100_000;
+    /**
+     * The default {@link #memoryBudget}, as a share of the JVM's maximum direct memory
+     * ({@code -XX:MaxDirectMemorySize}, which defaults to the maximum heap size): one half. The rest is
+     * left to what the budget does not count (Netty's pooled chunks, socket reads, TLS buffers).
+     */
+    public static final double DEFAULT_MEMORY_BUDGET_SHARE = 0.5;
 
     private String host;
     private int port;
@@ -446,6 +463,7 @@ public final class FerryServer implements AutoCloseable {
     private int maxConnections = DEFAULT_MAX_CONNECTIONS;
     private Duration frameReadTimeout = DEFAULT_FRAME_READ_TIMEOUT;
     private int writeBufferHighWaterMark = DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
+    private long memoryBudget; // 0 = the default share of max direct memory
     private int workerThreads = Runtime.getRuntime().availableProcessors();
     private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
     private Duration heartbeatTimeout;
@@ -670,6 +688,35 @@ public final class FerryServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Memory the server may use, over all connections, for frames being received (each whole frame is
+     * reserved once its 16-byte header has arrived), requests waiting for a handler, and responses
+     * encoded and not yet written to their sockets. When it runs out, a connection whose next frame does
+     * not fit stops being read until memory is freed (its waiting time does not count against
+     * {@link #frameReadTimeout} or the heartbeat timeout), and a response that does not fit is replaced
+     * by {@code RESOURCE_EXHAUSTED}; either is logged at WARN, once a second at most. So that one client
+     * cannot take it all, a connection holds at most {@link #maxFrameSize} of frames received and
+     * requests not yet handed to their handlers, and responses wait (unencoded) while more than
+     * {@link #writeBufferHighWaterMark} bytes wait to be sent on it; what each connection holds of small
+     * messages (up to 64 KiB received, up to its high-water mark to send) is counted but never refused.
+     *
+     * <p>Default: {@link #DEFAULT_MEMORY_BUDGET_SHARE} of the JVM's maximum direct memory, and at least
+     * {@code maxFrameSize}. Must be at least {@code maxFrameSize} (checked by {@link #build()}).
+     */
+    public Builder memoryBudget(long bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("memoryBudget: " + bytes + " (expected: > 0)");
+      }
+      this.memoryBudget = bytes;
+      return this;
+    }
+
+    /** The budget a server gets without {@link #memoryBudget}: see {@link #DEFAULT_MEMORY_BUDGET_SHARE}. */
+    static long defaultMemoryBudget(int maxFrameSize) {
+      long share = (long) (PlatformDependent.maxDirectMemory() * DEFAULT_MEMORY_BUDGET_SHARE);
+      return Math.max(share, maxFrameSize);
+    }
+
     /** Event-loop threads for connections; default: the number of cores. */
     public Builder workerThreads(int threads) {
       if (threads < 1) {
@@ -683,6 +730,10 @@ public final class FerryServer implements AutoCloseable {
     public FerryServer build() {
       if (services.isEmpty()) {
         throw new IllegalStateException("no services (expected: at least one addService call)");
+      }
+      if (memoryBudget > 0 && memoryBudget < maxFrameSize) {
+        throw new IllegalArgumentException("memoryBudget: " + memoryBudget + " (expected: >= maxFrameSize "
+            + maxFrameSize + ", or no frame of that size could ever be received)");
       }
       return new FerryServer(this);
     }

@@ -42,6 +42,10 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private Metadata.Builder trailers; // guarded by this
   private java.util.Map<Key<?>, Object> attributes; // guarded by this
   volatile Timeout deadlineTimer;
+  // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
+  // Owned by the event loop until the call starts, then by the handler's thread.
+  private Frame request;
+  private int requestBytes;
   // The outcome, set once by whoever wins `done`, then written by run() on the event loop.
   StatusCode responseCode;
   String responseMessage;
@@ -65,6 +69,33 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     return deadlineNanos;
   }
 
+  /** Keeps the call's REQUEST frame, whose memory it holds, until it starts. Event loop. */
+  void holdRequest(Frame frame) {
+    request = frame;
+    requestBytes = frame.frameLength();
+  }
+
+  /** The held REQUEST frame, to start the call with ({@link #handle}); null if there is none. Event loop. */
+  Frame takeRequest() {
+    Frame f = request;
+    request = null;
+    return f;
+  }
+
+  /** The call will not start: gives back its REQUEST frame and memory, if it still holds them. Event loop. */
+  void dropRequest() {
+    Frame f = takeRequest();
+    if (f != null) {
+      releaseRequest(f);
+    }
+  }
+
+  /** Releases {@code frame}, the call's REQUEST, and the memory held for it. Once per call. */
+  void releaseRequest(Frame frame) {
+    frame.release();
+    connection.memory().release(requestBytes);
+  }
+
   /** Parses the request and runs the handler. Runs on the handler executor; releases the frame. */
   void handle(Frame frame) {
     ReqT request;
@@ -85,7 +116,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
           "could not parse the request for " + method.descriptor + ": " + e.getMessage()));
       return;
     } finally {
-      frame.release();
+      releaseRequest(frame);
     }
     if (method.handler != null) {
       RespT response;

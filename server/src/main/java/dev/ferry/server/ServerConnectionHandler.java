@@ -1,9 +1,7 @@
 package dev.ferry.server;
 
-import com.google.protobuf.MessageLite;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameDecoder;
@@ -12,8 +10,6 @@ import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.RequestHead;
-import dev.ferry.protocol.ResponseHead;
-import dev.ferry.protocol.Settings;
 import dev.ferry.protocol.TooManyPingsEvent;
 import dev.ferry.protocol.WriteQueue;
 import io.netty.channel.Channel;
@@ -25,6 +21,8 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.SocketAddress;
 import java.util.Optional;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -46,11 +44,18 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerConnectionHandler.class);
 
   private final ServerRuntime server;
+  private final ConnectionMemory memory;
   private final RequestIdMap<ServerCall<?, ?>> calls = new RequestIdMap<>();
+  // Calls in `calls` held back while more than the write buffer's high-water mark waits to be sent:
+  // admitted but not started, and answered but not encoded. Each starts (is written) in order once the
+  // backlog drains.
+  private final Set<ServerCall<?, ?>> waitingToStart = new LinkedHashSet<>();
+  private final Set<ServerCall<?, ?>> waitingToSend = new LinkedHashSet<>();
+  private boolean resuming;
   private Channel channel;
   private FrameDecoder decoder; // owns autoRead: reads are paused through it
   private WriteQueue writeQueue;
-  private Settings remote = Settings.DEFAULTS;
+  private ResponseWriter responses;
   private volatile Optional<PeerIdentity> peerIdentity = Optional.empty();
   private int highestRequestId;
   private boolean goAwaySent;
@@ -61,8 +66,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private long idleSinceNanos;
   private ScheduledFuture<?> idleCheck;
 
-  ServerConnectionHandler(ServerRuntime server) {
+  ServerConnectionHandler(ServerRuntime server, ConnectionMemory memory) {
     this.server = server;
+    this.memory = memory;
+  }
+
+  ConnectionMemory memory() {
+    return memory;
   }
 
   ServerRuntime runtime() {
@@ -87,6 +97,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     channel = ctx.channel();
     decoder = ctx.pipeline().get(FrameDecoder.class);
     writeQueue = new WriteQueue(channel);
+    responses = new ResponseWriter(channel, memory);
     if (server.maxConnectionIdleNanos > 0) {
       markIdle();
     }
@@ -108,7 +119,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof HandshakeCompleted) {
-      remote = ((HandshakeCompleted) evt).remote();
+      responses.remoteSettings(((HandshakeCompleted) evt).remote());
     } else if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
       SslHandler ssl = ctx.pipeline().get(SslHandler.class);
       if (ssl != null) {
@@ -131,7 +142,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void markIdle() {
-    idleSinceNanos = System.nanoTime();
+    idleSinceNanos = channel.eventLoop().ticker().nanoTime();
     if (idleCheck == null) {
       idleCheck = channel.eventLoop().schedule(this::checkIdle, server.maxConnectionIdleNanos, TimeUnit.NANOSECONDS);
     }
@@ -142,7 +153,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     if (goAwaySent || !channel.isActive() || !calls.isEmpty()) {
       return; // a busy connection re-arms the check when its last call ends
     }
-    long idleFor = System.nanoTime() - idleSinceNanos;
+    long idleFor = channel.eventLoop().ticker().nanoTime() - idleSinceNanos;
     if (idleFor >= server.maxConnectionIdleNanos) {
       goAway(ErrorCode.NO_ERROR, "connection idle for " + TimeUnit.NANOSECONDS.toMillis(idleFor)
           + " ms (maxConnectionIdle)");
@@ -171,6 +182,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         frame.release();
         ServerCall<?, ?> call = calls.remove(frame.requestId());
         if (call != null) {
+          forget(call);
           call.cancelSilently();
           callRemoved();
         }
@@ -240,7 +252,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     if (refusal != null) {
       frame.release();
-      writeResponse(id, refusalCode, refusal, Metadata.EMPTY, null);
+      responses.write(id, refusalCode, refusal, Metadata.EMPTY, null);
       ctx.flush();
       return;
     }
@@ -251,21 +263,43 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline);
     calls.put(id, call);
+    // The decoder gives its reservation back once this frame is passed on: from here the call holds it.
+    memory.hold(frame.frameLength());
+    call.holdRequest(frame);
     if (call.hasDeadline()) {
       call.deadlineTimer = server.timer().newTimeout(t -> call.deadlinePassed(),
           Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
+    if (!channel.isWritable() || !waitingToStart.isEmpty()) {
+      // Responses are backing up: this call waits to start until they drain (channelWritabilityChanged).
+      waitingToStart.add(call);
+      return;
+    }
+    start(call);
+  }
+
+  /** Hands an admitted call to its handler. Event loop. */
+  private void start(ServerCall<?, ?> call) {
+    Frame request = call.takeRequest();
     try {
-      server.dispatch(call, frame);
+      server.dispatch(call, request);
     } catch (RejectedExecutionException e) {
-      frame.release();
-      calls.remove(id);
+      call.releaseRequest(request);
+      calls.remove(call.id);
       call.cancelSilently();
-      writeResponse(id, StatusCode.RESOURCE_EXHAUSTED, "server is overloaded: handler executor rejected the call",
-          Metadata.EMPTY, null);
-      ctx.flush();
+      responses.write(call.id, StatusCode.RESOURCE_EXHAUSTED,
+          "server is overloaded: handler executor rejected the call", Metadata.EMPTY, null);
+      channel.flush();
       callRemoved();
     }
+  }
+
+  /** A call left {@link #calls}: it no longer waits, and gives back the request it never started with. */
+  private void forget(ServerCall<?, ?> call) {
+    if (waitingToStart.remove(call)) {
+      call.dropRequest();
+    }
+    waitingToSend.remove(call);
   }
 
   /** Sends a call's outcome and forgets it. Any thread. */
@@ -273,38 +307,55 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     writeQueue.enqueue(call);
   }
 
-  /** Event loop: writes a completed call's outcome, unless the call was forgotten (CANCEL, connection loss). */
+  /**
+   * Event loop: writes a completed call's outcome, unless the call was forgotten (CANCEL, connection
+   * loss); while responses are backing up, it waits its turn instead (not encoded yet, it holds no
+   * direct memory).
+   */
   void writeOutcome(ServerCall<?, ?> call) {
-    if (calls.get(call.id) == call) {
-      calls.remove(call.id);
-      writeResponse(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
-      callRemoved();
+    if (calls.get(call.id) != call) {
+      return;
     }
+    if (!channel.isWritable()) {
+      if (waitingToStart.remove(call)) {
+        call.dropRequest(); // done before it started (its deadline passed): it never will
+      }
+      waitingToSend.add(call);
+      return;
+    }
+    calls.remove(call.id);
+    forget(call); // a call that expired while waiting to start gives its request back
+    responses.write(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
+    callRemoved();
   }
 
-  /** Writes a RESPONSE (without flushing when called from a WriteQueue command). Event loop. */
-  private void writeResponse(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
-    if (outputShutdown) {
-      return; // half-closed after GOAWAY: only calls above its last id can get here, and they are resent
+  /**
+   * The backlog drained below the low-water mark: write the responses that waited, then start the
+   * calls that waited, in order, for as long as the connection stays writable. Event loop.
+   */
+  private void resumeWaitingCalls() {
+    if (resuming) {
+      return; // a flush below made the channel writable again: the loop below carries on
     }
-    ResponseHead header = ResponseHead.of(code, message, trailers);
-    int headerSize = header.serializedSize();
-    long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
-    if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
-      // What the client would reject (and close the connection over) is replaced by a short status.
-      String why = headerSize > remote.maxMetadataSize()
-          ? "response header (status message and trailers) of " + headerSize
-              + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
-          : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
-              + " bytes";
-      header = ResponseHead.of(StatusCode.RESOURCE_EXHAUSTED, why, Metadata.EMPTY);
-      body = null;
+    resuming = true;
+    try {
+      do {
+        while (channel.isWritable() && (!waitingToSend.isEmpty() || !waitingToStart.isEmpty())) {
+          if (!waitingToSend.isEmpty()) {
+            ServerCall<?, ?> call = waitingToSend.iterator().next();
+            waitingToSend.remove(call);
+            writeOutcome(call);
+          } else {
+            ServerCall<?, ?> call = waitingToStart.iterator().next();
+            waitingToStart.remove(call);
+            start(call);
+          }
+        }
+        channel.flush();
+      } while (channel.isWritable() && (!waitingToSend.isEmpty() || !waitingToStart.isEmpty()));
+    } finally {
+      resuming = false;
     }
-    // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
-    // are flushed by onRequest (consolidated until the end of the read by FlushConsolidationHandler).
-    // The void promise: an unencodable response is turned into INTERNAL by the encoder, and a failed
-    // socket write closes the connection, which ends its calls anyway.
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), channel.voidPromise());
   }
 
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
@@ -371,6 +422,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().remoteAddress());
       }
       decoder.pauseReadingForBackPressure(!writable);
+      if (writable) {
+        resumeWaitingCalls();
+      }
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -394,10 +448,12 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       log.debug("Connection from {} closed with {} calls in flight; cancelling them", ctx.channel().remoteAddress(),
           calls.size());
       for (ServerCall<?, ?> call : new ArrayList<>(calls.values())) {
+        forget(call);
         call.cancelSilently();
       }
       calls.clear();
     }
+    memory.close();
     ctx.fireChannelInactive();
   }
 }
