@@ -59,11 +59,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private ChannelHandlerContext ctx;
   private boolean expectSettings;
   private int readPauses; // PAUSED_* bits: reading is on when none is set
-  private boolean frameInProgress; // a frame's first bytes have arrived, its last not yet
-  private long frameReadNanos; // reading time spent on the frame in progress, up to readingSinceNanos
-  private long readingSinceNanos; // when the frame started or reading last resumed, whichever is later
-  private long framesEnded; // frames decoded or skipped so far
-  private long framesEndedAtLastRead;
+  private final FrameReadClock clock = new FrameReadClock();
   private ScheduledFuture<?> frameTimer;
   private long skipRemaining;
   private boolean failed;
@@ -130,17 +126,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
     long now = ctx.executor().ticker().nanoTime();
     if (readPauses != 0) {
-      frameReadNanos += now - readingSinceNanos; // the clock stops
+      clock.pause(now);
     } else {
-      readingSinceNanos = now; // and goes on
+      clock.resume(now);
       armFrameTimer();
     }
     ctx.channel().config().setAutoRead(readPauses == 0);
-  }
-
-  /** Reading time spent on the frame in progress. */
-  private long frameReadTime(long now) {
-    return frameReadNanos + (readPauses == 0 ? now - readingSinceNanos : 0);
   }
 
   /** Whether the next frame must be SETTINGS (true for a new connection); for tools that decode mid-stream. */
@@ -233,7 +224,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     in.skipBytes(Frame.HEADER_SIZE);
     ByteBuf payload = payloadLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) payloadLength);
     out.add(new Frame(type, flags, (int) requestId, (int) metaLength, payload));
-    framesEnded++;
+    clock.frameEnded();
     passedOn += reserved;
     reserved = 0;
   }
@@ -326,7 +317,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     in.skipBytes(n);
     skipRemaining -= n;
     if (skipRemaining == 0) {
-      framesEnded++;
+      clock.frameEnded();
     }
   }
 
@@ -342,7 +333,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       givePassedOnBack();
     }
     if (frameReadTimeoutNanos > 0 && !failed) {
-      trackFrameStart();
+      clock.afterRead(actualReadableBytes() > 0 || skipRemaining > 0, ctx.executor().ticker().nanoTime());
+      armFrameTimer();
     }
   }
 
@@ -370,29 +362,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
   }
 
-  /**
-   * After a read: a frame left incomplete by it that started in it (the previous one ended in this read,
-   * or none was in progress) starts the clock afresh; one that started in an earlier read keeps its time.
-   */
-  private void trackFrameStart() {
-    boolean incomplete = actualReadableBytes() > 0 || skipRemaining > 0;
-    boolean newFrame = !frameInProgress || framesEnded != framesEndedAtLastRead;
-    framesEndedAtLastRead = framesEnded;
-    if (!incomplete) {
-      frameInProgress = false;
-      return;
-    }
-    if (newFrame) {
-      frameInProgress = true;
-      frameReadNanos = 0;
-      readingSinceNanos = ctx.executor().ticker().nanoTime();
-    }
-    armFrameTimer();
-  }
-
   private void armFrameTimer() {
-    if (frameTimer == null && frameInProgress && readPauses == 0 && frameReadTimeoutNanos > 0) {
-      long left = frameReadTimeoutNanos - frameReadTime(ctx.executor().ticker().nanoTime());
+    if (frameTimer == null && clock.running() && frameReadTimeoutNanos > 0) {
+      long left = frameReadTimeoutNanos - clock.elapsed(ctx.executor().ticker().nanoTime());
       frameTimer = ctx.executor().schedule(this::checkFrameTimeout, Math.max(0, left), TimeUnit.NANOSECONDS);
     }
   }
@@ -400,10 +372,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   /** The timer fired: fail the frame in progress if it took too long, else wait for the time it has left. */
   private void checkFrameTimeout() {
     frameTimer = null;
-    if (failed || !frameInProgress || readPauses != 0 || !ctx.channel().isActive()) {
+    if (failed || !clock.running() || !ctx.channel().isActive()) {
       return; // re-armed when reading resumes, or by the next read that leaves a frame incomplete
     }
-    long elapsed = frameReadTime(ctx.executor().ticker().nanoTime());
+    long elapsed = clock.elapsed(ctx.executor().ticker().nanoTime());
     if (elapsed < frameReadTimeoutNanos) {
       armFrameTimer();
       return;

@@ -666,8 +666,10 @@ public final class FerryServer implements AutoCloseable {
     /**
      * How long a frame may take to arrive once its first byte has: a connection whose frame is still
      * incomplete after this is sent ERROR(FRAME_TIMEOUT) and closed, so that a peer dripping bytes
-     * (slowloris) cannot hold it open. Default 30 s, time for a 16 MiB frame at about 4.5 Mbit/s;
-     * raise it for large messages over slow links. Zero turns it off.
+     * (slowloris) cannot hold it open. Only time in which the server was reading the connection counts:
+     * not while its reads are paused because the client is slow to read its responses, or until there
+     * is memory for the frame. Default 30 s, time for a 16 MiB frame at about 4.5 Mbit/s; raise it for
+     * large messages over slow links. Zero turns it off.
      */
     public Builder frameReadTimeout(Duration timeout) {
       this.frameReadTimeout = nonNegative("frameReadTimeout", timeout);
@@ -675,10 +677,12 @@ public final class FerryServer implements AutoCloseable {
     }
 
     /**
-     * Bytes queued for a connection above which the server stops reading from it until they drain to
-     * half this: a client that does not read its responses cannot make the server buffer without bound
-     * (responses to calls already running are still queued: at most maxConcurrentCallsPerConnection of
-     * them, each within the client's maximum frame size). Default 256 KiB.
+     * Bytes waiting to be sent on a connection above which the server stops reading from it, starts none
+     * of its calls and encodes none of its responses (they wait, unencoded) until the backlog drains to
+     * half this: a client that does not read its responses costs the server at most this much plus one
+     * response of memory, and the handlers of calls it has no room to receive do not run. Responses that
+     * keep a connection within this never wait for or are refused by the {@link #memoryBudget}.
+     * Default 256 KiB.
      */
     public Builder writeBufferHighWaterMark(int bytes) {
       if (bytes < 2) {

@@ -36,6 +36,13 @@ import org.slf4j.LoggerFactory;
  * closes: server shutdown, max idle, max age and too many pings all send GOAWAY, then drain, then close.
  * (PING and PONG are answered by the {@code HeartbeatHandler} before frames reach this handler.)
  *
+ * <p>Back-pressure: while more than the write buffer's high-water mark waits to be sent (the client
+ * reads slowly or not at all), the connection is not read, its admitted calls wait to start and its
+ * finished calls wait to be encoded; all resume, in order, once the backlog drains to the low-water
+ * mark. A slow reader thus costs the server at most the high-water mark plus one response of direct
+ * memory, and the handlers of calls it has not room to receive do not run. Memory is accounted in
+ * {@link ConnectionMemory}; responses are sized and written by {@link ResponseWriter}.
+ *
  * <p>Threads: Netty callbacks and every access to {@link #calls} run on the connection's event loop.
  * {@link #sendResponse} may be called from any thread; it hops to the event loop through the
  * connection's {@link WriteQueue}, which batches responses into one flush.
@@ -409,9 +416,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Back-pressure for a client that does not read: while more than the high-water mark of responses is
-   * waiting to be sent, read no more requests from it. What it sent stays in its socket buffers, calls
-   * already running still answer (at most the concurrency limit of them), and if nothing drains for the
-   * heartbeat timeout the connection is closed as not reading (a slow reader keeps it). Event loop.
+   * waiting to be sent, read no more requests from it, start none of its calls and encode none of its
+   * responses. What it sent stays in its socket buffers, and if nothing drains for the heartbeat timeout
+   * the connection is closed as not reading (a slow reader keeps it: its frame clock and its heartbeat
+   * only count time in which we were reading). Event loop.
    */
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
