@@ -613,7 +613,11 @@ public final class FerryServer implements AutoCloseable {
       return this;
     }
 
-    /** The largest frame accepted, header included; default 16 MiB. */
+    /**
+     * The largest frame accepted, header included; default 16 MiB. It also bounds what one connection
+     * holds of frames being received and requests not yet handed to their handlers: beyond it, that
+     * connection is not read until its handlers take its requests (see {@link #memoryBudget}).
+     */
     public Builder maxFrameSize(int bytes) {
       if (bytes < Settings.MIN_MAX_FRAME_SIZE) {
         throw new IllegalArgumentException(
@@ -680,7 +684,7 @@ public final class FerryServer implements AutoCloseable {
      * Bytes waiting to be sent on a connection above which the server stops reading from it, starts none
      * of its calls and encodes none of its responses (they wait, unencoded) until the backlog drains to
      * half this: a client that does not read its responses costs the server at most this much plus one
-     * response of memory, and the handlers of calls it has no room to receive do not run. Responses that
+     * response of memory, and its calls that arrive meanwhile do not start until it drains. Responses that
      * keep a connection within this never wait for or are refused by the {@link #memoryBudget}.
      * Default 256 KiB.
      */

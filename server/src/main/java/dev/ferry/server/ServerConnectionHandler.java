@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * reads slowly or not at all), the connection is not read, its admitted calls wait to start and its
  * finished calls wait to be encoded; all resume, in order, once the backlog drains to the low-water
  * mark. A slow reader thus costs the server at most the high-water mark plus one response of direct
- * memory, and the handlers of calls it has not room to receive do not run. Memory is accounted in
+ * memory, and its calls that arrive meanwhile do not start until it drains. Memory is accounted in
  * {@link ConnectionMemory}; responses are sized and written by {@link ResponseWriter}.
  *
  * <p>Threads: Netty callbacks and every access to {@link #calls} run on the connection's event loop.
