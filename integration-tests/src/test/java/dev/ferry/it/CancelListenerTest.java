@@ -82,7 +82,43 @@ class CancelListenerTest {
           .as("second call's deadline expired on the server while the first listener blocks").isTrue();
       assertThat(status(peer.next(), 3)).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
       assertThat(listenerThreads.values()).hasSize(2)
-          .allSatisfy(t -> assertThat(t).doesNotStartWith("ferry-server-timer"));
+          .allSatisfy(t -> assertThat(t).startsWith("ferry-cancel-listener"));
+    }
+  }
+
+  @Test
+  void aHandlerWaitingForItsOwnCancellationIsWokenThoughItsExecutorIsFull() throws Exception {
+    // One handler thread, busy with a handler that waits for its cancellation: the listener that wakes
+    // it must not wait for that thread.
+    MethodDescriptor<StringValue, StringValue> waitForCancel =
+        MethodDescriptor.of("ferry.test.Listeners/WaitForCancel", StringValue.parser(), StringValue.parser());
+    CountDownLatch woken = new CountDownLatch(1);
+    ServiceDefinition service = ServiceDefinition.builder("ferry.test.Listeners")
+        .unary(waitForCancel, (request, context) -> {
+          CountDownLatch cancelled = new CountDownLatch(1);
+          context.onCancel(cancelled::countDown);
+          if (cancelled.await(30, TimeUnit.SECONDS)) {
+            woken.countDown();
+          }
+          return request;
+        })
+        .build();
+    java.util.concurrent.ExecutorService oneThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+    FerryServer small = FerryServer.builder().host("127.0.0.1").addService(service).executor(oneThread).build().start();
+    try (RawPeer peer = new RawPeer(small.port()).handshake()) {
+      byte[] header = RequestHeader.newBuilder().setMethod(waitForCancel.fullName()).build().toByteArray();
+      for (int id : new int[] {1, 3}) { // the second waits in the executor's queue behind the first
+        peer.send(new Frame(FrameType.REQUEST, 0, id, header.length,
+            Unpooled.buffer().writeBytes(header).writeBytes(StringValue.of("x").toByteArray())));
+      }
+      peer.send(Frame.cancel(1));
+      assertThat(woken.await(10, TimeUnit.SECONDS)).as("the first handler woken by its cancellation").isTrue();
+      peer.send(Frame.cancel(3));
+    } finally {
+      small.shutdownNow();
+      assertThat(small.awaitTermination(Duration.ofSeconds(10))).isTrue();
+      oneThread.shutdown();
+      assertThat(oneThread.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     }
   }
 

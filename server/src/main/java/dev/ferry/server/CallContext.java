@@ -37,9 +37,11 @@ public interface CallContext {
 
   /**
    * Runs {@code listener} once when the call is cancelled, or at once (on the calling thread) if it
-   * already was. Listeners run where handlers run: on the server's handler executor, or on the
-   * connection's event loop with {@code directExecutor()} (where they must not block). They never run
-   * on the deadline timer, so a slow listener delays no other call's deadline. They do not run for a
+   * already was. Listeners run on a small pool of the server's own, apart from the handler executor (a
+   * handler blocked waiting for its own cancellation never holds up the listener that would wake it),
+   * or on the connection's event loop with {@code directExecutor()} (where they must not block). They
+   * never run on the deadline timer, so a slow listener delays no call's deadline. Keep them short: one
+   * that blocks holds up later listeners once the pool's threads are taken. They do not run for a
    * call that completed normally.
    */
   void onCancel(Runnable listener);

@@ -70,6 +70,7 @@ public final class FerryServer implements AutoCloseable {
   private final MemoryBudget memoryBudget;
   private final ServerRuntime runtime;
   private final ExecutorService ownedExecutor;
+  private final ExecutorService cancelListenerPool; // null in direct mode
   private final HashedWheelTimer timer;
   private final EventLoopGroup bossGroup;
   private final EventLoopGroup workerGroup;
@@ -119,7 +120,18 @@ public final class FerryServer implements AutoCloseable {
     }
     this.timer = new HashedWheelTimer(new DefaultThreadFactory("ferry-server-timer", true), 10,
         TimeUnit.MILLISECONDS);
-    this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor, timer, b.maxConcurrentCallsPerConnection,
+    if (executor == null) {
+      this.cancelListenerPool = null;
+    } else {
+      // Threads are made as listeners need them and retire when idle (see ServerRuntime#runCancelListeners).
+      int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+      ThreadPoolExecutor listeners = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+          new LinkedBlockingQueue<>(), new DefaultThreadFactory("ferry-cancel-listener", true));
+      listeners.allowCoreThreadTimeOut(true);
+      this.cancelListenerPool = listeners;
+    }
+    this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor,
+        cancelListenerPool, timer, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis());
     this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
@@ -366,6 +378,9 @@ public final class FerryServer implements AutoCloseable {
     GlobalEventExecutor.INSTANCE.execute(timer::stop);
     if (ownedExecutor != null) {
       ownedExecutor.shutdown();
+    }
+    if (cancelListenerPool != null) {
+      cancelListenerPool.shutdown(); // listeners already queued still run
     }
     log.info("Ferry server on port {} terminated", port);
     terminated.countDown();

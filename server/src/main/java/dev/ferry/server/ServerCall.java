@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * or a cancellation (client CANCEL, deadline, connection loss), whichever comes first. The
  * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
  * thread or the connection's event loop (where CANCEL, connection loss and the deadline are noticed;
- * the deadline timer only hands over to it). Cancellation listeners run on the handler executor.
+ * the deadline timer only hands over to it). Cancellation listeners run on the server's listener pool
+ * (see {@link ServerRuntime#runCancelListeners}).
  */
 final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext, Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
