@@ -70,14 +70,15 @@ class CancelListenerTest {
   @Test
   void aBlockingCancelListenerDoesNotHoldUpOtherDeadlines() throws Exception {
     // A raw client: it sends the deadlines and nothing else (no CANCEL when they pass), so that only the
-    // server's own deadline handling can cancel these calls.
+    // server's own deadline handling can cancel these calls. The deadlines (1 s) leave the handlers time
+    // to start and register their listeners on a busy machine.
     try (RawPeer peer = new RawPeer(server.port()).handshake()) {
-      peer.send(request(1, "block", 200_000));
+      peer.send(request(1, "block", 1_000_000));
       assertThat(blockingListenerRunning.await(10, TimeUnit.SECONDS)).as("first call's deadline passed").isTrue();
       assertThat(status(peer.next(), 1)).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
 
       // The first listener is still blocked; the second call's deadline must still be noticed.
-      peer.send(request(3, "second", 200_000));
+      peer.send(request(3, "second", 1_000_000));
       assertThat(secondListenerRan.await(10, TimeUnit.SECONDS))
           .as("second call's deadline expired on the server while the first listener blocks").isTrue();
       assertThat(status(peer.next(), 3)).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
@@ -92,11 +93,13 @@ class CancelListenerTest {
     // it must not wait for that thread.
     MethodDescriptor<StringValue, StringValue> waitForCancel =
         MethodDescriptor.of("ferry.test.Listeners/WaitForCancel", StringValue.parser(), StringValue.parser());
+    CountDownLatch listening = new CountDownLatch(1);
     CountDownLatch woken = new CountDownLatch(1);
     ServiceDefinition service = ServiceDefinition.builder("ferry.test.Listeners")
         .unary(waitForCancel, (request, context) -> {
           CountDownLatch cancelled = new CountDownLatch(1);
           context.onCancel(cancelled::countDown);
+          listening.countDown();
           if (cancelled.await(30, TimeUnit.SECONDS)) {
             woken.countDown();
           }
@@ -111,6 +114,7 @@ class CancelListenerTest {
         peer.send(new Frame(FrameType.REQUEST, 0, id, header.length,
             Unpooled.buffer().writeBytes(header).writeBytes(StringValue.of("x").toByteArray())));
       }
+      assertThat(listening.await(10, TimeUnit.SECONDS)).as("the first handler runs").isTrue();
       peer.send(Frame.cancel(1));
       assertThat(woken.await(10, TimeUnit.SECONDS)).as("the first handler woken by its cancellation").isTrue();
       peer.send(Frame.cancel(3));
