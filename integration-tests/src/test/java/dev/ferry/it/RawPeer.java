@@ -28,6 +28,7 @@ final class RawPeer implements AutoCloseable {
   private final ByteBuf pending = Unpooled.buffer();
   private int readSize = 8192;
   private long readPauseMillis;
+  private long bytesRead;
 
   RawPeer(int port) throws IOException {
     this(port, 0);
@@ -56,6 +57,11 @@ final class RawPeer implements AutoCloseable {
   /** This peer's local port, as the server's logs show it. */
   int localPort() {
     return socket.getLocalPort();
+  }
+
+  /** Half-closes: sends FIN, keeps reading. */
+  void shutdownOutput() throws IOException {
+    socket.shutdownOutput();
   }
 
   /** Writes {@code bytes} as they are. */
@@ -119,38 +125,55 @@ final class RawPeer implements AutoCloseable {
         }
         return f;
       }
-      byte[] buf = new byte[readSize];
-      int n;
-      InputStream in = socket.getInputStream();
-      try {
-        if (readPauseMillis > 0) {
-          Thread.sleep(readPauseMillis);
-        }
-        n = in.read(buf);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted", e);
-      } catch (SocketTimeoutException e) {
-        throw new AssertionError("no frame from the server within 10 s");
-      } catch (IOException e) {
-        return null; // reset
-      }
-      if (n < 0) {
+      if (!readSome()) {
         return null;
       }
-      pending.writeBytes(buf, 0, n);
-      if (!prefaceSkipped) {
-        if (pending.readableBytes() < Preface.SIZE) {
-          continue;
-        }
-        pending.skipBytes(Preface.SIZE);
-        prefaceSkipped = true;
-      }
-      // A copy: the decoder may keep these bytes for a frame it has only part of, so they must not be
-      // shared with a buffer that is compacted below.
-      decoder.writeInbound(Unpooled.copiedBuffer(pending));
-      pending.clear();
     }
+  }
+
+  /**
+   * Reads once from the socket (what {@link #next} reads in one go), keeping the bytes for {@link #next};
+   * false once the server closed.
+   */
+  boolean readSome() throws IOException {
+    byte[] buf = new byte[readSize];
+    int n;
+    InputStream in = socket.getInputStream();
+    try {
+      if (readPauseMillis > 0) {
+        Thread.sleep(readPauseMillis);
+      }
+      n = in.read(buf);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("no frame from the server within 10 s");
+    } catch (IOException e) {
+      return false; // reset
+    }
+    if (n < 0) {
+      return false;
+    }
+    bytesRead += n;
+    pending.writeBytes(buf, 0, n);
+    if (!prefaceSkipped) {
+      if (pending.readableBytes() < Preface.SIZE) {
+        return true;
+      }
+      pending.skipBytes(Preface.SIZE);
+      prefaceSkipped = true;
+    }
+    // A copy: the decoder may keep these bytes for a frame it has only part of, so they must not be
+    // shared with a buffer that is compacted below.
+    decoder.writeInbound(Unpooled.copiedBuffer(pending));
+    pending.clear();
+    return true;
+  }
+
+  /** Bytes read from the server so far, its preface included. */
+  long bytesRead() {
+    return bytesRead;
   }
 
   /** Reads until the server closes; returns every frame it sent (caller releases). */

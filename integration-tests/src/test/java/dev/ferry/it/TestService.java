@@ -48,10 +48,22 @@ final class TestService {
   /** Async: holds calls until {@link #shuffleBatch} have arrived, then answers them in random order. */
   static final MethodDescriptor<Int32Value, Int32Value> SHUFFLE =
       MethodDescriptor.of(NAME + "/Shuffle", Int32Value.parser(), Int32Value.parser());
+  /**
+   * Replies with a payload of the requested size that every call shares (like a store returning values
+   * it holds): large responses that cost the server direct memory, not heap.
+   */
+  static final MethodDescriptor<Int32Value, BytesValue> SHARED =
+      MethodDescriptor.of(NAME + "/Shared", Int32Value.parser(), BytesValue.parser());
+  /** Replies with the size of the request's bytes: large requests, small responses. */
+  static final MethodDescriptor<BytesValue, Int32Value> LENGTH =
+      MethodDescriptor.of(NAME + "/Length", BytesValue.parser(), Int32Value.parser());
   /** A method the server does not implement. */
   static final MethodDescriptor<StringValue, StringValue> MISSING =
       MethodDescriptor.of(NAME + "/Missing", StringValue.parser(), StringValue.parser());
 
+  final AtomicInteger sharedCalls = new AtomicInteger();
+  private final java.util.Map<Integer, com.google.protobuf.ByteString> sharedValues =
+      new java.util.concurrent.ConcurrentHashMap<>();
   final BlockingQueue<CallContext> hanging = new LinkedBlockingQueue<>();
   final BlockingQueue<String> hangingRequests = new LinkedBlockingQueue<>();
   final CountDownLatch sleepCancelled = new CountDownLatch(1);
@@ -73,6 +85,12 @@ final class TestService {
           }
           return req;
         })
+        .unary(SHARED, (req, ctx) -> {
+          sharedCalls.incrementAndGet();
+          return BytesValue.of(sharedValues.computeIfAbsent(req.getValue(),
+              n -> com.google.protobuf.ByteString.copyFrom(new byte[n])));
+        })
+        .unary(LENGTH, (req, ctx) -> Int32Value.of(req.getValue().size()))
         .unaryAsync(HANG, (req, ctx) -> {
           hangingRequests.add(req.getValue());
           hanging.add(ctx);

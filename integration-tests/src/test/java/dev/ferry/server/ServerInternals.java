@@ -9,6 +9,16 @@ import java.util.concurrent.RejectedExecutionException;
 public final class ServerInternals {
   private ServerInternals() {}
 
+  /** Makes {@code server.start()} run {@code hook} right before it binds its port. */
+  public static void beforeBind(FerryServer server, Runnable hook) {
+    server.beforeBindForTests(hook);
+  }
+
+  /** Bytes of the server's memory budget in use now. */
+  public static long memoryInUse(FerryServer server) {
+    return server.memoryInUseForTests();
+  }
+
   /** Connections the server has open now. */
   public static int openConnections(FerryServer server) {
     return server.connectionsForTests().size();

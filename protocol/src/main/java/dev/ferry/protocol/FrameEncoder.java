@@ -55,6 +55,8 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
     if (buf != null) {
       ctx.write(buf, promise);
+    } else {
+      promise.tryFailure(new EncodeException(frame.requestId(), new IllegalStateException("not encoded")));
     }
   }
 

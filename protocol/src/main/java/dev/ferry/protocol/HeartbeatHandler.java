@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  *       side's handler fails its calls. It never pings in response: a silent peer is closed, not probed.
  *       While reading is paused because the peer is slow to read (the channel is not writable), the
  *       timeout only applies if none of what this side sent drained during it; the exception then says
- *       the peer is not reading.
+ *       the peer is not reading. While reading is paused until there is memory for the peer's next frame
+ *       ({@link FrameDecoder#isWaitingForMemory()}), the silence is this side's and does not count.
  *   <li>PING from the peer: answer PONG at once. PONG: nothing beyond the liveness it proves. PINGs
  *       that keep arriving well under this side's MIN_PING_INTERVAL_MS fire {@link TooManyPingsEvent}.
  * </ul>
@@ -166,6 +167,11 @@ public final class HeartbeatHandler extends ChannelDuplexHandler {
         ctx.writeAndFlush(Frame.ping(ctx.alloc(), ctx.executor().ticker().nanoTime()));
         break;
       case READER_IDLE:
+        FrameDecoder decoder = ctx.pipeline().get(FrameDecoder.class);
+        if (decoder != null && decoder.isWaitingForMemory()) {
+          // We stopped reading until there is memory for the peer's next frame: its silence is ours.
+          return;
+        }
         if (!ctx.channel().isWritable()) {
           // Nothing was read because reading is paused while the peer is slow to read what we send (see
           // the side's handler). If our bytes still drain, it is alive and reading, slowly: wait on.

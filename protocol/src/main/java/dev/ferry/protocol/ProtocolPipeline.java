@@ -32,10 +32,19 @@ public final class ProtocolPipeline {
    */
   public static void addCodec(ChannelPipeline p, Settings local, long handshakeTimeoutMillis,
       long frameReadTimeoutMillis) {
+    addCodec(p, local, handshakeTimeoutMillis, frameReadTimeoutMillis, null);
+  }
+
+  /**
+   * As {@link #addCodec(ChannelPipeline, Settings, long, long)}, with the memory the frame decoder
+   * reserves received frames from (see {@link InboundBudget}); null = no budget.
+   */
+  public static void addCodec(ChannelPipeline p, Settings local, long handshakeTimeoutMillis,
+      long frameReadTimeoutMillis, InboundBudget budget) {
     p.addLast("flush-consolidation", new FlushConsolidationHandler(256, false));
     p.addLast("preface-decoder", new PrefaceDecoder());
     p.addLast("frame-decoder",
-        new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize(), frameReadTimeoutMillis));
+        new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize(), frameReadTimeoutMillis, budget));
     p.addLast("frame-encoder", FrameEncoder.INSTANCE);
     p.addLast("handshake", new HandshakeHandler(local, handshakeTimeoutMillis));
   }

@@ -130,6 +130,97 @@ class FrameReadTimeoutTest {
   }
 
   @Test
+  void timeWithReadingPausedDoesNotCount() {
+    FrameDecoder d = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE,
+        TIMEOUT_MILLIS);
+    d.expectSettingsFirst(false);
+    EmbeddedChannel ch = new EmbeddedChannel(d);
+    ByteBuf frame = ping(3);
+    try {
+      ch.writeInbound(frame.readRetainedSlice(12));
+      advance(ch, 600);
+      // Back-pressure: we stop reading, so the rest of the frame waits in the socket; no fault of the peer.
+      d.pauseReadingForBackPressure(true);
+      assertThat(ch.config().isAutoRead()).isFalse();
+      advance(ch, 60_000);
+      ch.checkException();
+      d.pauseReadingForBackPressure(false);
+      assertThat(ch.config().isAutoRead()).isTrue();
+      advance(ch, 300); // 900 ms of reading in all
+      ch.checkException();
+      advance(ch, 150);
+      assertThatThrownBy(ch::checkException).isInstanceOfSatisfying(ProtocolException.class, e -> {
+        assertThat(e.errorCode()).isEqualTo(ErrorCode.FRAME_TIMEOUT);
+        assertThat(e.getMessage()).contains("after 1050 ms of reading").contains("12 of its 16 header bytes");
+      });
+    } finally {
+      frame.release();
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void aPausedConnectionThatResumesGetsItsFrameInTime() {
+    FrameDecoder d = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE,
+        TIMEOUT_MILLIS);
+    d.expectSettingsFirst(false);
+    EmbeddedChannel ch = new EmbeddedChannel(d);
+    ByteBuf frame = ping(3);
+    try {
+      // A slow reader: reading stretches of 30 ms, each bringing one byte, between pauses of 2 s. The
+      // frame takes 50 s to arrive, 0.72 s of it with reading on: within the limit of 1 s.
+      for (int i = 0; i < 24; i++) {
+        ch.writeInbound(frame.readRetainedSlice(1));
+        advance(ch, 30);
+        d.pauseReadingForBackPressure(true);
+        advance(ch, 2_000);
+        d.pauseReadingForBackPressure(false);
+        ch.checkException();
+      }
+      Frame f = ch.readInbound();
+      assertThat(f.type()).isEqualTo(FrameType.PING);
+      f.release();
+      assertThat(ch.isOpen()).isTrue();
+    } finally {
+      frame.release();
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void anExtensionFrameStartsTheClockAfresh() {
+    EmbeddedChannel ch = decoder(TIMEOUT_MILLIS);
+    ByteBuf first = ping(1);
+    ByteBuf extension = Unpooled.buffer().writeInt(16 + 100_000).writeByte(0x80).writeByte(0).writeShort(0)
+        .writeInt(0).writeInt(0).writeZero(100_000);
+    try {
+      ch.writeInbound(first.readRetainedSlice(5));
+      advance(ch, 100);
+      ch.writeInbound(first.readRetainedSlice(first.readableBytes()));
+      Frame f = ch.readInbound();
+      f.release();
+      advance(ch, 100);
+      // A 100 KB extension frame that takes 900 ms, and ends 1.1 s after the PING's first byte: its clock
+      // starts with its own first byte, not with the PING's.
+      for (int i = 0; i < 9; i++) {
+        ch.writeInbound(extension.readRetainedSlice(10_000));
+        advance(ch, 100);
+        ch.checkException();
+      }
+      ch.writeInbound(extension.readRetainedSlice(extension.readableBytes()));
+      advance(ch, 10 * TIMEOUT_MILLIS);
+      ch.checkException();
+      assertThat(ch.isOpen()).isTrue();
+      Object skipped = ch.readInbound();
+      assertThat(skipped).isNull();
+    } finally {
+      first.release();
+      extension.release();
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  @Test
   void zeroMeansNoLimit() {
     EmbeddedChannel ch = decoder(0);
     ByteBuf frame = ping(1);

@@ -36,9 +36,13 @@ public interface CallContext {
   boolean isCancelled();
 
   /**
-   * Runs {@code listener} once when the call is cancelled, or at once if it already was. Listeners
-   * run on the thread that notices the cancellation (an event loop or the timer): keep them short.
-   * They do not run for a call that completed normally.
+   * Runs {@code listener} once when the call is cancelled, or at once (on the calling thread) if it
+   * already was. Listeners run on a small pool of the server's own, apart from the handler executor (a
+   * handler blocked waiting for its own cancellation never holds up the listener that would wake it),
+   * or on the connection's event loop with {@code directExecutor()} (where they must not block). They
+   * never run on the deadline timer, so a slow listener delays no call's deadline. Keep them short: one
+   * that blocks holds up later listeners once the pool's threads are taken. They do not run for a
+   * call that completed normally.
    */
   void onCancel(Runnable listener);
 

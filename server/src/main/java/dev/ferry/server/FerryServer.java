@@ -20,6 +20,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -63,7 +64,7 @@ import org.slf4j.LoggerFactory;
 public final class FerryServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FerryServer.class);
 
-  private enum State { NEW, STARTED, SHUTTING_DOWN, TERMINATED }
+  private enum State { NEW, STARTING, STARTED, SHUTTING_DOWN, TERMINATED }
 
   private final String host;
   private final int requestedPort;
@@ -77,8 +78,10 @@ public final class FerryServer implements AutoCloseable {
   private final long heartbeatTimeoutMillis;
   private final Settings localSettings;
   private final WriteBufferWaterMark writeBufferWaterMark;
+  private final MemoryBudget memoryBudget;
   private final ServerRuntime runtime;
   private final ExecutorService ownedExecutor;
+  private final ExecutorService cancelListenerPool; // null in direct mode
   private final HashedWheelTimer timer;
   private final EventLoopGroup bossGroup;
   private final EventLoopGroup workerGroup;
@@ -90,6 +93,7 @@ public final class FerryServer implements AutoCloseable {
   private volatile Channel serverChannel;
   private volatile int port = -1;
   private volatile String boundAddress = "(not started)"; // for messages
+  private volatile Runnable beforeBindForTests; // test hook: runs in start() right before the port is bound
 
   private FerryServer(Builder b) {
     this.host = b.host;
@@ -110,6 +114,7 @@ public final class FerryServer implements AutoCloseable {
         .maxMetadataSize(b.maxMetadataSize)
         .build();
     this.writeBufferWaterMark = new WriteBufferWaterMark(b.writeBufferHighWaterMark / 2, b.writeBufferHighWaterMark);
+    this.memoryBudget = new MemoryBudget(b.memoryBudget > 0 ? b.memoryBudget : Builder.defaultMemoryBudget(b.maxFrameSize));
     Executor executor = b.executor;
     if (b.directExecutor) {
       this.ownedExecutor = null;
@@ -128,7 +133,18 @@ public final class FerryServer implements AutoCloseable {
     }
     this.timer = new HashedWheelTimer(new DefaultThreadFactory("ferry-server-timer", true), 10,
         TimeUnit.MILLISECONDS);
-    this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor, timer, b.maxConcurrentCallsPerConnection,
+    if (executor == null) {
+      this.cancelListenerPool = null;
+    } else {
+      // Threads are made as listeners need them and retire when idle (see ServerRuntime#runCancelListeners).
+      int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+      ThreadPoolExecutor listeners = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+          new LinkedBlockingQueue<>(), new DefaultThreadFactory("ferry-cancel-listener", true));
+      listeners.allowCoreThreadTimeOut(true);
+      this.cancelListenerPool = listeners;
+    }
+    this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor,
+        cancelListenerPool, timer, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis());
     if (inProcessName != null) {
@@ -154,14 +170,18 @@ public final class FerryServer implements AutoCloseable {
    * Binds the port (or the in-process name) and starts serving. Returns once it is bound.
    *
    * @throws IOException if the address cannot be bound (the server is then terminated)
-   * @throws IllegalStateException if the server was started before
+   * @throws IllegalStateException if the server was started before, or was shut down before or while
+   *     it was starting (it then serves nothing and terminates)
    */
   public FerryServer start() throws IOException {
     synchronized (lock) {
+      if (state == State.SHUTTING_DOWN || state == State.TERMINATED) {
+        throw new IllegalStateException("server is shut down");
+      }
       if (state != State.NEW) {
         throw new IllegalStateException("server already started");
       }
-      state = State.STARTED;
+      state = State.STARTING;
     }
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(bossGroup, workerGroup)
@@ -173,20 +193,42 @@ public final class FerryServer implements AutoCloseable {
         });
     SocketAddress address = transport(bootstrap);
     bootstrap.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, writeBufferWaterMark);
+    Runnable hook = beforeBindForTests;
+    if (hook != null) {
+      hook.run();
+    }
+    Channel bound;
     try {
-      serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
+      bound = bootstrap.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) {
+      synchronized (lock) {
+        state = State.SHUTTING_DOWN;
+      }
       terminate();
       throw new IOException("could not bind " + (inProcessName != null ? "in-process:" + inProcessName
           : Addresses.describe(address)) + ": " + e.getMessage(), e);
     }
-    if (serverChannel.localAddress() instanceof InetSocketAddress) {
-      port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    boolean shutDownMeanwhile;
+    synchronized (lock) {
+      // Published under the lock that shutdown() takes: it either sees STARTED with the channel set, or
+      // it came first (state SHUTTING_DOWN) and it is up to us to close the port again.
+      serverChannel = bound;
+      if (bound.localAddress() instanceof InetSocketAddress) {
+        port = ((InetSocketAddress) bound.localAddress()).getPort();
+      }
+      // The name as given: Netty's local transport lowercases it.
+      boundAddress = inProcessName != null ? "in-process:" + inProcessName : Addresses.describe(bound.localAddress());
+      shutDownMeanwhile = state != State.STARTING;
+      if (!shutDownMeanwhile) {
+        state = State.STARTED;
+      }
     }
-    // The name as given: Netty's local transport lowercases it.
-    boundAddress = inProcessName != null ? "in-process:" + inProcessName
-        : Addresses.describe(serverChannel.localAddress());
-    serverChannel.closeFuture().addListener(f -> maybeTerminate());
+    bound.closeFuture().addListener(f -> maybeTerminate());
+    if (shutDownMeanwhile) {
+      // Connections accepted since the bind are closed by initConnection: the runtime is shutting down.
+      bound.close();
+      throw new IllegalStateException("server was shut down while starting");
+    }
     log.info("Ferry server listening on {} ({}) with services {}", boundAddress,
         tls == null ? "plaintext" : tls, runtime.serviceNames());
     return this;
@@ -220,10 +262,13 @@ public final class FerryServer implements AutoCloseable {
     if (!connectionLimiter.admit(ch)) {
       return; // refused: preface and ERROR(REFUSED), then closed
     }
-    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis, frameReadTimeoutMillis);
+    ConnectionMemory connectionMemory = new ConnectionMemory(memoryBudget, localSettings.maxFrameSize(),
+        ch.remoteAddress());
+    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis, frameReadTimeoutMillis,
+        connectionMemory);
     ProtocolPipeline.addHeartbeat(ch.pipeline(), heartbeatIntervalMillis, heartbeatTimeoutMillis,
         localSettings.minPingIntervalMillis());
-    ServerConnectionHandler handler = new ServerConnectionHandler(runtime);
+    ServerConnectionHandler handler = new ServerConnectionHandler(runtime, connectionMemory);
     ch.pipeline().addLast("ferry-server", handler);
     ProtocolPipeline.addErrorHandler(ch.pipeline());
     connections.add(handler);
@@ -275,16 +320,28 @@ public final class FerryServer implements AutoCloseable {
    */
   public FerryServer shutdown(Duration grace) {
     requireNonNull(grace, "grace");
+    boolean neverStarted = false;
     synchronized (lock) {
-      if (state == State.NEW) {
-        state = State.SHUTTING_DOWN;
-        terminate();
-        return this;
+      switch (state) {
+        case NEW:
+          state = State.SHUTTING_DOWN;
+          neverStarted = true;
+          break;
+        case STARTING:
+          // start() is binding: it sees this state once bound, and closes the port again.
+          state = State.SHUTTING_DOWN;
+          runtime.startShutdown();
+          return this;
+        case STARTED:
+          state = State.SHUTTING_DOWN;
+          break;
+        default:
+          return this;
       }
-      if (state != State.STARTED) {
-        return this;
-      }
-      state = State.SHUTTING_DOWN;
+    }
+    if (neverStarted) {
+      terminate();
+      return this;
     }
     log.info("Ferry server on {} shutting down (grace {})", boundAddress, grace);
     // Armed before anything can terminate the server (and stop the timer).
@@ -313,14 +370,21 @@ public final class FerryServer implements AutoCloseable {
    * clients see the connection close. Idempotent.
    */
   public FerryServer shutdownNow() {
+    boolean neverStarted;
     synchronized (lock) {
-      if (state == State.NEW || state == State.STARTED) {
+      neverStarted = state == State.NEW;
+      if (state == State.NEW || state == State.STARTING || state == State.STARTED) {
         state = State.SHUTTING_DOWN;
       }
     }
     runtime.startShutdown();
-    if (serverChannel != null) {
-      serverChannel.close();
+    if (neverStarted) {
+      terminate();
+      return this;
+    }
+    Channel listener = serverChannel; // null while start() binds: it closes the port once bound
+    if (listener != null) {
+      listener.close();
     }
     for (ServerConnectionHandler c : connections) {
       c.channel().close();
@@ -331,13 +395,15 @@ public final class FerryServer implements AutoCloseable {
 
   /** Terminates once shutting down with the listener closed and no connection left. Any thread. */
   private void maybeTerminate() {
+    Channel listener;
     synchronized (lock) {
       if (state != State.SHUTTING_DOWN || !connections.isEmpty()) {
         return;
       }
+      listener = serverChannel;
     }
-    if (serverChannel != null && serverChannel.isOpen()) {
-      return; // its close listener calls back
+    if (listener == null || listener.isOpen()) {
+      return; // start() is still binding, or the listener's close listener calls back
     }
     terminate();
   }
@@ -357,6 +423,9 @@ public final class FerryServer implements AutoCloseable {
     GlobalEventExecutor.INSTANCE.execute(timer::stop);
     if (ownedExecutor != null) {
       ownedExecutor.shutdown();
+    }
+    if (cancelListenerPool != null) {
+      cancelListenerPool.shutdown(); // listeners already queued still run
     }
     log.info("Ferry server on {} terminated", boundAddress);
     terminated.countDown();
@@ -413,6 +482,16 @@ public final class FerryServer implements AutoCloseable {
     }
   }
 
+  /** For tests: bytes of the memory budget in use now. */
+  long memoryInUseForTests() {
+    return memoryBudget.used();
+  }
+
+  /** For tests: runs {@code hook} in {@link #start()} right before the port is bound. */
+  void beforeBindForTests(Runnable hook) {
+    this.beforeBindForTests = hook;
+  }
+
   /** For tests: the connections open now (their handlers; read their state on their event loops). */
   java.util.List<ServerConnectionHandler> connectionsForTests() {
     return java.util.List.copyOf(connections);
@@ -440,6 +519,12 @@ public final class FerryServer implements AutoCloseable {
     public static final int DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 256 * 1024;
     /** Calls the default handler executor holds waiting for a thread, server-wide: 100,000. */
     public static final int DEFAULT_EXECUTOR_QUEUE_CAPACITY = 100_000;
+    /**
+     * The default {@link #memoryBudget}, as a share of the JVM's maximum direct memory
+     * ({@code -XX:MaxDirectMemorySize}, which defaults to the maximum heap size): one half. The rest is
+     * left to what the budget does not count (Netty's pooled chunks, socket reads, TLS buffers).
+     */
+    public static final double DEFAULT_MEMORY_BUDGET_SHARE = 0.5;
 
     private String host;
     private int port;
@@ -456,6 +541,7 @@ public final class FerryServer implements AutoCloseable {
     private int maxConnections = DEFAULT_MAX_CONNECTIONS;
     private Duration frameReadTimeout = DEFAULT_FRAME_READ_TIMEOUT;
     private int writeBufferHighWaterMark = DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
+    private long memoryBudget; // 0 = the default share of max direct memory
     private int workerThreads = Runtime.getRuntime().availableProcessors();
     private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
     private Duration heartbeatTimeout;
@@ -623,7 +709,11 @@ public final class FerryServer implements AutoCloseable {
       return this;
     }
 
-    /** The largest frame accepted, header included; default 16 MiB. */
+    /**
+     * The largest frame accepted, header included; default 16 MiB. It also bounds what one connection
+     * holds of frames being received and requests not yet handed to their handlers: beyond it, that
+     * connection is not read until its handlers take its requests (see {@link #memoryBudget}).
+     */
     public Builder maxFrameSize(int bytes) {
       if (bytes < Settings.MIN_MAX_FRAME_SIZE) {
         throw new IllegalArgumentException(
@@ -677,8 +767,10 @@ public final class FerryServer implements AutoCloseable {
     /**
      * How long a frame may take to arrive once its first byte has: a connection whose frame is still
      * incomplete after this is sent ERROR(FRAME_TIMEOUT) and closed, so that a peer dripping bytes
-     * (slowloris) cannot hold it open. Default 30 s, time for a 16 MiB frame at about 4.5 Mbit/s;
-     * raise it for large messages over slow links. Zero turns it off.
+     * (slowloris) cannot hold it open. Only time in which the server was reading the connection counts:
+     * not while its reads are paused because the client is slow to read its responses, or until there
+     * is memory for the frame. Default 30 s, time for a 16 MiB frame at about 4.5 Mbit/s; raise it for
+     * large messages over slow links. Zero turns it off.
      */
     public Builder frameReadTimeout(Duration timeout) {
       this.frameReadTimeout = nonNegative("frameReadTimeout", timeout);
@@ -686,10 +778,12 @@ public final class FerryServer implements AutoCloseable {
     }
 
     /**
-     * Bytes queued for a connection above which the server stops reading from it until they drain to
-     * half this: a client that does not read its responses cannot make the server buffer without bound
-     * (responses to calls already running are still queued: at most maxConcurrentCallsPerConnection of
-     * them, each within the client's maximum frame size). Default 256 KiB.
+     * Bytes waiting to be sent on a connection above which the server stops reading from it, starts none
+     * of its calls and encodes none of its responses (they wait, unencoded) until the backlog drains to
+     * half this: a client that does not read its responses costs the server at most this much plus one
+     * response of memory, and its calls that arrive meanwhile do not start until it drains. Responses that
+     * keep a connection within this never wait for or are refused by the {@link #memoryBudget}.
+     * Default 256 KiB.
      */
     public Builder writeBufferHighWaterMark(int bytes) {
       if (bytes < 2) {
@@ -697,6 +791,35 @@ public final class FerryServer implements AutoCloseable {
       }
       this.writeBufferHighWaterMark = bytes;
       return this;
+    }
+
+    /**
+     * Memory the server may use, over all connections, for frames being received (each whole frame is
+     * reserved once its 16-byte header has arrived), requests waiting for a handler, and responses
+     * encoded and not yet written to their sockets. When it runs out, a connection whose next frame does
+     * not fit stops being read until memory is freed (its waiting time does not count against
+     * {@link #frameReadTimeout} or the heartbeat timeout), and a response that does not fit is replaced
+     * by {@code RESOURCE_EXHAUSTED}; either is logged at WARN, once a second at most. So that one client
+     * cannot take it all, a connection holds at most {@link #maxFrameSize} of frames received and
+     * requests not yet handed to their handlers, and responses wait (unencoded) while more than
+     * {@link #writeBufferHighWaterMark} bytes wait to be sent on it; what each connection holds of small
+     * messages (up to 64 KiB received, up to its high-water mark to send) is counted but never refused.
+     *
+     * <p>Default: {@link #DEFAULT_MEMORY_BUDGET_SHARE} of the JVM's maximum direct memory, and at least
+     * {@code maxFrameSize}. Must be at least {@code maxFrameSize} (checked by {@link #build()}).
+     */
+    public Builder memoryBudget(long bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("memoryBudget: " + bytes + " (expected: > 0)");
+      }
+      this.memoryBudget = bytes;
+      return this;
+    }
+
+    /** The budget a server gets without {@link #memoryBudget}: see {@link #DEFAULT_MEMORY_BUDGET_SHARE}. */
+    static long defaultMemoryBudget(int maxFrameSize) {
+      long share = (long) (PlatformDependent.maxDirectMemory() * DEFAULT_MEMORY_BUDGET_SHARE);
+      return Math.max(share, maxFrameSize);
     }
 
     /** Event-loop threads for connections; default: the number of cores. */
@@ -712,6 +835,10 @@ public final class FerryServer implements AutoCloseable {
     public FerryServer build() {
       if (services.isEmpty()) {
         throw new IllegalStateException("no services (expected: at least one addService call)");
+      }
+      if (memoryBudget > 0 && memoryBudget < maxFrameSize) {
+        throw new IllegalArgumentException("memoryBudget: " + memoryBudget + " (expected: >= maxFrameSize "
+            + maxFrameSize + ", or no frame of that size could ever be received)");
       }
       return new FerryServer(this);
     }

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * One unary call on the server, from its REQUEST to its single outcome: a response, an error status,
  * or a cancellation (client CANCEL, deadline, connection loss), whichever comes first. The
  * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
- * thread, the deadline timer, or the connection's event loop.
+ * thread or the connection's event loop (where CANCEL, connection loss and the deadline are noticed;
+ * the deadline timer only hands over to it). Cancellation listeners run on the server's listener pool
+ * (see {@link ServerRuntime#runCancelListeners}).
  */
 final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext, Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
@@ -42,6 +44,10 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private Metadata.Builder trailers; // guarded by this
   private java.util.Map<Key<?>, Object> attributes; // guarded by this
   volatile Timeout deadlineTimer;
+  // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
+  // Owned by the event loop until the call starts, then by the handler's thread.
+  private Frame request;
+  private int requestBytes;
   // The outcome, set once by whoever wins `done`, then written by run() on the event loop.
   StatusCode responseCode;
   String responseMessage;
@@ -65,6 +71,33 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     return deadlineNanos;
   }
 
+  /** Keeps the call's REQUEST frame, whose memory it holds, until it starts. Event loop. */
+  void holdRequest(Frame frame) {
+    request = frame;
+    requestBytes = frame.frameLength();
+  }
+
+  /** The held REQUEST frame, to start the call with ({@link #handle}); null if there is none. Event loop. */
+  Frame takeRequest() {
+    Frame f = request;
+    request = null;
+    return f;
+  }
+
+  /** The call will not start: gives back its REQUEST frame and memory, if it still holds them. Event loop. */
+  void dropRequest() {
+    Frame f = takeRequest();
+    if (f != null) {
+      releaseRequest(f);
+    }
+  }
+
+  /** Releases {@code frame}, the call's REQUEST, and the memory held for it. Once per call. */
+  void releaseRequest(Frame frame) {
+    frame.release();
+    connection.memory().release(requestBytes);
+  }
+
   /** Parses the request and runs the handler. Runs on the handler executor; releases the frame. */
   void handle(Frame frame) {
     ReqT request;
@@ -85,7 +118,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
           "could not parse the request for " + method.descriptor + ": " + e.getMessage()));
       return;
     } finally {
-      frame.release();
+      releaseRequest(frame);
     }
     if (method.handler != null) {
       RespT response;
@@ -151,7 +184,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     }
   }
 
-  /** The deadline passed: cancel the handler's context and tell the client. Timer thread or executor. */
+  /** The deadline passed: cancel the handler's context and tell the client. Event loop or executor. */
   void expire() {
     if (done.compareAndSet(false, true)) {
       cancelTimer();
@@ -195,6 +228,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     }
   }
 
+  /** Marks the call cancelled and runs its listeners (see {@link ServerRuntime#runCancelListeners}). */
   private void fireCancelled() {
     List<Runnable> listeners;
     synchronized (this) {
@@ -203,13 +237,27 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       cancelListeners = null;
     }
     if (listeners != null) {
-      for (Runnable r : listeners) {
-        try {
-          r.run();
-        } catch (Throwable t) {
-          log.warn("Cancellation listener of {} threw", method.descriptor, t);
+      connection.runtime().runCancelListeners(() -> {
+        for (Runnable r : listeners) {
+          try {
+            r.run();
+          } catch (Throwable t) {
+            log.warn("Cancellation listener of {} threw", method.descriptor, t);
+          }
         }
-      }
+      });
+    }
+  }
+
+  /**
+   * The deadline timer fired: expire the call on its connection's event loop. The timer thread is
+   * shared by every call on the server, so it only hands over; nothing it runs may block.
+   */
+  void deadlinePassed() {
+    try {
+      connection.channel().eventLoop().execute(this::expire);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // The event loop is gone, and with it the connection: its calls were cancelled.
     }
   }
 

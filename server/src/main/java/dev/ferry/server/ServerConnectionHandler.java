@@ -1,20 +1,17 @@
 package dev.ferry.server;
 
-import com.google.protobuf.MessageLite;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.protocol.Addresses;
-import dev.ferry.protocol.CallFrame;
 import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameDecoder;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.LogAggregator;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.RequestHead;
-import dev.ferry.protocol.ResponseHead;
-import dev.ferry.protocol.Settings;
 import dev.ferry.protocol.TooManyPingsEvent;
 import dev.ferry.protocol.WriteQueue;
 import io.netty.channel.Channel;
@@ -26,6 +23,8 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.SocketAddress;
 import java.util.Optional;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -40,6 +39,13 @@ import org.slf4j.event.Level;
  * closes: server shutdown, max idle, max age and too many pings all send GOAWAY, then drain, then close.
  * (PING and PONG are answered by the {@code HeartbeatHandler} before frames reach this handler.)
  *
+ * <p>Back-pressure: while more than the write buffer's high-water mark waits to be sent (the client
+ * reads slowly or not at all), the connection is not read, its admitted calls wait to start and its
+ * finished calls wait to be encoded; all resume, in order, once the backlog drains to the low-water
+ * mark. A slow reader thus costs the server at most the high-water mark plus one response of direct
+ * memory, and its calls that arrive meanwhile do not start until it drains. Memory is accounted in
+ * {@link ConnectionMemory}; responses are sized and written by {@link ResponseWriter}.
+ *
  * <p>Threads: Netty callbacks and every access to {@link #calls} run on the connection's event loop.
  * {@link #sendResponse} may be called from any thread; it hops to the event loop through the
  * connection's {@link WriteQueue}, which batches responses into one flush.
@@ -51,10 +57,18 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       LogAggregator.create(log, Level.WARN, "connections closed by the client with ERROR");
 
   private final ServerRuntime server;
+  private final ConnectionMemory memory;
   private final RequestIdMap<ServerCall<?, ?>> calls = new RequestIdMap<>();
+  // Calls in `calls` held back while more than the write buffer's high-water mark waits to be sent:
+  // admitted but not started, and answered but not encoded. Each starts (is written) in order once the
+  // backlog drains.
+  private final Set<ServerCall<?, ?>> waitingToStart = new LinkedHashSet<>();
+  private final Set<ServerCall<?, ?>> waitingToSend = new LinkedHashSet<>();
+  private boolean resuming;
   private Channel channel;
+  private FrameDecoder decoder; // owns autoRead: reads are paused through it
   private WriteQueue writeQueue;
-  private Settings remote = Settings.DEFAULTS;
+  private ResponseWriter responses;
   private volatile Optional<PeerIdentity> peerIdentity = Optional.empty();
   private int highestRequestId;
   private boolean goAwaySent;
@@ -65,8 +79,17 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private long idleSinceNanos;
   private ScheduledFuture<?> idleCheck;
 
-  ServerConnectionHandler(ServerRuntime server) {
+  ServerConnectionHandler(ServerRuntime server, ConnectionMemory memory) {
     this.server = server;
+    this.memory = memory;
+  }
+
+  ConnectionMemory memory() {
+    return memory;
+  }
+
+  ServerRuntime runtime() {
+    return server;
   }
 
   SocketAddress remoteAddress() {
@@ -85,7 +108,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
+    decoder = ctx.pipeline().get(FrameDecoder.class);
     writeQueue = new WriteQueue(channel);
+    responses = new ResponseWriter(channel, memory);
     if (server.maxConnectionIdleNanos > 0) {
       markIdle();
     }
@@ -107,7 +132,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof HandshakeCompleted) {
-      remote = ((HandshakeCompleted) evt).remote();
+      responses.remoteSettings(((HandshakeCompleted) evt).remote());
     } else if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
       SslHandler ssl = ctx.pipeline().get(SslHandler.class);
       if (ssl != null) {
@@ -130,7 +155,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void markIdle() {
-    idleSinceNanos = System.nanoTime();
+    idleSinceNanos = channel.eventLoop().ticker().nanoTime();
     if (idleCheck == null) {
       idleCheck = channel.eventLoop().schedule(this::checkIdle, server.maxConnectionIdleNanos, TimeUnit.NANOSECONDS);
     }
@@ -141,7 +166,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     if (goAwaySent || !channel.isActive() || !calls.isEmpty()) {
       return; // a busy connection re-arms the check when its last call ends
     }
-    long idleFor = System.nanoTime() - idleSinceNanos;
+    long idleFor = channel.eventLoop().ticker().nanoTime() - idleSinceNanos;
     if (idleFor >= server.maxConnectionIdleNanos) {
       goAway(ErrorCode.NO_ERROR, "connection idle for " + TimeUnit.NANOSECONDS.toMillis(idleFor)
           + " ms (maxConnectionIdle)");
@@ -158,8 +183,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
-    if (closing) {
-      frame.release(); // the rest of a read after a connection error: not acted on
+    if (closing || outputShutdown) {
+      frame.release(); // the rest of a read after a connection error or after our FIN: not acted on
       return;
     }
     switch (frame.type()) {
@@ -170,6 +195,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         frame.release();
         ServerCall<?, ?> call = calls.remove(frame.requestId());
         if (call != null) {
+          forget(call);
           call.cancelSilently();
           callRemoved();
         }
@@ -241,8 +267,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       frame.release();
       // The message may quote the client's method name: cut it to the client's limit rather than let
       // the refusal turn into RESOURCE_EXHAUSTED.
-      refusal = ResponseHead.bounded(refusalCode, refusal, remote.maxMetadataSize()).message();
-      writeResponse(id, refusalCode, refusal, Metadata.EMPTY, null);
+      responses.write(id, refusalCode, responses.fitted(refusalCode, refusal), Metadata.EMPTY, null);
       ctx.flush();
       return;
     }
@@ -253,21 +278,43 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline);
     calls.put(id, call);
+    // The decoder gives its reservation back once this frame is passed on: from here the call holds it.
+    memory.hold(frame.frameLength());
+    call.holdRequest(frame);
     if (call.hasDeadline()) {
-      call.deadlineTimer = server.timer().newTimeout(t -> call.expire(),
+      call.deadlineTimer = server.timer().newTimeout(t -> call.deadlinePassed(),
           Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
+    if (!channel.isWritable() || !waitingToStart.isEmpty()) {
+      // Responses are backing up: this call waits to start until they drain (channelWritabilityChanged).
+      waitingToStart.add(call);
+      return;
+    }
+    start(call);
+  }
+
+  /** Hands an admitted call to its handler. Event loop. */
+  private void start(ServerCall<?, ?> call) {
+    Frame request = call.takeRequest();
     try {
-      server.dispatch(call, frame);
+      server.dispatch(call, request);
     } catch (RejectedExecutionException e) {
-      frame.release();
-      calls.remove(id);
+      call.releaseRequest(request);
+      calls.remove(call.id);
       call.cancelSilently();
-      writeResponse(id, StatusCode.RESOURCE_EXHAUSTED, "server is overloaded: handler executor rejected the call",
-          Metadata.EMPTY, null);
-      ctx.flush();
+      responses.write(call.id, StatusCode.RESOURCE_EXHAUSTED,
+          "server is overloaded: handler executor rejected the call", Metadata.EMPTY, null);
+      channel.flush();
       callRemoved();
     }
+  }
+
+  /** A call left {@link #calls}: it no longer waits, and gives back the request it never started with. */
+  private void forget(ServerCall<?, ?> call) {
+    if (waitingToStart.remove(call)) {
+      call.dropRequest();
+    }
+    waitingToSend.remove(call);
   }
 
   /** Sends a call's outcome and forgets it. Any thread. */
@@ -275,39 +322,55 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     writeQueue.enqueue(call);
   }
 
-  /** Event loop: writes a completed call's outcome, unless the call was forgotten (CANCEL, connection loss). */
+  /**
+   * Event loop: writes a completed call's outcome, unless the call was forgotten (CANCEL, connection
+   * loss); while responses are backing up, it waits its turn instead (not encoded yet, it holds no
+   * direct memory).
+   */
   void writeOutcome(ServerCall<?, ?> call) {
-    if (calls.get(call.id) == call) {
-      calls.remove(call.id);
-      writeResponse(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
-      callRemoved();
+    if (calls.get(call.id) != call) {
+      return;
     }
+    if (!channel.isWritable()) {
+      if (waitingToStart.remove(call)) {
+        call.dropRequest(); // done before it started (its deadline passed): it never will
+      }
+      waitingToSend.add(call);
+      return;
+    }
+    calls.remove(call.id);
+    forget(call); // a call that expired while waiting to start gives its request back
+    responses.write(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
+    callRemoved();
   }
 
-  /** Writes a RESPONSE (without flushing when called from a WriteQueue command). Event loop. */
-  private void writeResponse(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
-    if (outputShutdown) {
-      return; // half-closed after GOAWAY: only calls above its last id can get here, and they are resent
+  /**
+   * The backlog drained below the low-water mark: write the responses that waited, then start the
+   * calls that waited, in order, for as long as the connection stays writable. Event loop.
+   */
+  private void resumeWaitingCalls() {
+    if (resuming) {
+      return; // a flush below made the channel writable again: the loop below carries on
     }
-    ResponseHead header = ResponseHead.of(code, message, trailers);
-    int headerSize = header.serializedSize();
-    long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
-    if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
-      // What the client would reject (and close the connection over) is replaced by a short status.
-      String why = headerSize > remote.maxMetadataSize()
-          ? "response header (status message and trailers) of " + headerSize
-              + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
-          : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
-              + " bytes";
-      // Within the smallest limit any client may announce, whatever the message says.
-      header = ResponseHead.bounded(StatusCode.RESOURCE_EXHAUSTED, why, Settings.MIN_MAX_METADATA_SIZE);
-      body = null;
+    resuming = true;
+    try {
+      do {
+        while (channel.isWritable() && (!waitingToSend.isEmpty() || !waitingToStart.isEmpty())) {
+          if (!waitingToSend.isEmpty()) {
+            ServerCall<?, ?> call = waitingToSend.iterator().next();
+            waitingToSend.remove(call);
+            writeOutcome(call);
+          } else {
+            ServerCall<?, ?> call = waitingToStart.iterator().next();
+            waitingToStart.remove(call);
+            start(call);
+          }
+        }
+        channel.flush();
+      } while (channel.isWritable() && (!waitingToSend.isEmpty() || !waitingToStart.isEmpty()));
+    } finally {
+      resuming = false;
     }
-    // No flush here: a WriteQueue batch flushes once at its end, and refusals written while reading
-    // are flushed by onRequest (consolidated until the end of the read by FlushConsolidationHandler).
-    // The void promise: an unencodable response is turned into INTERNAL by the encoder, and a failed
-    // socket write closes the connection, which ends its calls anyway.
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), channel.voidPromise());
   }
 
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
@@ -345,6 +408,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private void closeIfDrained() {
     if (goAwaySent && calls.isEmpty() && channel.isActive() && !outputShutdown) {
       outputShutdown = true;
+      // From here on nothing the client sends is acted upon (PROTOCOL.md 15.1), not even a malformed
+      // frame: it is read (unread bytes would make the close a reset) and discarded undecoded.
+      decoder.discardFurtherInput();
+      channel.config().setAutoRead(true);
       channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
         if (channel instanceof DuplexChannel) {
           ((DuplexChannel) channel).shutdownOutput();
@@ -357,19 +424,23 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Back-pressure for a client that does not read: while more than the high-water mark of responses is
-   * waiting to be sent, read no more requests from it. What it sent stays in its socket buffers, calls
-   * already running still answer (at most the concurrency limit of them), and if nothing drains for the
-   * heartbeat timeout the connection is closed as not reading (a slow reader keeps it). Event loop.
+   * waiting to be sent, read no more requests from it, start none of its calls and encode none of its
+   * responses. What it sent stays in its socket buffers, and if nothing drains for the heartbeat timeout
+   * the connection is closed as not reading (a slow reader keeps it: its frame clock and its heartbeat
+   * only count time in which we were reading). Event loop.
    */
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     boolean writable = ctx.channel().isWritable();
-    if (!closing && ctx.channel().isActive()) {
+    if (!closing && !outputShutdown && ctx.channel().isActive()) {
       if (!writable) {
         log.debug("Client {} is not reading its responses fast enough; pausing reads from it",
             Addresses.describe(ctx.channel().remoteAddress()));
       }
-      ctx.channel().config().setAutoRead(writable);
+      decoder.pauseReadingForBackPressure(!writable);
+      if (writable) {
+        resumeWaitingCalls();
+      }
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -393,10 +464,12 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       log.debug("Connection from {} closed with {} calls in flight; cancelling them", Addresses.describe(ctx.channel().remoteAddress()),
           calls.size());
       for (ServerCall<?, ?> call : new ArrayList<>(calls.values())) {
+        forget(call);
         call.cancelSilently();
       }
       calls.clear();
     }
+    memory.close();
     ctx.fireChannelInactive();
   }
 }

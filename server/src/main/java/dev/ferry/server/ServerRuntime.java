@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import io.netty.util.Timer;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * What a connection needs from its server: the method registry, the handler executor, the shared
@@ -17,6 +18,7 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
   private final MethodEntry[] methodTable;
   private MethodEntry lastFound;
   private final Executor executor; // null = run handlers on the event loop
+  private final Executor cancelListeners; // null with executor
   private final Timer timer;
   private final int maxConcurrentCalls;
   final long maxConnectionIdleNanos; // 0 = off
@@ -26,13 +28,14 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
   private volatile boolean shuttingDown;
 
   ServerRuntime(Map<String, ServiceDefinition> services, java.util.List<ServerInterceptor> interceptors,
-      Executor executor, Timer timer, int maxConcurrentCalls,
+      Executor executor, Executor cancelListeners, Timer timer, int maxConcurrentCalls,
       long maxConnectionIdleNanos, long maxConnectionAgeNanos, long maxConnectionAgeGraceNanos,
       long minPingIntervalMillis) {
     this.minPingIntervalMillis = minPingIntervalMillis;
     this.services = services;
     this.methodTable = methodTable(services, interceptors);
     this.executor = executor;
+    this.cancelListeners = cancelListeners;
     this.timer = timer;
     this.maxConcurrentCalls = maxConcurrentCalls;
     this.maxConnectionIdleNanos = maxConnectionIdleNanos;
@@ -122,6 +125,28 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
 
   Timer timer() {
     return timer;
+  }
+
+  /**
+   * Runs a call's {@code onCancel} listeners, handed over from the event loop that noticed the
+   * cancellation (CANCEL, connection loss, or the deadline, which the shared timer hands to it). They run
+   * on the server's own small pool of listener threads: not on the timer, where one that blocks would
+   * hold up every deadline of the server; not on the event loop, where it would stall the connections
+   * of that loop; and not on the handler executor, where a handler that waits for its own cancellation
+   * (a common pattern) could occupy the very thread its listener needs. A listener that blocks holds up
+   * only later listeners, once every listener thread is taken. In direct mode (handlers that never
+   * block) they run right here, on the event loop; and here too if the pool refuses them (shut down).
+   */
+  void runCancelListeners(Runnable listeners) {
+    if (cancelListeners == null) {
+      listeners.run();
+      return;
+    }
+    try {
+      cancelListeners.execute(listeners);
+    } catch (RejectedExecutionException e) {
+      listeners.run();
+    }
   }
 
   long minPingIntervalMillis() {

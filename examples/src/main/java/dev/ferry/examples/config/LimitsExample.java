@@ -20,6 +20,7 @@ final class LimitsExample {
         .handshakeTimeout(Duration.ofSeconds(5))
         .frameReadTimeout(Duration.ofSeconds(10))    // a frame dripped slower than this is cut off
         .writeBufferHighWaterMark(256 * 1024)        // stop reading from a client that does not read
+        .memoryBudget(512L << 20)                    // frames in and responses out, all connections
         .build();
     // [server-limits]
     return server;

@@ -1,0 +1,132 @@
+package dev.ferry.server;
+
+import dev.ferry.protocol.InboundBudget;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One connection's share of the server's {@link MemoryBudget}.
+ *
+ * <ul>
+ *   <li><b>Inbound</b> (the frame decoder's {@link InboundBudget}): frames being received and requests
+ *       waiting for their handler. A connection holds at most {@code maxFrameSize} of them: beyond it
+ *       the decoder waits (reading paused) until its own requests are taken by handlers, so one client
+ *       cannot take the server's budget. Up to {@link #SMALL_FRAMES_ALLOWANCE} it never waits for the
+ *       server either; beyond that the frame waits until the server has room.
+ *   <li><b>Outbound</b>: a response that keeps the connection's unsent bytes within its write buffer
+ *       high-water mark is always encoded; a larger one only if the server has room, else it is
+ *       refused. (While more than the high-water mark waits, responses are not encoded at all: see
+ *       {@link ServerConnectionHandler}.)
+ * </ul>
+ *
+ * <p>Thread-safe: reservations come from the connection's event loop, releases also from handler
+ * threads (a request's memory is given back once it is parsed) and write completions.
+ */
+final class ConnectionMemory implements InboundBudget {
+  /** What a connection may always hold of inbound frames, whatever the rest of the server holds. */
+  static final int SMALL_FRAMES_ALLOWANCE = 64 * 1024;
+
+  private final MemoryBudget server;
+  private final long inboundLimit;
+  private final Object peer;
+  private final AtomicLong inbound = new AtomicLong();
+  private volatile Runnable waitingForOwnRoom; // the decoder, while this connection holds too much
+  private volatile MemoryBudget.Waiter serverWaiter; // the decoder, while the server has no room
+
+  /**
+   * @param inboundLimit the most this connection may hold of frames received and requests not yet
+   *     parsed (the server's maxFrameSize: any one frame fits once the rest is gone)
+   * @param peer names the connection in log lines
+   */
+  ConnectionMemory(MemoryBudget server, long inboundLimit, Object peer) {
+    this.server = server;
+    this.inboundLimit = inboundLimit;
+    this.peer = peer;
+  }
+
+  @Override
+  public boolean tryReserve(int bytes, Runnable onRoom) {
+    long held = inbound.get();
+    if (held > 0 && held + bytes > inboundLimit) {
+      waitingForOwnRoom = onRoom;
+      held = inbound.get(); // a release before the registration saw no one to wake
+      if (held > 0 && held + bytes > inboundLimit) {
+        return false;
+      }
+      waitingForOwnRoom = null;
+    }
+    if (held + bytes <= SMALL_FRAMES_ALLOWANCE) {
+      server.forceReserve(bytes);
+    } else {
+      MemoryBudget.Waiter w = new MemoryBudget.Waiter(bytes, onRoom);
+      if (!server.tryReserveOrWait(w)) {
+        serverWaiter = w;
+        server.exhausted("reading from " + peer + " paused until there is room for its frame of " + bytes
+            + " bytes");
+        return false;
+      }
+    }
+    inbound.addAndGet(bytes);
+    return true;
+  }
+
+  @Override
+  public void release(int bytes) {
+    inbound.addAndGet(-bytes);
+    server.release(bytes);
+    Runnable waiting = waitingForOwnRoom;
+    if (waiting != null) {
+      waitingForOwnRoom = null;
+      waiting.run();
+    }
+  }
+
+  /**
+   * A request kept beyond the decoder (waiting for or handed to its handler) holds its frame's memory:
+   * reserved here before the decoder gives its own reservation back, given back with {@link #release}.
+   */
+  void hold(int bytes) {
+    inbound.addAndGet(bytes);
+    server.forceReserve(bytes);
+  }
+
+  /**
+   * Reserves a response of {@code bytes} about to be encoded while {@code queued} bytes wait to be sent
+   * on this connection; false if it must be refused.
+   */
+  boolean reserveResponse(long bytes, long queued, long writeBufferHighWaterMark) {
+    if (queued + bytes <= writeBufferHighWaterMark) {
+      server.forceReserve(bytes);
+      return true;
+    }
+    if (server.tryReserve(bytes)) {
+      return true;
+    }
+    server.exhausted("a response of " + bytes + " bytes to " + peer + " refused with RESOURCE_EXHAUSTED");
+    return false;
+  }
+
+  /** Reserves a short response that is sent whatever the budget (a refusal). */
+  void forceResponse(long bytes) {
+    server.forceReserve(bytes);
+  }
+
+  /** A response reserved here was written to the socket, or its write failed. */
+  void releaseResponse(long bytes) {
+    server.release(bytes);
+  }
+
+  /** The connection closed: it waits for nothing any more. */
+  void close() {
+    MemoryBudget.Waiter w = serverWaiter;
+    if (w != null) {
+      serverWaiter = null;
+      server.cancel(w);
+    }
+    waitingForOwnRoom = null;
+  }
+
+  /** For tests: inbound bytes held (frames being received, requests not yet parsed). */
+  long inboundHeld() {
+    return inbound.get();
+  }
+}

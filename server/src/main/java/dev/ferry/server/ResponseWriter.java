@@ -1,0 +1,97 @@
+package dev.ferry.server;
+
+import com.google.protobuf.MessageLite;
+import dev.ferry.Metadata;
+import dev.ferry.StatusCode;
+import dev.ferry.protocol.CallFrame;
+import dev.ferry.protocol.Frame;
+import dev.ferry.protocol.FrameType;
+import dev.ferry.protocol.ResponseHead;
+import dev.ferry.protocol.Settings;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOutboundBuffer;
+
+/**
+ * Writes one connection's RESPONSE frames. Each is sized before it is encoded: what the client would
+ * reject (over its MAX_FRAME_SIZE or MAX_METADATA_SIZE) and what the server's memory budget has no
+ * room for are replaced by a short RESOURCE_EXHAUSTED, so that no encoding ever allocates memory the
+ * budget did not grant (an encoder that runs out of direct memory stalls its event loop in garbage
+ * collections). The memory of a response is given back once it has been written to the socket, or its
+ * write failed.
+ *
+ * <p>Writes do not flush: a WriteQueue batch flushes once at its end, refusals written while reading
+ * are flushed by the caller. Event loop only.
+ */
+final class ResponseWriter {
+  private final Channel channel;
+  private final ConnectionMemory memory;
+  private Settings remote = Settings.DEFAULTS;
+
+  ResponseWriter(Channel channel, ConnectionMemory memory) {
+    this.channel = channel;
+    this.memory = memory;
+  }
+
+  /** The client's settings, once its SETTINGS arrived. */
+  void remoteSettings(Settings remote) {
+    this.remote = remote;
+  }
+
+  void write(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
+    ResponseHead header = ResponseHead.of(code, message, trailers);
+    int headerSize = header.serializedSize();
+    long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
+    if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
+      // What the client would reject (and close the connection over) is replaced by a short status.
+      String why = headerSize > remote.maxMetadataSize()
+          ? "response header (status message and trailers) of " + headerSize
+              + " bytes exceeds the client's maximum metadata size of " + remote.maxMetadataSize() + " bytes"
+          : "response of " + size + " bytes exceeds the client's maximum frame size of " + remote.maxFrameSize()
+              + " bytes";
+      // Within the smallest limit any client may announce, whatever the message says.
+      header = ResponseHead.bounded(StatusCode.RESOURCE_EXHAUSTED, why, Settings.MIN_MAX_METADATA_SIZE);
+      body = null;
+      size = Frame.HEADER_SIZE + header.serializedSize();
+      memory.forceResponse(size);
+    } else if (!memory.reserveResponse(size, queuedBytes(), channel.config().getWriteBufferHighWaterMark())) {
+      header = ResponseHead.of(StatusCode.RESOURCE_EXHAUSTED,
+          "server out of memory for a response of " + size + " bytes", Metadata.EMPTY);
+      body = null;
+      size = Frame.HEADER_SIZE + header.serializedSize();
+      memory.forceResponse(size);
+    }
+    // An unencodable message is turned into INTERNAL by the encoder, on the same promise.
+    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body),
+        channel.newPromise().addListener(new Written(size)));
+  }
+
+  /** {@code message} cut to what the client's MAX_METADATA_SIZE leaves room for, as a status message. */
+  String fitted(StatusCode code, String message) {
+    return ResponseHead.bounded(code, message, remote.maxMetadataSize()).message();
+  }
+
+  /** Bytes written to this connection and not yet to its socket. */
+  private long queuedBytes() {
+    ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
+  }
+
+  /** Gives a response's memory back; a failed write is reported as the void promise would. */
+  private final class Written implements ChannelFutureListener {
+    private final long bytes;
+
+    Written(long bytes) {
+      this.bytes = bytes;
+    }
+
+    @Override
+    public void operationComplete(ChannelFuture f) {
+      memory.releaseResponse(bytes);
+      if (!f.isSuccess() && channel.isRegistered()) {
+        channel.pipeline().fireExceptionCaught(f.cause());
+      }
+    }
+  }
+}
