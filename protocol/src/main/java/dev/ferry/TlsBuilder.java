@@ -2,7 +2,7 @@ package dev.ferry;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ferry.protocol.TlsSupport;
+import dev.ferry.internal.TlsSupport;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.nio.file.Files;

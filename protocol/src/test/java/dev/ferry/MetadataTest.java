@@ -3,8 +3,8 @@ package dev.ferry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ferry.protocol.WireMetadata;
-import dev.ferry.protocol.wire.MetadataEntry;
+import dev.ferry.internal.WireMetadata;
+import dev.ferry.internal.wire.MetadataEntry;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

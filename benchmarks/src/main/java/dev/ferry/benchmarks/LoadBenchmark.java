@@ -4,7 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.ferry.benchmarks.BenchSystem.Config;
 import dev.ferry.benchmarks.BenchSystem.Kind;
 import dev.ferry.benchmarks.proto.Payload;
-import dev.ferry.protocol.Transports;
+import dev.ferry.internal.Transports;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,7 +1,7 @@
 package dev.ferry.benchmarks;
 
 import dev.ferry.benchmarks.proto.Payload;
-import dev.ferry.protocol.Transports;
+import dev.ferry.internal.Transports;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;

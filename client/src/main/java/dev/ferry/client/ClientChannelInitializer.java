@@ -2,9 +2,9 @@ package dev.ferry.client;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ferry.protocol.PlaintextPeerDetector;
-import dev.ferry.protocol.ProtocolPipeline;
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.PlaintextPeerDetector;
+import dev.ferry.internal.ProtocolPipeline;
+import dev.ferry.internal.Settings;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;

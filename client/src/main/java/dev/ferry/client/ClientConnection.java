@@ -3,9 +3,9 @@ package dev.ferry.client;
 import static java.util.Objects.requireNonNull;
 
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.Addresses;
-import dev.ferry.protocol.Settings;
-import dev.ferry.protocol.WriteQueue;
+import dev.ferry.internal.Addresses;
+import dev.ferry.internal.Settings;
+import dev.ferry.internal.WriteQueue;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;

@@ -1,6 +1,6 @@
 package dev.ferry.client;
 
-import dev.ferry.protocol.Transports;
+import dev.ferry.internal.Transports;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

@@ -2,7 +2,7 @@ package dev.ferry.client;
 
 import dev.ferry.StatusCode;
 import io.netty.channel.EventLoopGroup;
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.Settings;
 import io.netty.util.concurrent.FutureListener;
 import java.util.ArrayList;
 import java.util.Iterator;

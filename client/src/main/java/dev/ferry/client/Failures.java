@@ -1,6 +1,6 @@
 package dev.ferry.client;
 
-import dev.ferry.protocol.TlsSupport;
+import dev.ferry.internal.TlsSupport;
 import io.netty.channel.Channel;
 import java.io.IOException;
 import java.net.ConnectException;

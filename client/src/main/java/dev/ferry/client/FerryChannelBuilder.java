@@ -2,7 +2,7 @@ package dev.ferry.client;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.Settings;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
@@ -95,7 +95,8 @@ public final class FerryChannelBuilder {
    * An event loop group (NIO or epoll) to share with other channels or a server, instead of the
    * one-thread NIO group the channel creates and shuts down by itself. A group given here is not shut
    * down by the channel. An in-process channel ({@link FerryChannel#inProcessBuilder}) needs a group of
-   * Netty's {@code LocalIoHandler} instead.
+   * Netty's {@code LocalIoHandler} instead, of one thread shared with the server (Netty's local channels can
+   * leak a buffer when the two ends of a connection run on different threads).
    */
   public FerryChannelBuilder eventLoopGroup(EventLoopGroup group) {
     this.eventLoopGroup = requireNonNull(group, "group");

@@ -4,9 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.RequestHead;
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.RequestHead;
+import dev.ferry.internal.Settings;
 import io.netty.util.concurrent.Ticker;
 import java.util.IdentityHashMap;
 import java.util.Map;

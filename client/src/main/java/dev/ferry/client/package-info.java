@@ -1,6 +1,7 @@
 /**
- * Ferry's client: {@link dev.ferry.client.FerryChannel} makes unary calls to a Ferry server over one
- * multiplexed connection, with per-call {@link dev.ferry.client.CallOptions} (deadline, metadata).
+ * Ferry's client: {@link dev.ferry.client.FerryChannel} calls a Ferry server over a small pool of
+ * long-lived, multiplexed connections, with per-call {@link dev.ferry.client.CallOptions} (timeout or
+ * deadline, metadata, wait-for-ready).
  *
  * <pre>{@code
  * try (FerryChannel channel = FerryChannel.builder("localhost", 7000)
@@ -11,7 +12,19 @@
  * }
  * }</pre>
  *
- * <p>Only {@code FerryChannel}, {@code CallOptions} and {@code Response} are public; everything else
- * in this package is an implementation detail.
+ * <p>The public types, and nothing else, are API:
+ * <ul>
+ *   <li>the channel: {@link dev.ferry.client.FerryChannel}, built by {@link dev.ferry.client.FerryChannelBuilder},
+ *       its {@link dev.ferry.client.ChannelState};
+ *   <li>per call: {@link dev.ferry.client.CallOptions} and {@link dev.ferry.client.Response} (a message
+ *       with its trailers);
+ *   <li>the channel's immutable options: {@link dev.ferry.client.PoolOptions},
+ *       {@link dev.ferry.client.HeartbeatOptions}, {@link dev.ferry.client.BackoffOptions},
+ *       {@link dev.ferry.client.ClientTls};
+ *   <li>{@link dev.ferry.client.ClientInterceptor}, for code around every call;
+ *   <li>{@link dev.ferry.client.AbstractStub}, the base class of generated stubs.
+ * </ul>
+ * Everything else in this package is package-private (the call state machine, the connection pool, the
+ * per-connection handler); the wire protocol lives in {@code dev.ferry.internal}, which is not API.
  */
 package dev.ferry.client;

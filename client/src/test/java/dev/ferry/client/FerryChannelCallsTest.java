@@ -14,8 +14,8 @@ import com.google.protobuf.StringValue;
 import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.Settings;
-import dev.ferry.protocol.wire.RequestHeader;
+import dev.ferry.internal.Settings;
+import dev.ferry.internal.wire.RequestHeader;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -165,7 +165,7 @@ class FerryChannelCallsTest extends FakeServerTestBase {
     CompletableFuture<StringValue> f = ch.call(ECHO, s("patient"),
         CallOptions.DEFAULT.withTimeout(Duration.ofDays(365L * 1_000)));
     FakeServer.FakeRequest r = server.nextRequest();
-    assertThat(r.timeoutMicros()).isEqualTo(dev.ferry.protocol.RequestHead.MAX_TIMEOUT_MICROS);
+    assertThat(r.timeoutMicros()).isEqualTo(dev.ferry.internal.RequestHead.MAX_TIMEOUT_MICROS);
     r.respond(s("done"));
     assertThat(value(f).getValue()).isEqualTo("done");
   }

@@ -10,7 +10,7 @@ import static org.awaitility.Awaitility.await;
 import com.google.protobuf.StringValue;
 import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.ErrorCode;
+import dev.ferry.internal.ErrorCode;
 import io.netty.channel.Channel;
 import java.io.IOException;
 import java.net.ServerSocket;

@@ -6,7 +6,7 @@ import static dev.ferry.client.ClientTests.value;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.Settings;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;

@@ -11,7 +11,7 @@ import com.google.protobuf.StringValue;
 import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.Transports;
+import dev.ferry.internal.Transports;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;

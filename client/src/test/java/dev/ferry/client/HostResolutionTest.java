@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.StringValue;
 import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.Transports;
+import dev.ferry.internal.Transports;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;

@@ -11,13 +11,13 @@ import com.google.protobuf.StringValue;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameType;
-import dev.ferry.protocol.Preface;
-import dev.ferry.protocol.Protobufs;
-import dev.ferry.protocol.wire.RequestHeader;
-import dev.ferry.protocol.wire.ResponseHeader;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.Preface;
+import dev.ferry.internal.Protobufs;
+import dev.ferry.internal.wire.RequestHeader;
+import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -317,7 +317,7 @@ class HostileInputTest {
     try (RawPeer peer = new RawPeer(server.port())) {
       peer.writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
       // The frame timer (500 ms) ends it before the handshake timeout (2 s) would.
-      drip(peer, RawPeer.encode(Frame.settings(UnpooledByteBufAllocator.DEFAULT, dev.ferry.protocol.Settings.DEFAULTS)));
+      drip(peer, RawPeer.encode(Frame.settings(UnpooledByteBufAllocator.DEFAULT, dev.ferry.internal.Settings.DEFAULTS)));
     }
   }
 

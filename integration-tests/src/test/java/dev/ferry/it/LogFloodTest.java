@@ -3,10 +3,10 @@ package dev.ferry.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameType;
-import dev.ferry.protocol.LogAggregator;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.LogAggregator;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServerTls;
 import dev.ferry.testing.TestPki;

@@ -133,7 +133,7 @@ class LongConnectionTest {
     FerryServer server = server(0, FerryServer.builder().minClientPingInterval(Duration.ofMillis(50)));
     FaultProxy proxy = closeLater(FaultProxy.start(server.port()));
     FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", proxy.port())
-        .heartbeat(HeartbeatOptions.of(Duration.ofMillis(200), Duration.ofMillis(600)))
+        .heartbeat(HeartbeatOptions.of(Duration.ofMillis(500), Duration.ofMillis(2000)))
         .reconnectBackoff(FAST_BACKOFF)
         .build());
     echo(channel, "warm up");
@@ -165,11 +165,11 @@ class LongConnectionTest {
    */
   @Test
   void heartbeatsRaisedByTheServerAreLoggedOncePerChannelAndNamedInTheFailure() throws Exception {
-    FerryServer server = server(0, FerryServer.builder().minClientPingInterval(Duration.ofMillis(500)));
+    FerryServer server = server(0, FerryServer.builder().minClientPingInterval(Duration.ofMillis(1000)));
     FaultProxy proxy = closeLater(FaultProxy.start(server.port()));
     try (LogCapture log = new LogCapture()) {
       FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", proxy.port())
-          .heartbeat(HeartbeatOptions.of(Duration.ofMillis(100), Duration.ofMillis(300)))
+          .heartbeat(HeartbeatOptions.of(Duration.ofMillis(200), Duration.ofMillis(600)))
           .pool(PoolOptions.builder().size(3).eager(true).build())
           .reconnectBackoff(FAST_BACKOFF)
           .build());
@@ -184,11 +184,11 @@ class LongConnectionTest {
       FerryException e = failure(hanging, Duration.ofSeconds(10));
 
       assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
-      assertThat(e.description()).contains("sent nothing for 1000 ms")
-          .contains("raised from the configured 300 ms");
+      assertThat(e.description()).contains("sent nothing for 2000 ms")
+          .contains("raised from the configured 600 ms");
       String notice = log.find("INFO", "heartbeats differ from the configured");
       assertThat(notice).isNotNull().contains("127.0.0.1:" + proxy.port())
-          .contains("PING interval 100 ms -> 500 ms").contains("dead-peer timeout 300 ms -> 1000 ms");
+          .contains("PING interval 200 ms -> 1000 ms").contains("dead-peer timeout 600 ms -> 2000 ms");
       assertThat(log.count("INFO", "heartbeats differ from the configured"))
           .as("once per channel, not once per connection").isEqualTo(1);
     }

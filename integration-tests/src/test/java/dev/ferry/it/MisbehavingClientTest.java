@@ -6,12 +6,12 @@ import com.google.protobuf.BytesValue;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameType;
-import dev.ferry.protocol.Protobufs;
-import dev.ferry.protocol.wire.RequestHeader;
-import dev.ferry.protocol.wire.ResponseHeader;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.Protobufs;
+import dev.ferry.internal.wire.RequestHeader;
+import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -175,7 +175,7 @@ class MisbehavingClientTest {
       // One write: a good request, a request reusing a lower id (a protocol error), another good one.
       io.netty.buffer.ByteBuf all = io.netty.buffer.Unpooled.buffer();
       io.netty.channel.embedded.EmbeddedChannel enc =
-          new io.netty.channel.embedded.EmbeddedChannel(dev.ferry.protocol.FrameEncoder.INSTANCE);
+          new io.netty.channel.embedded.EmbeddedChannel(dev.ferry.internal.FrameEncoder.INSTANCE);
       enc.writeOutbound(request(2, TestService.HANG.fullName(), com.google.protobuf.StringValue.of("2").toByteArray()),
           request(1, TestService.HANG.fullName(), com.google.protobuf.StringValue.of("1").toByteArray()),
           request(3, TestService.HANG.fullName(), com.google.protobuf.StringValue.of("3").toByteArray()));

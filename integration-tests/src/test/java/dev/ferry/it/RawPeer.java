@@ -1,10 +1,10 @@
 package dev.ferry.it;
 
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameDecoder;
-import dev.ferry.protocol.FrameEncoder;
-import dev.ferry.protocol.Preface;
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameDecoder;
+import dev.ferry.internal.FrameEncoder;
+import dev.ferry.internal.Preface;
+import dev.ferry.internal.Settings;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -119,7 +119,7 @@ final class RawPeer implements AutoCloseable {
       Object o = decoder.readInbound();
       if (o != null) {
         Frame f = (Frame) o;
-        if (f.type() == dev.ferry.protocol.FrameType.SETTINGS) {
+        if (f.type() == dev.ferry.internal.FrameType.SETTINGS) {
           f.release();
           continue;
         }

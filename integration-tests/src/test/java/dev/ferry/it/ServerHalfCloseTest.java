@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.StringValue;
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameType;
-import dev.ferry.protocol.wire.RequestHeader;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServerInternals;
 import io.netty.buffer.Unpooled;

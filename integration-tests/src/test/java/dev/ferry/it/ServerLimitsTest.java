@@ -10,9 +10,9 @@ import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameType;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
 import dev.ferry.server.FerryServer;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.time.Duration;
@@ -196,7 +196,7 @@ class ServerLimitsTest {
     }
   }
 
-  private static final byte[] SIZED_HEADER = dev.ferry.protocol.wire.RequestHeader.newBuilder()
+  private static final byte[] SIZED_HEADER = dev.ferry.internal.wire.RequestHeader.newBuilder()
       .setMethod(TestService.SIZED.fullName()).build().toByteArray();
 
   @Test

@@ -1,10 +1,10 @@
 package dev.ferry.server;
 
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.FrameEncoder;
-import dev.ferry.protocol.LogAggregator;
-import dev.ferry.protocol.Preface;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameEncoder;
+import dev.ferry.internal.LogAggregator;
+import dev.ferry.internal.Preface;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -49,7 +49,7 @@ final class ConnectionLimiter {
     }
     open.decrementAndGet();
     String reason = "server at its limit of " + maxConnections + " connections (maxConnections)";
-    refusals.log("Refused connection from {}: {}", dev.ferry.protocol.Addresses.describe(ch.remoteAddress()), reason);
+    refusals.log("Refused connection from {}: {}", dev.ferry.internal.Addresses.describe(ch.remoteAddress()), reason);
     refuse(ch, reason);
     return false;
   }

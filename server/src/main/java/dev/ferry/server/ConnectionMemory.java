@@ -1,6 +1,6 @@
 package dev.ferry.server;
 
-import dev.ferry.protocol.InboundBudget;
+import dev.ferry.internal.InboundBudget;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**

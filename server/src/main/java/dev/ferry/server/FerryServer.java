@@ -2,12 +2,12 @@ package dev.ferry.server;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ferry.protocol.Addresses;
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.LogAggregator;
-import dev.ferry.protocol.ProtocolPipeline;
-import dev.ferry.protocol.Transports;
-import dev.ferry.protocol.Settings;
+import dev.ferry.internal.Addresses;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.LogAggregator;
+import dev.ferry.internal.ProtocolPipeline;
+import dev.ferry.internal.Transports;
+import dev.ferry.internal.Settings;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;

@@ -1,11 +1,11 @@
 package dev.ferry.server;
 
-import dev.ferry.protocol.Addresses;
-import dev.ferry.protocol.ConnectionErrorHandler;
-import dev.ferry.protocol.ErrorCode;
-import dev.ferry.protocol.LogAggregator;
-import dev.ferry.protocol.Preface;
-import dev.ferry.protocol.ProtocolException;
+import dev.ferry.internal.Addresses;
+import dev.ferry.internal.ConnectionErrorHandler;
+import dev.ferry.internal.ErrorCode;
+import dev.ferry.internal.LogAggregator;
+import dev.ferry.internal.Preface;
+import dev.ferry.internal.ProtocolException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;

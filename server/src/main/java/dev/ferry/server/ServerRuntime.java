@@ -1,7 +1,7 @@
 package dev.ferry.server;
 
-import dev.ferry.protocol.Frame;
-import dev.ferry.protocol.RequestHead;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.RequestHead;
 import java.util.Arrays;
 import java.nio.charset.StandardCharsets;
 import io.netty.util.Timer;

@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.ferry.FerryException;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
-import dev.ferry.protocol.Addresses;
+import dev.ferry.internal.Addresses;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.ServerInterceptor;
 import java.util.HashSet;

@@ -1,0 +1,162 @@
+package dev.ferry.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.DefaultByteBufHolder;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One frame with its payload in a buffer: what {@link FrameDecoder} produces, and what is written for
+ * connection frames (SETTINGS, PING, PONG, GOAWAY, ERROR) and CANCEL. REQUEST and RESPONSE frames are
+ * written as {@link CallFrame}s, which serialise their protobuf parts straight into the outgoing buffer.
+ *
+ * <p>A frame owns its payload ({@link #content()}): whoever receives one releases it.
+ */
+public final class Frame extends DefaultByteBufHolder {
+  /** Size of the fixed frame header. */
+  public static final int HEADER_SIZE = 16;
+  /** The largest request id (31 bits; the top bit is reserved). */
+  public static final int MAX_REQUEST_ID = Integer.MAX_VALUE;
+
+  private final FrameType type;
+  private final int flags;
+  private final int requestId;
+  private final int metaLength;
+
+  /**
+   * A frame. {@code payload} is everything after the 16-byte header: for REQUEST and RESPONSE its first
+   * {@code metaLength} bytes are the call header and the rest is the message body.
+   */
+  public Frame(FrameType type, int flags, int requestId, int metaLength, ByteBuf payload) {
+    super(payload);
+    this.type = requireNonNull(type, "type");
+    this.flags = flags & 0xFF;
+    this.requestId = requestId;
+    this.metaLength = metaLength;
+    if (metaLength < 0 || metaLength > payload.readableBytes()) {
+      throw new IllegalArgumentException(
+          "metaLength: " + metaLength + " (expected: 0 to " + payload.readableBytes() + ")");
+    }
+  }
+
+  public FrameType type() {
+    return type;
+  }
+
+  public int flags() {
+    return flags;
+  }
+
+  public int requestId() {
+    return requestId;
+  }
+
+  /** Length of the call header at the start of the payload (0 for frames without one). */
+  public int metaLength() {
+    return metaLength;
+  }
+
+  /** Length of the whole frame on the wire, header included. */
+  public int frameLength() {
+    return HEADER_SIZE + content().readableBytes();
+  }
+
+  /** The call header bytes: a view of the payload, not a copy, valid while this frame is. */
+  public ByteBuf callHeader() {
+    ByteBuf p = content();
+    return p.slice(p.readerIndex(), metaLength);
+  }
+
+  /** The message body (payload after the call header): a view, not a copy, valid while this frame is. */
+  public ByteBuf body() {
+    ByteBuf p = content();
+    return p.slice(p.readerIndex() + metaLength, p.readableBytes() - metaLength);
+  }
+
+  // ---- connection frames ----
+
+  /** A SETTINGS frame announcing {@code settings}. */
+  public static Frame settings(ByteBufAllocator alloc, Settings settings) {
+    ByteBuf p = alloc.buffer(settings.encodedSize());
+    settings.encode(p);
+    return new Frame(FrameType.SETTINGS, 0, 0, 0, p);
+  }
+
+  public static Frame ping(ByteBufAllocator alloc, long data) {
+    return new Frame(FrameType.PING, 0, 0, 0, alloc.buffer(8).writeLong(data));
+  }
+
+  public static Frame pong(ByteBufAllocator alloc, long data) {
+    return new Frame(FrameType.PONG, 0, 0, 0, alloc.buffer(8).writeLong(data));
+  }
+
+  /** The 8 opaque bytes of a PING or PONG. */
+  public long pingData() {
+    return content().getLong(content().readerIndex());
+  }
+
+  public static Frame cancel(int requestId) {
+    return new Frame(FrameType.CANCEL, 0, requestId, 0, Unpooled.EMPTY_BUFFER);
+  }
+
+  public static Frame goAway(ByteBufAllocator alloc, int lastRequestId, ErrorCode code, String reason) {
+    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+    ByteBuf p = alloc.buffer(8 + text.length).writeInt(lastRequestId).writeInt(code.value()).writeBytes(text);
+    return new Frame(FrameType.GOAWAY, 0, 0, 0, p);
+  }
+
+  public static Frame error(ByteBufAllocator alloc, ErrorCode code, String reason) {
+    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+    ByteBuf p = alloc.buffer(4 + text.length).writeInt(code.value()).writeBytes(text);
+    return new Frame(FrameType.ERROR, 0, 0, 0, p);
+  }
+
+  /** GOAWAY: the highest request id the sender processed or will process. */
+  public int goAwayLastRequestId() {
+    return content().getInt(content().readerIndex());
+  }
+
+  /** GOAWAY or ERROR: the error code ({@link ErrorCode#INTERNAL_ERROR} for a number v1 does not know). */
+  public ErrorCode errorCode() {
+    return ErrorCode.fromValue(rawErrorCode());
+  }
+
+  /** GOAWAY or ERROR: the error code's number as sent. */
+  public long rawErrorCode() {
+    int offset = type == FrameType.GOAWAY ? 4 : 0;
+    return content().getUnsignedInt(content().readerIndex() + offset);
+  }
+
+  /** GOAWAY or ERROR: the human-readable reason. */
+  public String reason() {
+    int offset = type == FrameType.GOAWAY ? 8 : 4;
+    ByteBuf p = content();
+    return p.toString(p.readerIndex() + offset, p.readableBytes() - offset, StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public Frame replace(ByteBuf content) {
+    return new Frame(type, flags, requestId, metaLength, content);
+  }
+
+  @Override
+  public Frame retain() {
+    super.retain();
+    return this;
+  }
+
+  @Override
+  public Frame touch(Object hint) {
+    super.touch(hint);
+    return this;
+  }
+
+  @Override
+  public String toString() {
+    return type + "{id=" + requestId + ", flags=0x" + Integer.toHexString(flags) + ", meta=" + metaLength
+        + ", payload=" + content().readableBytes() + '}';
+  }
+}

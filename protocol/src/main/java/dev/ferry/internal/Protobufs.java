@@ -1,0 +1,74 @@
+package dev.ferry.internal;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.ByteBufUtil;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** Serialises protobuf messages into, and parses them from, Netty buffers without extra copies. */
+public final class Protobufs {
+  private static final byte[] EMPTY = new byte[0];
+
+  private Protobufs() {}
+
+  /**
+   * Serialises {@code message}, whose serialised size is {@code size}, at the writer index of
+   * {@code buf} and advances it. The buffer must have {@code size} writable bytes.
+   */
+  public static void writeTo(MessageLite message, int size, ByteBuf buf) throws IOException {
+    if (size == 0) {
+      return;
+    }
+    int at = buf.writerIndex();
+    buf.ensureWritable(size);
+    if (buf.hasArray()) {
+      CodedOutputStream out = CodedOutputStream.newInstance(buf.array(), buf.arrayOffset() + at, size);
+      message.writeTo(out);
+      out.checkNoSpaceLeft();
+    } else if (buf.nioBufferCount() == 1) {
+      ByteBuffer nio = buf.internalNioBuffer(at, size);
+      int start = nio.position();
+      CodedOutputStream out = CodedOutputStream.newInstance(nio);
+      message.writeTo(out);
+      out.flush();
+      if (nio.position() - start != size) {
+        throw new IOException("message wrote " + (nio.position() - start) + " bytes, expected " + size);
+      }
+    } else {
+      message.writeTo(new ByteBufOutputStream(buf));
+      return;
+    }
+    buf.writerIndex(at + size);
+  }
+
+  /**
+   * Parses the readable bytes of {@code buf} (without moving its reader index): small messages from an
+   * array (the buffer's own, or a per-thread scratch copy), large off-heap ones from one private copy
+   * that their bytes fields alias.
+   */
+  public static <T> T parse(Parser<T> parser, ByteBuf buf) throws InvalidProtocolBufferException {
+    int length = buf.readableBytes();
+    if (length == 0) {
+      return parser.parseFrom(EMPTY);
+    }
+    if (buf.hasArray() || length <= WireFormat.MAX_SCRATCH) {
+      // From an array: the fastest decoder, and no ByteBuffer views to allocate. Off-heap bytes are
+      // copied once into a per-thread scratch array (protobuf copies bytes fields out of it anyway).
+      return parser.parseFrom(WireFormat.arrayOf(buf), WireFormat.arrayOffset(buf), length);
+    }
+    // A large off-heap body: one copy into an array of its own, which protobuf may then alias (bytes
+    // fields point into it instead of being copied a second time); nobody else ever writes to it.
+    byte[] own = ByteBufUtil.getBytes(buf);
+    CodedInputStream in = CodedInputStream.newInstance(own);
+    in.enableAliasing(true);
+    T message = parser.parseFrom(in);
+    in.checkLastTagWas(0);
+    return message;
+  }
+}
