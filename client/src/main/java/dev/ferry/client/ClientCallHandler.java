@@ -68,6 +68,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final AtomicLong droppedResponses;
   private final Runnable onDraining;
   private final Consumer<String> heartbeatAdjusted;
+  private final ChannelListener listener;
   private final RequestIdMap<ClientCall<?, ?>> pending = new RequestIdMap<>();
   /** Method names in UTF-8, encoded once per method rather than once per call. Event loop only. */
   private final Map<MethodDescriptor<?, ?>, byte[]> methodNames = new IdentityHashMap<>();
@@ -96,10 +97,13 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * @param redispatch starts a call again on another connection (one that was queued here but not
    *     written when this connection stopped taking new calls)
    * @param droppedResponses incremented for each RESPONSE that matched no call in flight
+   * @param listener the channel's listener
    */
   ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted) {
+      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted,
+      ChannelListener listener) {
     this.heartbeatAdjusted = requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
+    this.listener = requireNonNull(listener, "listener");
     this.onDraining = requireNonNull(onDraining, "onDraining");
     this.authority = requireNonNull(authority, "authority");
     this.peer = authority;

@@ -63,10 +63,11 @@ final class ClientConnection {
    * @param resolver looks up {@code host} off the event loop
    * @param heartbeatAdjusted told, on an event loop, why a connection's heartbeat interval or timeout
    *     differs from {@code heartbeat} (the server's SETTINGS raised it)
+   * @param listener the channel's listener (GOAWAYs, dead connections, retries)
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
       long handshakeTimeoutMillis, HeartbeatOptions heartbeat, HostResolver resolver,
-      Consumer<String> heartbeatAdjusted) {
+      Consumer<String> heartbeatAdjusted, ChannelListener listener) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
@@ -74,6 +75,7 @@ final class ClientConnection {
       requireNonNull(heartbeat, "heartbeat");
       requireNonNull(resolver, "resolver");
       requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
+      requireNonNull(listener, "listener");
     }
 
     String authority() {
@@ -98,7 +100,7 @@ final class ClientConnection {
   static ClientConnection open(Config config, ClientTls tls, EventLoop eventLoop,
       Consumer<ClientCall<?, ?>> redispatch, AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
-        droppedResponses, listener::draining, config.heartbeatAdjusted());
+        droppedResponses, listener::draining, config.heartbeatAdjusted(), config.listener());
     Bootstrap bootstrap = new Bootstrap()
         .group(eventLoop)
         // NIO or epoll, whichever the (possibly shared) event loop runs.

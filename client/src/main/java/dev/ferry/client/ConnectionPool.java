@@ -55,6 +55,7 @@ final class ConnectionPool {
   private final AtomicInteger waiting = new AtomicInteger();
   private final AtomicInteger connectAttempts = new AtomicInteger();
   private final Runnable onConnectionClosed;
+  private final ChannelListener listener;
 
   private volatile ClientConnection[] ready = NONE;
   private volatile ChannelState state = ChannelState.IDLE;
@@ -65,15 +66,18 @@ final class ConnectionPool {
   /**
    * @param opener opens a connection (without waiting) that reports to the given listener
    * @param onConnectionClosed told after any connection of this pool closed
+   * @param listener the channel's listener (state changes, reconnects)
    */
   ConnectionPool(String authority, PoolOptions options, BackoffOptions backoff, EventLoopGroup group,
-      Function<ClientConnection.Listener, ClientConnection> opener, Runnable onConnectionClosed) {
+      Function<ClientConnection.Listener, ClientConnection> opener, Runnable onConnectionClosed,
+      ChannelListener listener) {
     this.authority = authority;
     this.options = options;
     this.backoff = backoff;
     this.group = group;
     this.opener = opener;
     this.onConnectionClosed = onConnectionClosed;
+    this.listener = listener;
     this.slots = new Slot[options.size()];
     for (int i = 0; i < slots.length; i++) {
       slots[i] = new Slot(i);

@@ -61,6 +61,8 @@ public final class FerryChannel implements AutoCloseable {
 
   private final ClientConnection.Config config;
   private final ClientInterceptor[] interceptors;
+  /** Told about calls, state, reconnects; {@link ChannelListeners#NONE} if none was added. */
+  private final ChannelListener listener;
   private final InterceptedCall.Starter starter = new InterceptedCall.Starter() {
     @Override
     public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> start(
@@ -91,16 +93,17 @@ public final class FerryChannel implements AutoCloseable {
         .maxFrameSize(b.maxFrameSize)
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
         .build();
+    this.listener = ChannelListeners.of(b.listeners);
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis(), b.heartbeat, b.resolver, this::heartbeatAdjusted);
+        b.handshakeTimeout.toMillis(), b.heartbeat, b.resolver, this::heartbeatAdjusted, listener);
     this.tls = b.tls;
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
     this.ownsGroup = b.eventLoopGroup == null;
     this.group = ownsGroup ? Transports.newEventLoopGroup(1, "ferry-client") : b.eventLoopGroup;
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
-        listener -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, listener),
-        this::maybeTerminated);
+        slot -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, slot),
+        this::maybeTerminated, listener);
     if (b.pool.eager()) {
       pool.connectAll();
     }
@@ -433,6 +436,7 @@ public final class FerryChannel implements AutoCloseable {
     private ClientTls tls;
     private HostResolver resolver = HostResolver.SYSTEM;
     private final List<ClientInterceptor> interceptors = new java.util.ArrayList<>();
+    private final List<ChannelListener> listeners = new java.util.ArrayList<>();
 
     private Builder(String host, int port) {
       requireNonNull(host, "host");
@@ -521,6 +525,15 @@ public final class FerryChannel implements AutoCloseable {
       for (ClientInterceptor i : interceptors) {
         this.interceptors.add(requireNonNull(i, "interceptor"));
       }
+      return this;
+    }
+
+    /**
+     * Adds a listener told about the channel's calls, state, reconnects and GOAWAYs (for metrics, see
+     * {@link ChannelListener}), after those added before. Give each channel its own instance.
+     */
+    public Builder addListener(ChannelListener listener) {
+      this.listeners.add(requireNonNull(listener, "listener"));
       return this;
     }
 

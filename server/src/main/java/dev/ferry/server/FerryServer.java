@@ -117,7 +117,7 @@ public final class FerryServer implements AutoCloseable {
         TimeUnit.MILLISECONDS);
     this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor, timer, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
-        b.minClientPingInterval.toMillis());
+        b.minClientPingInterval.toMillis(), ServerListeners.of(b.listeners));
     this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
     this.workerGroup = Transports.newEventLoopGroup(b.workerThreads, "ferry-server-io");
   }
@@ -383,6 +383,7 @@ public final class FerryServer implements AutoCloseable {
     private ServerTls tls;
     private final Map<String, ServiceDefinition> services = new LinkedHashMap<>();
     private final List<ServerInterceptor> interceptors = new ArrayList<>();
+    private final List<ServerListener> listeners = new ArrayList<>();
     private Executor executor;
     private boolean directExecutor;
     private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
@@ -515,6 +516,15 @@ public final class FerryServer implements AutoCloseable {
       for (ServerInterceptor i : interceptors) {
         this.interceptors.add(requireNonNull(i, "interceptor"));
       }
+      return this;
+    }
+
+    /**
+     * Adds a listener told about the server's calls, connections, GOAWAYs and shutdown (for metrics and
+     * health checks, see {@link ServerListener}), after those added before.
+     */
+    public Builder addListener(ServerListener listener) {
+      this.listeners.add(requireNonNull(listener, "listener"));
       return this;
     }
 
