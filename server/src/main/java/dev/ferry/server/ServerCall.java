@@ -35,6 +35,9 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private final ServerMethod<ReqT, RespT> method;
   private final Metadata metadata;
   private final long deadlineNanos; // 0 = none
+  /** When the REQUEST was read (System.nanoTime), and its body's size: for {@link ServerListener}s. */
+  final long startNanos;
+  final int requestBytes;
   private final AtomicBoolean done = new AtomicBoolean();
   private volatile boolean cancelled;
   private List<Runnable> cancelListeners; // guarded by this
@@ -48,7 +51,9 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   MessageLite responseBody;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
-      long deadlineNanos) {
+      long deadlineNanos, long startNanos, int requestBytes) {
+    this.startNanos = startNanos;
+    this.requestBytes = requestBytes;
     this.connection = connection;
     this.id = id;
     this.method = method;

@@ -170,6 +170,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         ServerCall<?, ?> call = calls.remove(frame.requestId());
         if (call != null) {
           call.cancelSilently();
+          server.listener.callCompleted(call.method(), StatusCode.CANCELLED, call.startNanos, call.requestBytes, 0);
           callRemoved();
         }
         return;
@@ -241,6 +242,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       // The message may quote the client's method name: cut it to the client's limit rather than let
       // the refusal turn into RESOURCE_EXHAUSTED.
       refusal = ResponseHead.bounded(refusalCode, refusal, remote.maxMetadataSize()).message();
+      server.listener.callRefused(method == null ? null : method.descriptor, refusalCode);
       writeResponse(id, refusalCode, refusal, Metadata.EMPTY, null);
       ctx.flush();
       return;
@@ -250,8 +252,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       deadline = receivedNanos + TimeUnit.MICROSECONDS.toNanos(header.timeoutMicros());
       deadline = deadline == 0 ? 1 : deadline;
     }
-    ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline);
+    ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline, receivedNanos,
+        frame.frameLength() - Frame.HEADER_SIZE - frame.metaLength());
     calls.put(id, call);
+    server.listener.callStarted(method.descriptor);
     if (call.hasDeadline()) {
       call.deadlineTimer = server.timer().newTimeout(t -> call.expire(),
           Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -262,6 +266,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       frame.release();
       calls.remove(id);
       call.cancelSilently();
+      server.listener.callCompleted(method.descriptor, StatusCode.RESOURCE_EXHAUSTED, receivedNanos, call.requestBytes, 0);
       writeResponse(id, StatusCode.RESOURCE_EXHAUSTED, "server is overloaded: handler executor rejected the call",
           Metadata.EMPTY, null);
       ctx.flush();
@@ -279,6 +284,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     if (calls.get(call.id) == call) {
       calls.remove(call.id);
       writeResponse(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
+      server.listener.callCompleted(call.method(), call.responseCode, call.startNanos, call.requestBytes,
+          call.responseBody == null ? 0 : call.responseBody.getSerializedSize()); // measured (and kept) by the write
       callRemoved();
     }
   }
@@ -393,6 +400,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
           calls.size());
       for (ServerCall<?, ?> call : new ArrayList<>(calls.values())) {
         call.cancelSilently();
+        server.listener.callCompleted(call.method(), StatusCode.CANCELLED, call.startNanos, call.requestBytes, 0);
       }
       calls.clear();
     }
