@@ -191,7 +191,9 @@ public final class FerryServer implements AutoCloseable {
     ch.pipeline().addLast("ferry-server", handler);
     ProtocolPipeline.addErrorHandler(ch.pipeline());
     connections.add(handler);
+    runtime.listener.connectionOpened();
     ch.closeFuture().addListener(f -> {
+      runtime.listener.connectionClosed();
       connections.remove(handler);
       maybeTerminate();
     });
