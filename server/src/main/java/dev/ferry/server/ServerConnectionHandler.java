@@ -176,6 +176,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       case GOAWAY:
+        server.listener.goAwayReceived();
         log.debug("Client {} is going away: {}", ctx.channel().remoteAddress(), frame.reason());
         frame.release();
         return;
@@ -327,6 +328,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     goAwaySent = true;
+    server.listener.goAwaySent();
     log.debug("GOAWAY to {} (last request id {}, {}): {}", remoteAddress(), highestRequestId, code, reason);
     channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, code, reason));
     // Calls it admitted get the grace period to finish; then the connection closes regardless, so a
