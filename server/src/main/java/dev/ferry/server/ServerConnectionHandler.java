@@ -8,6 +8,7 @@ import dev.ferry.protocol.ErrorCode;
 import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
+import dev.ferry.protocol.HeartbeatTimeoutException;
 import dev.ferry.protocol.LogAggregator;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
@@ -100,6 +101,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     closing = true;
+    if (cause instanceof HeartbeatTimeoutException) {
+      server.listener.heartbeatTimedOut();
+    }
     ctx.fireExceptionCaught(cause);
   }
 
