@@ -139,7 +139,11 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
     return shuttingDown;
   }
 
-  void startShutdown() {
-    shuttingDown = true;
+  /** Any thread; the first call tells the listener, before anything is refused or sent GOAWAY. */
+  synchronized void startShutdown() {
+    if (!shuttingDown) {
+      listener.shutdownStarted();
+      shuttingDown = true;
+    }
   }
 }
