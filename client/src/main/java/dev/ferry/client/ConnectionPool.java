@@ -418,6 +418,21 @@ final class ConnectionPool {
     return new ArrayList<>(open);
   }
 
+  /** For {@link ChannelStats}: the open connections that are connecting, ready and draining, in that order. */
+  int[] connectionsByState() {
+    int[] counts = new int[3];
+    for (ClientConnection c : open) {
+      if (!c.handshakeFuture().isDone()) {
+        counts[0]++;
+      } else if (c.isReady()) {
+        counts[1]++;
+      } else if (c.handshakeFuture().isSuccess()) {
+        counts[2]++; // handshake done, takes no new calls, not closed yet
+      }
+    }
+    return counts;
+  }
+
   /** Whether every connection has closed. */
   boolean allClosed() {
     return open.isEmpty();
@@ -428,7 +443,7 @@ final class ConnectionPool {
     return connectAttempts.get();
   }
 
-  /** For tests: calls waiting for a connection, as counted against {@link PoolOptions#maxPendingCalls()}. */
+  /** Calls waiting for a connection, as counted against {@link PoolOptions#maxPendingCalls()}. */
   int waitingCalls() {
     return waiting.get();
   }

@@ -86,6 +86,7 @@ public final class FerryChannel implements AutoCloseable {
   /** Guarded by {@link #lock}: no connection may be opened any more. */
   private boolean closing;
   private final AtomicBoolean terminating = new AtomicBoolean();
+  private final ChannelStats stats = new Stats();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
   private FerryChannel(Builder b) {
@@ -104,6 +105,7 @@ public final class FerryChannel implements AutoCloseable {
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group,
         slot -> ClientConnection.open(config, tls, group.next(), this::dispatch, droppedResponses, slot),
         this::maybeTerminated, listener);
+    listener.channelCreated(stats);
     if (b.pool.eager()) {
       pool.connectAll();
     }
@@ -366,6 +368,7 @@ public final class FerryChannel implements AutoCloseable {
       return;
     }
     Deadlines.release();
+    listener.channelTerminated(stats);
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
     } else {
@@ -415,6 +418,54 @@ public final class FerryChannel implements AutoCloseable {
   @Override
   public String toString() {
     return "FerryChannel{" + config.authority() + (shutdown ? ", shut down" : "") + '}';
+  }
+
+  /** What {@link ChannelListener}s read for gauges. */
+  private final class Stats implements ChannelStats {
+    @Override
+    public String host() {
+      return config.host();
+    }
+
+    @Override
+    public int port() {
+      return config.port();
+    }
+
+    @Override
+    public ChannelState state() {
+      return FerryChannel.this.state();
+    }
+
+    @Override
+    public int activeCalls() {
+      return active.get();
+    }
+
+    @Override
+    public int waitingCalls() {
+      return pool.waitingCalls();
+    }
+
+    @Override
+    public int connectingConnections() {
+      return pool.connectionsByState()[0];
+    }
+
+    @Override
+    public int readyConnections() {
+      return pool.connectionsByState()[1];
+    }
+
+    @Override
+    public int drainingConnections() {
+      return pool.connectionsByState()[2];
+    }
+
+    @Override
+    public String toString() {
+      return FerryChannel.this.toString();
+    }
   }
 
   private static int toMillisInt(Duration d) {
