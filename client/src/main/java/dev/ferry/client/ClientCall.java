@@ -80,6 +80,9 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
   private volatile CallProgress progress = CallProgress.IDLE;
   /** The progress the call had when it completed; written before {@code onDone} runs. */
   private CallProgress progressAtDone;
+  /** The status the call completed with, and its response's size: for {@link ChannelListener}s, as above. */
+  private StatusCode outcome;
+  private int responseBytes;
   /**
    * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
    * finished and gave its count back. Changed only by CAS (see {@link #bind}, {@link #releaseConnection}).
@@ -148,6 +151,21 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
 
   CallProgress progress() {
     return progress;
+  }
+
+  /** When the call started, on the {@link System#nanoTime()} clock. */
+  long startNanos() {
+    return startNanos;
+  }
+
+  /** The status the call completed with; null while it runs. Read by {@code onDone}. */
+  StatusCode outcome() {
+    return outcome;
+  }
+
+  /** The size of the response message (OK responses); 0 otherwise. Read by {@code onDone}. */
+  int responseBytes() {
+    return responseBytes;
   }
 
   /** The progress when the call completed; null while it runs. Read by {@code onDone}. */
@@ -333,6 +351,7 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
           "could not parse response of " + method.fullName() + ": " + e.getMessage(), trailers, e));
       return true;
     }
+    responseBytes = frame.frameLength() - Frame.HEADER_SIZE - frame.metaLength();
     complete(result.apply(message, trailers));
     return true;
   }
@@ -343,12 +362,13 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
    * gone out, gives its connection slot back and tells the channel) before the future itself
    * completes, so that a call started by a dependent stage already finds the slot free.
    */
-  private boolean finish() {
+  private boolean finish(StatusCode status) {
     CallProgress before = (CallProgress) PROGRESS.getAndSet(this, CallProgress.DONE);
     if (before == CallProgress.DONE) {
       return false;
     }
     progressAtDone = before;
+    outcome = status;
     try {
       Timeout t = deadlineTimer;
       if (t != null) {
@@ -376,12 +396,12 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
 
   @Override
   public boolean complete(T value) {
-    return finish() && super.complete(value);
+    return finish(StatusCode.OK) && super.complete(value);
   }
 
   @Override
   public boolean completeExceptionally(Throwable ex) {
-    return finish() && super.completeExceptionally(ex);
+    return finish(statusOf(ex)) && super.completeExceptionally(ex);
   }
 
   /**
@@ -391,7 +411,14 @@ final class ClientCall<RespT extends MessageLite, T> extends OnceFuture<T> {
    */
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {
-    return finish() && super.cancel(mayInterruptIfRunning);
+    return finish(StatusCode.CANCELLED) && super.cancel(mayInterruptIfRunning);
+  }
+
+  private static StatusCode statusOf(Throwable ex) {
+    return ex instanceof FerryException ? ((FerryException) ex).code()
+        : ex instanceof java.util.concurrent.CancellationException ? StatusCode.CANCELLED
+        : ex instanceof java.util.concurrent.TimeoutException ? StatusCode.DEADLINE_EXCEEDED // orTimeout
+        : StatusCode.UNKNOWN;
   }
 
   @Override

@@ -226,6 +226,7 @@ public final class FerryChannel implements AutoCloseable {
         deadline, timeout, options.waitForReady(), group, result, this::callDone);
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
     active.incrementAndGet();
+    listener.callStarted(method);
     if (shutdown) {
       call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
       return call;
@@ -251,6 +252,8 @@ public final class FerryChannel implements AutoCloseable {
   private void callDone(ClientCall<?, ?> call) {
     int left = active.decrementAndGet();
     pool.callDone(call);
+    listener.callCompleted(call.method(), call.outcome(), call.startNanos(), call.request().getSerializedSize(),
+        call.responseBytes());
     if (shutdown && left == 0) {
       closeConnections(SHUT_DOWN);
     }
