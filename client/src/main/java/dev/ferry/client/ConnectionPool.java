@@ -388,6 +388,7 @@ final class ConnectionPool {
     ChannelState previous = state;
     if (next != previous) {
       state = next;
+      listener.stateChanged(previous, next);
       if (next == ChannelState.TRANSIENT_FAILURE) {
         log.warn("Channel to {}: {} -> {} ({})", authority, previous, next, lastFailure);
       } else {
