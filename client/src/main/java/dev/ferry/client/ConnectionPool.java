@@ -259,6 +259,9 @@ final class ConnectionPool {
     // The listener puts the connection in the slot (SlotListener.bind) before its handshake listener
     // can run: a connect that fails inline must find it there, or its retry would never be scheduled.
     connectAttempts.incrementAndGet();
+    if (slot.attempts++ > 0) {
+      listener.reconnecting();
+    }
     ClientConnection c = opener.apply(new SlotListener(slot));
     c.closeFuture().whenComplete((v, t) -> {
       open.remove(c);
@@ -469,6 +472,7 @@ final class ConnectionPool {
     ClientConnection connection; // the slot's current connection (connecting or ready), or null
     ScheduledFuture<?> retry; // a pending reconnect after a failure, or null
     int failures;
+    int attempts; // connections opened here so far (the first is not a reconnect)
 
     Slot(int index) {
       this.index = index;
