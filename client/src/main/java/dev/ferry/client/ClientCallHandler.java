@@ -353,6 +353,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     int lastId = frame.goAwayLastRequestId();
     String reason = frame.reason();
     String why = reason.isEmpty() ? frame.errorCode().name() : reason;
+    listener.goAwayReceived();
     log.info("Server {} is going away (GOAWAY {}, last request id {}): {}", peer, frame.errorCode(), lastId,
         reason);
     startDraining("GOAWAY: " + why);
