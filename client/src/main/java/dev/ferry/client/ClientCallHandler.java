@@ -10,6 +10,7 @@ import dev.ferry.protocol.Frame;
 import dev.ferry.protocol.FrameType;
 import dev.ferry.protocol.HandshakeCompleted;
 import dev.ferry.protocol.HeartbeatHandler;
+import dev.ferry.protocol.HeartbeatTimeoutException;
 import dev.ferry.protocol.ProtocolException;
 import dev.ferry.protocol.RequestIdMap;
 import dev.ferry.protocol.Settings;
@@ -410,6 +411,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     closing = true;
+    if (cause instanceof HeartbeatTimeoutException) {
+      listener.heartbeatTimedOut();
+    }
     connectionFailed((handshake.isDone() ? "connection to " + peer + " failed: " : "handshake with " + peer
         + " failed: ") + describe(cause, ctx), cause);
     // ConnectionErrorHandler, next in line, logs the cause and closes the connection (sending ERROR
