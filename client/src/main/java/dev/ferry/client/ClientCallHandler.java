@@ -439,6 +439,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private void retryOrFail(ClientCall<?, ?> call, String why, Throwable cause) {
     if (call.attempts() < MAX_DISPATCHES) {
       log.debug("Retrying {} on another connection: {}", call.method(), why);
+      listener.callRetried(call.method());
       redispatch.accept(call);
     } else {
       call.fail(StatusCode.UNAVAILABLE, why, cause);
