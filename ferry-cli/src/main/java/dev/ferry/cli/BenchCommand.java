@@ -105,6 +105,7 @@ final class BenchCommand implements Callable<Integer> {
       long nextProgress = start + TimeUnit.SECONDS.toNanos(1);
       long lastCount = 0;
       Histogram interval = null;
+      Histogram total = new Histogram(3);
       long sent = 0;
       for (;;) {
         long now = System.nanoTime();
@@ -114,6 +115,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (now - nextProgress >= 0) {
           interval = recorder.getIntervalHistogram(interval);
+          total.add(interval);
           lastCount = progress(err, start, now, lastCount, interval);
           nextProgress += TimeUnit.SECONDS.toNanos(1);
         }
@@ -136,7 +138,7 @@ final class BenchCommand implements Callable<Integer> {
       long stopped = System.nanoTime();
       // Every call sent is waited for: each ends within its deadline at the latest.
       inFlight.acquire(concurrency);
-      Histogram total = recorder.getIntervalHistogram(interval);
+      total.add(recorder.getIntervalHistogram(interval));
       report(out, sent, (stopped - start) / 1e9, total);
       return 0;
     }
@@ -190,21 +192,31 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Ten bars from the fastest call to the 99.9th percentile; slower calls join the last. */
+  /**
+   * Ten bars on a logarithmic scale from the fastest call to the slowest, each labelled with its upper
+   * bound: latencies spread over orders of magnitude, and a linear scale would put nearly every call in
+   * its first bar.
+   */
   private static void histogram(PrintWriter out, Histogram h) {
-    long min = h.getMinValue();
-    long top = Math.max(min + 10, h.getValueAtPercentile(99.9));
-    long width = (top - min) / 10 + 1;
+    double min = Math.max(1, h.getMinValue());
+    double max = Math.max(min * 1.01, h.getMaxValue());
+    double ratio = Math.pow(max / min, 1.0 / 10);
     long[] buckets = new long[10];
+    double[] bounds = new double[10];
+    for (int i = 0; i < 10; i++) {
+      bounds[i] = min * Math.pow(ratio, i + 1);
+    }
     for (var v : h.recordedValues()) {
-      int i = (int) Math.min(9, (v.getValueIteratedTo() - min) / width);
+      int i = 0;
+      while (i < 9 && h.highestEquivalentValue(v.getValueIteratedTo()) > bounds[i]) {
+        i++;
+      }
       buckets[i] += v.getCountAtValueIteratedTo();
     }
     long most = java.util.Arrays.stream(buckets).max().orElse(1);
     for (int i = 0; i < 10; i++) {
       int bar = (int) Math.round(40.0 * buckets[i] / Math.max(1, most));
-      out.printf(Locale.ROOT, "  %10s %s%s %,d%n", (i == 9 ? ">" : "") + Durations.format(min + (i + 1) * width),
-          "■".repeat(bar), bar > 0 ? "" : "", buckets[i]);
+      out.printf(Locale.ROOT, "  <= %-9s %,11d  %s%n", Durations.format(bounds[i]), buckets[i], "#".repeat(bar));
     }
   }
 }
