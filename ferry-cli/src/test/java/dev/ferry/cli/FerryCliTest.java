@@ -225,16 +225,28 @@ class FerryCliTest {
         .contains("Summary:", "calls/s", "Latency distribution:", "  p50", "  p99.9", "Latency histogram:",
             "Status codes:", "NOT_FOUND");
     assertThat(bench.err()).as("a progress line a second").contains(" s ").contains("calls/s");
+    // The summary, the status counts and the histogram all cover every call of the run.
+    long calls = number(bench, "^  calls: +([\\d,]+) in .*$");
+    assertThat(calls).isPositive();
+    assertThat(number(bench, "^  NOT_FOUND +([\\d,]+)$")).isEqualTo(calls);
+    assertThat(bench.lines().stream().filter(l -> l.startsWith("  <= "))
+        .mapToLong(l -> Long.parseLong(l.replaceAll("^  <= \\S+ ms +([\\d,]+).*$", "$1").replace(",", ""))).sum())
+        .isEqualTo(calls);
+  }
+
+  /** The number captured by {@code regex} in the first line of the output it matches. */
+  private static long number(Run run, String regex) {
+    String line = run.lines().stream().filter(l -> l.matches(regex)).findFirst().orElseThrow(
+        () -> new AssertionError("no line matching " + regex + " in:\n" + run.out()));
+    return Long.parseLong(line.replaceAll(regex, "$1").replace(",", ""));
   }
 
   @Test
   void benchAtAFixedRateSendsNoMoreThanTheRateAllows() {
     Run bench = ferry("bench", target, KV + "/List", "-r", "50", "-z", "1s", "-c", "8");
     assertThat(bench.code()).as(bench.err()).isZero();
-    String count = bench.lines().stream().filter(l -> l.startsWith("  calls:")).findFirst().orElseThrow()
-        .replaceAll("^  calls: +([\\d,]+) in .*$", "$1").replace(",", "");
     // At 50 calls/s for 1 s, the calls due are those at 0, 20, ..., 980 ms: never more than 50.
-    assertThat(Long.parseLong(count)).isBetween(1L, 50L);
+    assertThat(number(bench, "^  calls: +([\\d,]+) in .*$")).isBetween(1L, 50L);
     assertThat(bench.out()).contains("OK");
   }
 
