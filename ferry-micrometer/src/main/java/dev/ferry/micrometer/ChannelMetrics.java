@@ -6,6 +6,7 @@ import dev.ferry.client.ChannelListener;
 import dev.ferry.client.ChannelState;
 import dev.ferry.client.ChannelStats;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import java.util.EnumMap;
@@ -17,14 +18,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.ToIntFunction;
 
 /**
- * One channel's meters, fed by {@link ChannelListener} events and tagged with the channel's target once
- * it is built. Call meters are looked up by method name; a channel names at most
- * {@link FerryMetrics#maxClientMethods} methods, and calls answered {@code UNIMPLEMENTED} are
+ * One channel's listener, feeding the meters of the channel's target (shared by every channel to it),
+ * which it learns when the channel is built. Call meters are looked up by method name; a target names
+ * at most {@link FerryMetrics#maxClientMethods} methods, and calls answered {@code UNIMPLEMENTED} are
  * {@value FerryMetrics#OTHER}.
  */
 final class ChannelMetrics implements ChannelListener {
   private final FerryMetrics metrics;
-  private final ConcurrentMap<String, CallMeters> methods = new ConcurrentHashMap<>();
   private volatile Target target;
 
   ChannelMetrics(FerryMetrics metrics) {
@@ -54,27 +54,18 @@ final class ChannelMetrics implements ChannelListener {
 
   @Override
   public void callStarted(MethodDescriptor<?, ?> method) {
-    target.started.increment();
+    Target t = target;
+    t.cells.cell().add(t.startedSlot, 1);
   }
 
   @Override
   public void callCompleted(MethodDescriptor<?, ?> method, StatusCode status, long startNanos, long requestBytes,
       long responseBytes) {
+    long nanos = System.nanoTime() - startNanos;
     Target t = target;
-    CallMeters m = status == StatusCode.UNIMPLEMENTED ? t.other() : meters(t, method);
-    m.completed(status, System.nanoTime() - startNanos, requestBytes, responseBytes);
-  }
-
-  private CallMeters meters(Target t, MethodDescriptor<?, ?> method) {
-    CallMeters m = methods.get(method.fullName());
-    if (m == null) {
-      if (methods.size() >= metrics.maxClientMethods) {
-        return t.other();
-      }
-      m = methods.computeIfAbsent(method.fullName(), k -> new CallMeters(metrics, "client",
-          t.tags.and(FerryMetrics.RPC_SERVICE, method.serviceName(), FerryMetrics.RPC_METHOD, method.methodName())));
-    }
-    return m;
+    Cells.Cell cell = t.cells.cell();
+    CallMeters m = status == StatusCode.UNIMPLEMENTED ? t.other() : t.meters(cell, method);
+    m.completed(cell, status, nanos, requestBytes, responseBytes);
   }
 
   @Override
@@ -105,7 +96,9 @@ final class ChannelMetrics implements ChannelListener {
     final String address;
     final Tags tags;
     final List<ChannelStats> channels = new CopyOnWriteArrayList<>();
-    final Counter started;
+    final Cells cells = new Cells();
+    final int startedSlot = cells.reserve(1);
+    private final ConcurrentMap<String, CallMeters> methods = new ConcurrentHashMap<>();
     final Counter retries;
     final Counter reconnects;
     final Counter goAways;
@@ -119,7 +112,8 @@ final class ChannelMetrics implements ChannelListener {
       this.tags = Tags.of(FerryMetrics.RPC_SYSTEM, FerryMetrics.SYSTEM, FerryMetrics.SERVER_ADDRESS, host,
           FerryMetrics.SERVER_PORT, Integer.toString(port));
       this.metrics = metrics;
-      started = counter(metrics, FerryMetrics.CLIENT_CALLS_STARTED, "Calls started");
+      FunctionCounter.builder(FerryMetrics.CLIENT_CALLS_STARTED, this, t -> t.cells.sum(t.startedSlot))
+          .description("Calls started").tags(tags).register(metrics.registry);
       retries = counter(metrics, FerryMetrics.CLIENT_RETRIES,
           "Calls sent again transparently: the server they were sent to never processed them");
       reconnects = counter(metrics, FerryMetrics.CLIENT_RECONNECTS,
@@ -145,14 +139,35 @@ final class ChannelMetrics implements ChannelListener {
           ChannelStats::drainingConnections);
     }
 
+    /**
+     * A method's meters, {@value FerryMetrics#OTHER}'s once the target has named as many as it may;
+     * {@code cell} remembers them for the next call on this thread.
+     */
+    CallMeters meters(Cells.Cell cell, MethodDescriptor<?, ?> method) {
+      if (cell.lastKey == method) {
+        return (CallMeters) cell.lastMeters;
+      }
+      CallMeters m = methods.get(method.fullName());
+      if (m == null) {
+        if (methods.size() >= metrics.maxClientMethods) {
+          return other();
+        }
+        m = methods.computeIfAbsent(method.fullName(), k -> new CallMeters(metrics, cells, "client",
+            tags.and(FerryMetrics.RPC_SERVICE, method.serviceName(), FerryMetrics.RPC_METHOD, method.methodName()), 0));
+      }
+      cell.lastKey = method;
+      cell.lastMeters = m;
+      return m;
+    }
+
     CallMeters other() {
       CallMeters m = other;
       if (m == null) {
         synchronized (this) {
           m = other;
           if (m == null) {
-            m = new CallMeters(metrics, "client",
-                tags.and(FerryMetrics.RPC_SERVICE, FerryMetrics.OTHER, FerryMetrics.RPC_METHOD, FerryMetrics.OTHER));
+            m = new CallMeters(metrics, cells, "client",
+                tags.and(FerryMetrics.RPC_SERVICE, FerryMetrics.OTHER, FerryMetrics.RPC_METHOD, FerryMetrics.OTHER), 0);
             other = m;
           }
         }

@@ -25,12 +25,18 @@ import java.util.concurrent.ConcurrentMap;
  * }</pre>
  *
  * <p><b>Names and tags</b> follow OpenTelemetry's RPC semantic conventions where they define a meter:
- * {@value #SERVER_CALL_DURATION} and {@value #CLIENT_CALL_DURATION} (timers, in seconds, with histogram
- * buckets), {@code rpc.{server,client}.{request,response}.size} (bytes); tags {@value #RPC_SYSTEM}
- * ({@value #SYSTEM}), {@value #RPC_SERVICE}, {@value #RPC_METHOD}, {@value #STATUS_CODE} (the status name, as
- * {@code OK} or {@code NOT_FOUND}), and on the client {@value #SERVER_ADDRESS} and {@value #SERVER_PORT}
- * from the channel's configured target (never the peer's address). Ferry's own meters are named
- * {@code ferry.*}. The number of calls completed with each status is the duration timer's count.
+ * {@value #SERVER_CALL_DURATION} and {@value #CLIENT_CALL_DURATION} (in seconds), and, with size buckets,
+ * {@code rpc.{server,client}.{request,response}.size} (bytes); tags {@value #RPC_SYSTEM} ({@value #SYSTEM}),
+ * {@value #RPC_SERVICE}, {@value #RPC_METHOD}, {@value #STATUS_CODE} (the status name, as {@code OK} or
+ * {@code NOT_FOUND}), and on the client {@value #SERVER_ADDRESS} and {@value #SERVER_PORT} from the
+ * channel's configured target (never the peer's address). Ferry's own meters are named {@code ferry.*}.
+ * The number of calls completed with each status is the duration meter's count.
+ *
+ * <p><b>Cost.</b> By default a call is counted in per-thread counters (a few nanoseconds) that the
+ * registry reads when it publishes: durations as a function timer (count and total per status), sizes as
+ * byte totals. Histograms need each call recorded in a Micrometer timer or summary, tens of nanoseconds
+ * more per call on each side: ask for them with {@link Builder#durationBuckets} and
+ * {@link Builder#sizeBuckets}. BENCHMARKS.md (S8) has the figures.
  *
  * <p><b>Bounded tags.</b> A server tags a call with its service and method only when it serves that
  * method; calls to any other name share the service and method {@value #OTHER}, so a client sending
@@ -61,11 +67,18 @@ public final class FerryMetrics {
   /** Tag {@value}: a connection's state, or the channel state entered. */
   public static final String STATE = "state";
 
-  /** Timer {@value}: server call duration, from the request read to the response written. */
+  /**
+   * Function timer (a timer with a histogram, given duration buckets) {@value}: server call duration, from
+   * the request read to the response written.
+   */
   public static final String SERVER_CALL_DURATION = "rpc.server.call.duration";
-  /** Distribution summary {@value}: request message size, bytes. */
+  /** Counter {@value}: bytes of request messages. */
+  public static final String SERVER_REQUEST_BYTES = "ferry.server.request.bytes";
+  /** Counter {@value}: bytes of response messages (OK responses). */
+  public static final String SERVER_RESPONSE_BYTES = "ferry.server.response.bytes";
+  /** Distribution summary {@value} (with size buckets only): request message size, bytes. */
   public static final String SERVER_REQUEST_SIZE = "rpc.server.request.size";
-  /** Distribution summary {@value}: response message size (OK responses), bytes. */
+  /** Distribution summary {@value} (with size buckets only): response message size (OK responses), bytes. */
   public static final String SERVER_RESPONSE_SIZE = "rpc.server.response.size";
   /** Counter {@value}: calls received (admitted or refused), by service and method. */
   public static final String SERVER_CALLS_STARTED = "ferry.server.calls.started";
@@ -80,11 +93,18 @@ public final class FerryMetrics {
   /** Counter {@value}: connections closed because the client went silent (heartbeat timeout). */
   public static final String SERVER_HEARTBEAT_TIMEOUTS = "ferry.server.heartbeat.timeouts";
 
-  /** Timer {@value}: client call duration, from the call's start to its completion. */
+  /**
+   * Function timer (a timer with a histogram, given duration buckets) {@value}: client call duration, from
+   * the call's start to its completion.
+   */
   public static final String CLIENT_CALL_DURATION = "rpc.client.call.duration";
-  /** Distribution summary {@value}: request message size, bytes. */
+  /** Counter {@value}: bytes of request messages. */
+  public static final String CLIENT_REQUEST_BYTES = "ferry.client.request.bytes";
+  /** Counter {@value}: bytes of response messages (OK responses). */
+  public static final String CLIENT_RESPONSE_BYTES = "ferry.client.response.bytes";
+  /** Distribution summary {@value} (with size buckets only): request message size, bytes. */
   public static final String CLIENT_REQUEST_SIZE = "rpc.client.request.size";
-  /** Distribution summary {@value}: response message size (OK responses), bytes. */
+  /** Distribution summary {@value} (with size buckets only): response message size (OK responses), bytes. */
   public static final String CLIENT_RESPONSE_SIZE = "rpc.client.response.size";
   /** Counter {@value}: calls started. */
   public static final String CLIENT_CALLS_STARTED = "ferry.client.calls.started";
@@ -106,10 +126,10 @@ public final class FerryMetrics {
   public static final String CLIENT_HEARTBEAT_TIMEOUTS = "ferry.client.heartbeat.timeouts";
 
   /**
-   * The default duration buckets, from 100 µs to 10 s: those OpenTelemetry advises for RPC durations
-   * (5 ms to 10 s), with finer ones below 5 ms, where most Ferry calls end.
+   * Duration buckets from 100 µs to 10 s, for {@link Builder#durationBuckets}: those OpenTelemetry advises
+   * for RPC durations (5 ms to 10 s), with finer ones below 5 ms, where most Ferry calls end.
    */
-  public static final Duration[] DEFAULT_DURATION_BUCKETS = {
+  public static final Duration[] RECOMMENDED_DURATION_BUCKETS = {
       Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
       Duration.ofNanos(2_500_000), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
       Duration.ofMillis(50), Duration.ofMillis(75), Duration.ofMillis(100), Duration.ofMillis(250),
@@ -132,7 +152,7 @@ public final class FerryMetrics {
     this.maxClientMethods = b.maxClientMethods;
   }
 
-  /** Meters in {@code registry}, with the default buckets. */
+  /** Meters in {@code registry}, without histograms. */
   public static FerryMetrics create(MeterRegistry registry) {
     return builder(registry).build();
   }
@@ -177,7 +197,7 @@ public final class FerryMetrics {
   /** Builds {@link FerryMetrics}. */
   public static final class Builder {
     private final MeterRegistry registry;
-    private Duration[] durationBuckets = DEFAULT_DURATION_BUCKETS;
+    private Duration[] durationBuckets = new Duration[0];
     private double[] sizeBuckets = new double[0];
     private int maxClientMethods = DEFAULT_MAX_CLIENT_METHODS;
 
@@ -186,8 +206,10 @@ public final class FerryMetrics {
     }
 
     /**
-     * The histogram buckets of the call duration timers; none publishes no histogram (count, total and
-     * maximum only). Default {@link #DEFAULT_DURATION_BUCKETS}.
+     * Publishes the call durations with a histogram of these buckets ({@link #RECOMMENDED_DURATION_BUCKETS}
+     * is a good start): each call is then also recorded in a Micrometer timer, which costs a server about
+     * 10% more CPU per call in the benchmark (BENCHMARKS.md, S8). Default: none, durations are published
+     * as a count and a total per status (a function timer), which costs about 2%.
      */
     public Builder durationBuckets(Duration... buckets) {
       requireNonNull(buckets, "buckets");
@@ -200,7 +222,11 @@ public final class FerryMetrics {
       return this;
     }
 
-    /** The histogram buckets, in bytes, of the message size summaries. Default: none. */
+    /**
+     * Publishes message sizes as distribution summaries ({@code rpc.*.request.size},
+     * {@code rpc.*.response.size}) with these buckets, in bytes, recording each call. Default: none,
+     * sizes are published as byte totals ({@code ferry.*.request.bytes}, {@code ...response.bytes}).
+     */
     public Builder sizeBuckets(long... bytes) {
       requireNonNull(bytes, "bytes");
       this.sizeBuckets = Arrays.stream(bytes).peek(b -> {

@@ -17,6 +17,8 @@ import dev.ferry.client.PoolOptions;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServiceDefinition;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
@@ -30,6 +32,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -77,51 +80,54 @@ class FerryMetricsTest {
     return channel;
   }
 
-  @Test
-  void callMetersFollowTheRpcConventions() throws Exception {
-    FerryServer server = server();
-    FerryChannel channel = channel(server.port());
+  private void fourCalls(FerryChannel channel) {
     for (int i = 0; i < 3; i++) {
       channel.blockingCall(GET, StringValue.of("k"), TEN_SECONDS); // 3 bytes in, "value of k": 12 bytes out
     }
     assertThatThrownBy(() -> channel.blockingCall(GET, StringValue.of("missing"), TEN_SECONDS))
         .isInstanceOf(FerryException.class);
+  }
 
-    // Server: durations by status, in seconds, with the histogram buckets.
-    Timer ok = registry.get(FerryMetrics.SERVER_CALL_DURATION).tags(FerryMetrics.RPC_SYSTEM, "ferry",
-        FerryMetrics.RPC_SERVICE, SERVICE, FerryMetrics.RPC_METHOD, "Get", FerryMetrics.STATUS_CODE, "OK").timer();
+  @Test
+  void callMetersFollowTheRpcConventions() throws Exception {
+    FerryServer server = server();
+    FerryChannel channel = channel(server.port());
+    fourCalls(channel);
+
+    // Server: durations by status, in seconds; bytes.
+    FunctionTimer ok = registry.get(FerryMetrics.SERVER_CALL_DURATION).tags(FerryMetrics.RPC_SYSTEM, "ferry",
+        FerryMetrics.RPC_SERVICE, SERVICE, FerryMetrics.RPC_METHOD, "Get", FerryMetrics.STATUS_CODE, "OK")
+        .functionTimer();
     assertThat(ok.count()).isEqualTo(3);
+    assertThat(ok.totalTime(TimeUnit.NANOSECONDS)).isPositive();
     assertThat(ok.getId().getBaseUnit()).isEqualTo("seconds");
-    assertThat(ok.takeSnapshot().histogramCounts()).hasSize(FerryMetrics.DEFAULT_DURATION_BUCKETS.length);
-    assertThat(registry.get(FerryMetrics.SERVER_CALL_DURATION).tag(FerryMetrics.STATUS_CODE, "NOT_FOUND").timer()
-        .count()).isEqualTo(1);
-    DistributionSummary requests = registry.get(FerryMetrics.SERVER_REQUEST_SIZE).tag(FerryMetrics.RPC_METHOD, "Get")
-        .summary();
-    assertThat(requests.getId().getBaseUnit()).isEqualTo("bytes");
-    assertThat(requests.count()).isEqualTo(4);
-    assertThat(requests.totalAmount()).isEqualTo(3 * 3 + 9);
-    DistributionSummary responses = registry.get(FerryMetrics.SERVER_RESPONSE_SIZE).summary();
-    assertThat(responses.getId().getBaseUnit()).isEqualTo("bytes");
-    assertThat(responses.count()).as("OK responses only").isEqualTo(3);
-    assertThat(responses.totalAmount()).isEqualTo(3 * 12);
-    assertThat(registry.get(FerryMetrics.SERVER_CALLS_STARTED).tag(FerryMetrics.RPC_METHOD, "Get").counter().count())
-        .isEqualTo(4);
+    assertThat(registry.get(FerryMetrics.SERVER_CALL_DURATION).tag(FerryMetrics.STATUS_CODE, "NOT_FOUND")
+        .functionTimer().count()).isEqualTo(1);
+    FunctionCounter requestBytes = registry.get(FerryMetrics.SERVER_REQUEST_BYTES).tag(FerryMetrics.RPC_METHOD, "Get")
+        .functionCounter();
+    assertThat(requestBytes.getId().getBaseUnit()).isEqualTo("bytes");
+    assertThat(requestBytes.count()).isEqualTo(3 * 3 + 9);
+    assertThat(registry.get(FerryMetrics.SERVER_RESPONSE_BYTES).functionCounter().count())
+        .as("OK responses only").isEqualTo(3 * 12);
+    assertThat(registry.find(FerryMetrics.SERVER_REQUEST_SIZE).meters()).as("only with size buckets").isEmpty();
+    assertThat(registry.get(FerryMetrics.SERVER_CALLS_STARTED).tag(FerryMetrics.RPC_METHOD, "Get").functionCounter()
+        .count()).isEqualTo(4);
     assertThat(registry.get(FerryMetrics.SERVER_CALLS_ACTIVE).tag(FerryMetrics.RPC_METHOD, "Get").gauge().value())
         .isZero();
     assertThat(registry.get(FerryMetrics.SERVER_CONNECTIONS).gauge().value()).isEqualTo(PoolOptions.DEFAULT_SIZE);
 
     // Client: the same, tagged with the target the channel was built with.
     String port = Integer.toString(server.port());
-    Timer clientOk = registry.get(FerryMetrics.CLIENT_CALL_DURATION).tags(FerryMetrics.RPC_SYSTEM, "ferry",
+    FunctionTimer clientOk = registry.get(FerryMetrics.CLIENT_CALL_DURATION).tags(FerryMetrics.RPC_SYSTEM, "ferry",
         FerryMetrics.SERVER_ADDRESS, "127.0.0.1", FerryMetrics.SERVER_PORT, port, FerryMetrics.RPC_SERVICE, SERVICE,
-        FerryMetrics.RPC_METHOD, "Get", FerryMetrics.STATUS_CODE, "OK").timer();
+        FerryMetrics.RPC_METHOD, "Get", FerryMetrics.STATUS_CODE, "OK").functionTimer();
     assertThat(clientOk.count()).isEqualTo(3);
     assertThat(clientOk.getId().getBaseUnit()).isEqualTo("seconds");
-    assertThat(registry.get(FerryMetrics.CLIENT_CALL_DURATION).tag(FerryMetrics.STATUS_CODE, "NOT_FOUND").timer()
-        .count()).isEqualTo(1);
-    assertThat(registry.get(FerryMetrics.CLIENT_REQUEST_SIZE).summary().totalAmount()).isEqualTo(3 * 3 + 9);
-    assertThat(registry.get(FerryMetrics.CLIENT_RESPONSE_SIZE).summary().totalAmount()).isEqualTo(3 * 12);
-    assertThat(registry.get(FerryMetrics.CLIENT_CALLS_STARTED).tag(FerryMetrics.SERVER_PORT, port).counter()
+    assertThat(registry.get(FerryMetrics.CLIENT_CALL_DURATION).tag(FerryMetrics.STATUS_CODE, "NOT_FOUND")
+        .functionTimer().count()).isEqualTo(1);
+    assertThat(registry.get(FerryMetrics.CLIENT_REQUEST_BYTES).functionCounter().count()).isEqualTo(3 * 3 + 9);
+    assertThat(registry.get(FerryMetrics.CLIENT_RESPONSE_BYTES).functionCounter().count()).isEqualTo(3 * 12);
+    assertThat(registry.get(FerryMetrics.CLIENT_CALLS_STARTED).tag(FerryMetrics.SERVER_PORT, port).functionCounter()
         .count()).isEqualTo(4);
     assertThat(registry.get(FerryMetrics.CLIENT_CALLS_ACTIVE).gauge().value()).isZero();
     assertThat(registry.get(FerryMetrics.CLIENT_CALLS_WAITING).gauge().value()).isZero();
@@ -133,12 +139,8 @@ class FerryMetricsTest {
     assertThat(registry.get(FerryMetrics.CLIENT_STATE_CHANGES).tag(FerryMetrics.STATE, "READY").counter().count())
         .isEqualTo(1);
 
-    // No meter is tagged with anything that names a peer. (The simple registry shows each histogram
-    // bucket as a meter of its own, tagged "le".)
+    // No meter is tagged with anything that names a peer.
     for (Meter meter : registry.getMeters()) {
-      if (meter.getId().getName().endsWith(".histogram")) {
-        continue;
-      }
       Set<String> keys = meter.getId().getTags().stream().map(Tag::getKey).collect(Collectors.toSet());
       assertThat(ALLOWED_TAGS).as(meter.getId().toString()).containsAll(keys);
       assertThat(meter.getId().getTag(FerryMetrics.RPC_SYSTEM)).isEqualTo("ferry");
@@ -146,6 +148,44 @@ class FerryMetricsTest {
         assertThat(keys).as(meter.getId().toString())
             .doesNotContain(FerryMetrics.SERVER_ADDRESS, FerryMetrics.SERVER_PORT);
       }
+    }
+  }
+
+  @Test
+  void withBucketsDurationsAndSizesAreHistograms() throws Exception {
+    SimpleMeterRegistry histograms = new SimpleMeterRegistry();
+    FerryMetrics detailed = FerryMetrics.builder(histograms)
+        .durationBuckets(FerryMetrics.RECOMMENDED_DURATION_BUCKETS).sizeBuckets(16, 1024).build();
+    ServiceDefinition store = ServiceDefinition.builder(SERVICE).unary(GET, (r, c) -> {
+      if (r.getValue().equals("missing")) {
+        throw new FerryException(StatusCode.NOT_FOUND, "no such key");
+      }
+      return StringValue.of("value of " + r.getValue());
+    }).build();
+    FerryServer server = FerryServer.builder().host("127.0.0.1").port(0).addService(store)
+        .addListener(detailed.serverListener()).build().start();
+    resources.add(server::shutdownNow);
+    FerryChannel channel = FerryChannel.builder("127.0.0.1", server.port())
+        .addListener(detailed.channelListener()).build();
+    resources.add(channel);
+    fourCalls(channel);
+
+    for (String name : List.of(FerryMetrics.SERVER_CALL_DURATION, FerryMetrics.CLIENT_CALL_DURATION)) {
+      Timer ok = histograms.get(name).tags(FerryMetrics.RPC_METHOD, "Get", FerryMetrics.STATUS_CODE, "OK").timer();
+      assertThat(ok.count()).isEqualTo(3);
+      assertThat(ok.getId().getBaseUnit()).isEqualTo("seconds");
+      assertThat(ok.takeSnapshot().histogramCounts()).hasSize(FerryMetrics.RECOMMENDED_DURATION_BUCKETS.length);
+      assertThat(histograms.get(name).tag(FerryMetrics.STATUS_CODE, "NOT_FOUND").timer().count()).isEqualTo(1);
+    }
+    for (String side : List.of("server", "client")) {
+      DistributionSummary requests = histograms.get("rpc." + side + ".request.size").summary();
+      assertThat(requests.getId().getBaseUnit()).isEqualTo("bytes");
+      assertThat(requests.count()).isEqualTo(4);
+      assertThat(requests.totalAmount()).isEqualTo(3 * 3 + 9);
+      assertThat(requests.takeSnapshot().histogramCounts()).hasSize(2);
+      DistributionSummary responses = histograms.get("rpc." + side + ".response.size").summary();
+      assertThat(responses.count()).as("OK responses only").isEqualTo(3);
+      assertThat(responses.totalAmount()).isEqualTo(3 * 12);
     }
   }
 
@@ -174,11 +214,11 @@ class FerryMetricsTest {
         "rpc.method=_OTHER rpc.response.status_code=UNIMPLEMENTED rpc.service=_OTHER rpc.system=ferry");
     assertThat(series(FerryMetrics.SERVER_CALLS_STARTED)).containsExactly(
         "rpc.method=_OTHER rpc.service=_OTHER rpc.system=ferry");
-    assertThat(registry.get(FerryMetrics.SERVER_CALL_DURATION).timer().count()).isEqualTo(10_000);
+    assertThat(registry.get(FerryMetrics.SERVER_CALL_DURATION).functionTimer().count()).isEqualTo(10_000);
     assertThat(series(FerryMetrics.CLIENT_CALL_DURATION)).containsExactly("rpc.method=_OTHER "
         + "rpc.response.status_code=UNIMPLEMENTED rpc.service=_OTHER rpc.system=ferry server.address=127.0.0.1 "
         + "server.port=" + server.port());
-    assertThat(registry.get(FerryMetrics.CLIENT_CALL_DURATION).timer().count()).isEqualTo(10_000);
+    assertThat(registry.get(FerryMetrics.CLIENT_CALL_DURATION).functionTimer().count()).isEqualTo(10_000);
     assertThat(registry.getMeters().stream().map(m -> m.getId().getTag(FerryMetrics.RPC_METHOD))
         .filter(m -> m != null && !m.equals(FerryMetrics.OTHER))).isEmpty();
   }
@@ -206,7 +246,7 @@ class FerryMetricsTest {
       assertThat(channel.call(m, StringValue.of("x"), TEN_SECONDS)).failsWithin(Duration.ofSeconds(10));
     }
     Set<String> methods = new HashSet<>();
-    registry.find(FerryMetrics.CLIENT_CALL_DURATION).timers()
+    registry.find(FerryMetrics.CLIENT_CALL_DURATION).functionTimers()
         .forEach(t -> methods.add(t.getId().getTag(FerryMetrics.RPC_METHOD)));
     assertThat(methods).containsExactlyInAnyOrder("M0", "M1", FerryMetrics.OTHER);
   }
