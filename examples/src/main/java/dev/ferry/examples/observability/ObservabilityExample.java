@@ -66,7 +66,7 @@ public final class ObservabilityExample {
         .forEach(m -> out.println(describe(m)));
   }
 
-  /** {@code name{tag=value,...} count=N} (timers, summaries, counters) or {@code value=N} (gauges). */
+  /** {@code name{tag=value,...} count=N} (timers, counters), {@code bytes=N} or {@code value=N} (gauges). */
   private static String describe(Meter m) {
     String tags = m.getId().getTags().stream()
         .filter(t -> !t.getKey().equals(FerryMetrics.RPC_SYSTEM)) // always "ferry"
@@ -75,8 +75,8 @@ public final class ObservabilityExample {
     for (var measurement : m.measure()) {
       String statistic = measurement.getStatistic().name();
       if (statistic.equals("COUNT") || statistic.equals("VALUE")) {
-        b.append(' ').append(statistic.toLowerCase(java.util.Locale.ROOT)).append('=')
-            .append((long) measurement.getValue());
+        String what = "bytes".equals(m.getId().getBaseUnit()) ? "bytes" : statistic.toLowerCase(java.util.Locale.ROOT);
+        b.append(' ').append(what).append('=').append((long) measurement.getValue());
       }
     }
     return b.toString();
