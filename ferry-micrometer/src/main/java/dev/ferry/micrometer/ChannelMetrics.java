@@ -52,11 +52,7 @@ final class ChannelMetrics implements ChannelListener {
     target.stateChanges.get(to).increment();
   }
 
-  @Override
-  public void callStarted(MethodDescriptor<?, ?> method) {
-    Target t = target;
-    t.cells.cell().add(t.startedSlot, 1);
-  }
+  // No callStarted: calls started are those completed plus those active, read when published.
 
   @Override
   public void callCompleted(MethodDescriptor<?, ?> method, StatusCode status, long startNanos, long requestBytes,
@@ -97,7 +93,6 @@ final class ChannelMetrics implements ChannelListener {
     final Tags tags;
     final List<ChannelStats> channels = new CopyOnWriteArrayList<>();
     final Cells cells = new Cells();
-    final int startedSlot = cells.reserve(1);
     private final ConcurrentMap<String, CallMeters> methods = new ConcurrentHashMap<>();
     final Counter retries;
     final Counter reconnects;
@@ -112,7 +107,7 @@ final class ChannelMetrics implements ChannelListener {
       this.tags = Tags.of(FerryMetrics.RPC_SYSTEM, FerryMetrics.SYSTEM, FerryMetrics.SERVER_ADDRESS, host,
           FerryMetrics.SERVER_PORT, Integer.toString(port));
       this.metrics = metrics;
-      FunctionCounter.builder(FerryMetrics.CLIENT_CALLS_STARTED, this, t -> t.cells.sum(t.startedSlot))
+      FunctionCounter.builder(FerryMetrics.CLIENT_CALLS_STARTED, this, Target::started)
           .description("Calls started").tags(tags).register(metrics.registry);
       retries = counter(metrics, FerryMetrics.CLIENT_RETRIES,
           "Calls sent again transparently: the server they were sent to never processed them");
@@ -184,6 +179,19 @@ final class ChannelMetrics implements ChannelListener {
       // The gauge holds this target weakly; FerryMetrics holds it for as long as it lives.
       Gauge.builder(name, this, t -> t.sum(read)).description(description).tags(gaugeTags)
           .register(metrics.registry);
+    }
+
+    /** Calls completed, every method and status, plus those still active. */
+    private double started() {
+      long n = 0;
+      for (CallMeters m : methods.values()) {
+        n += m.completed();
+      }
+      CallMeters o = other;
+      if (o != null) {
+        n += o.completed();
+      }
+      return n + sum(ChannelStats::activeCalls);
     }
 
     private double sum(ToIntFunction<ChannelStats> read) {
