@@ -118,8 +118,9 @@ final class FileSchema implements Schema {
    * which a bare protoc binary may lack, are put on its import path from protobuf-java's jar.
    */
   private static byte[] compile(List<Path> protos, List<Path> importPaths, String protoc) {
+    Path work = null;
     try {
-      Path work = Files.createTempDirectory("ferry-protoc");
+      work = Files.createTempDirectory("ferry-protoc");
       Path includes = work.resolve("include");
       for (String wk : WELL_KNOWN) {
         String resource = "google/protobuf/" + wk + ".proto";
@@ -158,16 +159,19 @@ final class FileSchema implements Schema {
       }
       String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        process.destroy();
         throw new CliException("protoc failed: " + output.strip());
       }
-      byte[] set = Files.readAllBytes(out);
-      deleteTree(work);
-      return set;
+      return Files.readAllBytes(out);
     } catch (IOException e) {
       throw new CliException("--proto: " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliException("interrupted while protoc ran", e);
+    } finally {
+      if (work != null) {
+        deleteTree(work);
+      }
     }
   }
 
@@ -183,11 +187,14 @@ final class FileSchema implements Schema {
     throw new CliException("--proto " + file + " is in none of the import paths " + paths);
   }
 
-  private static void deleteTree(Path dir) throws IOException {
+  /** Removes protoc's scratch directory; what cannot be removed is left to the system's temp cleaning. */
+  private static void deleteTree(Path dir) {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
+    } catch (IOException e) {
+      // Nothing the user asked for depends on it.
     }
   }
 
