@@ -36,6 +36,10 @@ interface BenchSystem extends AutoCloseable {
     CEILING("netty-ceiling"),
     /** Ferry with one pass-through interceptor on each side (S7). */
     FERRY_INTERCEPTED("ferry-intercepted"),
+    /** Ferry with ferry-micrometer's meters on both sides, as created by default (S8). */
+    FERRY_METRICS("ferry-metrics"),
+    /** Ferry with ferry-micrometer's meters and histograms of durations and sizes on both sides (S8). */
+    FERRY_METRICS_HISTOGRAMS("ferry-metrics-histograms"),
     /** Ferry over TLS 1.3 with the JDK's provider (S7). */
     FERRY_TLS_JDK("ferry-tls-jdk"),
     /** Ferry over TLS 1.3 with OpenSSL (BoringSSL, netty-tcnative) (S7). */
@@ -58,6 +62,10 @@ interface BenchSystem extends AutoCloseable {
           return FerrySystem.start(config, null, false, label);
         case FERRY_INTERCEPTED:
           return FerrySystem.start(config, null, true, label);
+        case FERRY_METRICS:
+          return FerrySystem.start(config, null, false, FerrySystem.Metrics.DEFAULT, label);
+        case FERRY_METRICS_HISTOGRAMS:
+          return FerrySystem.start(config, null, false, FerrySystem.Metrics.HISTOGRAMS, label);
         case FERRY_TLS_JDK:
           return FerrySystem.start(config, dev.ferry.TlsProvider.JDK, false, label);
         case FERRY_TLS_OPENSSL:

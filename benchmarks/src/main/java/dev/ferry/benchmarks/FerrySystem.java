@@ -12,11 +12,15 @@ import dev.ferry.client.FerryChannel;
 import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
+import dev.ferry.micrometer.FerryMetrics;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServerInterceptor;
 import dev.ferry.server.ServerTls;
 import dev.ferry.server.ServiceDefinition;
+import io.micrometer.core.instrument.simple.CountingMode;
+import io.micrometer.core.instrument.simple.SimpleConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -57,11 +61,46 @@ final class FerrySystem implements BenchSystem {
     }
   };
 
+  /** Which of ferry-micrometer's meters to install on both sides (S8). */
+  enum Metrics {
+    NONE,
+    /** {@code FerryMetrics.create(registry)}: counts and totals, no histograms. */
+    DEFAULT,
+    /** With the recommended duration buckets and size buckets: every call recorded in timers and summaries. */
+    HISTOGRAMS
+  }
+
+  /** Counts since the start, as a Prometheus registry does (the simple registry's default is per step). */
+  private static final SimpleConfig CUMULATIVE = new SimpleConfig() {
+    @Override
+    public String get(String key) {
+      return null;
+    }
+
+    @Override
+    public CountingMode mode() {
+      return CountingMode.CUMULATIVE;
+    }
+  };
+
   /**
    * @param tls the TLS provider, or null for plaintext
    * @param intercepted whether to install a pass-through interceptor on each side
    */
   static FerrySystem start(Config config, TlsProvider tls, boolean intercepted, String name) throws Exception {
+    return start(config, tls, intercepted, Metrics.NONE, name);
+  }
+
+  /** As above, with {@code metered} meters installed on both sides, in a cumulative registry. */
+  static FerrySystem start(Config config, TlsProvider tls, boolean intercepted, Metrics metered, String name)
+      throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry(CUMULATIVE, io.micrometer.core.instrument.Clock.SYSTEM);
+    FerryMetrics metrics = switch (metered) {
+      case NONE -> null;
+      case DEFAULT -> FerryMetrics.create(registry);
+      case HISTOGRAMS -> FerryMetrics.builder(registry).durationBuckets(FerryMetrics.RECOMMENDED_DURATION_BUCKETS)
+          .sizeBuckets(64, 1024, 16 * 1024, 256 * 1024).build();
+    };
     FerryServer.Builder sb = FerryServer.builder().host("127.0.0.1").port(0)
         .addService(ServiceDefinition.builder("ferry.bench.Bench").unary(ECHO, (req, ctx) -> req).build())
         .maxConcurrentCallsPerConnection(100_000);
@@ -78,6 +117,9 @@ final class FerrySystem implements BenchSystem {
     if (intercepted) {
       sb.intercept(SERVER_PASS);
     }
+    if (metrics != null) {
+      sb.addListener(metrics.serverListener());
+    }
     FerryServer server = sb.build().start();
     FerryChannelBuilder cb = FerryChannel.builder("127.0.0.1", server.port());
     if (tls != null) {
@@ -85,6 +127,9 @@ final class FerrySystem implements BenchSystem {
     }
     if (intercepted) {
       cb.intercept(CLIENT_PASS);
+    }
+    if (metrics != null) {
+      cb.addListener(metrics.channelListener());
     }
     FerryChannel channel = cb
         .pool(PoolOptions.builder().size(config.connections()).eager(true).maxPendingCalls(1_000_000).build())

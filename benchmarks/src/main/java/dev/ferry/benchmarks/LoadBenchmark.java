@@ -103,6 +103,9 @@ public final class LoadBenchmark {
     if (scenarios.contains("s5")) {
       s5IdleCost();
     }
+    if (scenarios.contains("s8")) {
+      s8Metrics();
+    }
     Map<String, String> keys = new LinkedHashMap<>();
     keys.put("S1 ping-pong latency", "p50_us");
     keys.put("S2 closed-loop throughput", "qps");
@@ -111,6 +114,7 @@ public final class LoadBenchmark {
     keys.put("S5 idle cost", "cpu_s_per_min_per_conn");
     keys.put("S6 allocation per call", "bytes_per_call");
     keys.put("S7 TLS and interceptors", "qps");
+    keys.put("S8 metrics installed", "qps");
     System.out.println(report.table(keys));
     report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
     report.writeJson(out);
@@ -253,6 +257,74 @@ public final class LoadBenchmark {
       samples.forEach((system, metrics) -> report.add("S7 TLS and interceptors", label, system, metrics));
       printProgress("S7", label);
     }
+  }
+
+  /**
+   * Plain Ferry against Ferry with ferry-micrometer's meters on both sides (as created by default, and
+   * with histograms): 1 connection x 128 in flight, 0 B, direct executors, the order of the systems
+   * rotating every round: calls per second, calls per CPU-second and bytes allocated per call.
+   */
+  private void s8Metrics() throws Exception {
+    Payload p = payload(0);
+    Config config = new Config(1, true, false);
+    String label = "1 conn x 128 in flight, 0B direct";
+    List<Kind> kinds = List.of(Kind.FERRY, Kind.FERRY_METRICS, Kind.FERRY_METRICS_HISTOGRAMS);
+    // Every shape of the call path compiled before anything is measured (a listener call site that has
+    // seen only the no-op is compiled differently from one that has seen the meters too).
+    for (Kind kind : kinds) {
+      try (BenchSystem system = kind.start(config)) {
+        Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
+      }
+    }
+    Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
+    for (int round = 0; round < rounds; round++) {
+      for (int i = 0; i < kinds.size(); i++) {
+        Kind kind = kinds.get((round + i) % kinds.size()); // no system always runs first
+        try (BenchSystem system = kind.start(config)) {
+          Measurement m = Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
+          Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());
+          forSystem.computeIfAbsent("qps", k -> new ArrayList<>()).add(m.qps());
+          forSystem.computeIfAbsent("qps_per_cpu_s", k -> new ArrayList<>()).add(m.qpsPerCpuSecond());
+          forSystem.computeIfAbsent("bytes_per_call", k -> new ArrayList<>()).add(m.bytesPerCall());
+          forSystem.computeIfAbsent("p99_us", k -> new ArrayList<>()).add(m.p99Micros());
+          forSystem.computeIfAbsent("errors", k -> new ArrayList<>()).add((double) m.errors());
+        }
+      }
+    }
+    for (Kind kind : kinds) {
+      report.add("S8 metrics installed", label, kind.label, samples.get(kind.label));
+    }
+    Map<String, List<Double>> plain = samples.get(Kind.FERRY.label);
+    for (Kind kind : kinds.subList(1, kinds.size())) {
+      Map<String, List<Double>> metered = samples.get(kind.label);
+      System.out.printf(Locale.ROOT, "  S8 %s/ferry over %d rounds: calls/s %.3f (ratio of medians; pairwise %s),"
+          + " calls per CPU-second %.3f (pairwise %s), bytes/call %.3f (%.0f vs %.0f)%n", kind.label, rounds,
+          ratio(metered, plain, "qps"), pairwise(metered.get("qps"), plain.get("qps")),
+          ratio(metered, plain, "qps_per_cpu_s"), pairwise(metered.get("qps_per_cpu_s"), plain.get("qps_per_cpu_s")),
+          ratio(metered, plain, "bytes_per_call"), median(metered.get("bytes_per_call")),
+          median(plain.get("bytes_per_call")));
+    }
+    printProgress("S8", label);
+  }
+
+  private static double ratio(Map<String, List<Double>> a, Map<String, List<Double>> b, String metric) {
+    return median(a.get(metric)) / median(b.get(metric));
+  }
+
+  private static double median(List<Double> values) {
+    return Report.Value.of(values).median();
+  }
+
+  /** The ratios of each round's pair, as {@code min..max}. */
+  private static String pairwise(List<Double> a, List<Double> b) {
+    double min = Double.MAX_VALUE;
+    double max = 0;
+    for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+      double r = a.get(i) / b.get(i);
+      min = Math.min(min, r);
+      max = Math.max(max, r);
+    }
+    return String.format(Locale.ROOT, "%.2f..%.2f", min, max);
   }
 
   private void s3OpenLoop() throws Exception {

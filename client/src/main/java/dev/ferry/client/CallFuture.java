@@ -35,13 +35,13 @@ final class CallFuture<T> extends OnceFuture<T> {
   /** The caller ends the call with this value (e.g. a fallback): the call is cancelled behind it. */
   @Override
   public boolean complete(T value) {
-    return call.endByCaller(() -> super.complete(value));
+    return call.endByCaller(dev.ferry.StatusCode.OK, () -> super.complete(value));
   }
 
   /** The caller ends the call with this failure (e.g. {@code orTimeout}): the call is cancelled behind it. */
   @Override
   public boolean completeExceptionally(Throwable ex) {
-    return call.endByCaller(() -> super.completeExceptionally(ex));
+    return call.endByCaller(ClientCall.statusOf(ex), () -> super.completeExceptionally(ex));
   }
 
   /**
@@ -51,7 +51,7 @@ final class CallFuture<T> extends OnceFuture<T> {
    */
   @Override
   public boolean cancel(boolean mayInterruptIfRunning) {
-    return call.endByCaller(() -> super.cancel(mayInterruptIfRunning));
+    return call.endByCaller(dev.ferry.StatusCode.CANCELLED, () -> super.cancel(mayInterruptIfRunning));
   }
 
   @Override

@@ -81,6 +81,9 @@ final class ClientCall<RespT extends MessageLite, T> {
   private volatile CallProgress progress = CallProgress.IDLE;
   /** The progress the call had when it completed; written before {@code onDone} runs. */
   private CallProgress progressAtDone;
+  /** The status the call completed with, and its response's size: for {@link ChannelListener}s, as above. */
+  private StatusCode outcome;
+  private int responseBytes;
   /**
    * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
    * finished and gave its count back. Changed only by CAS (see {@link #bind}, {@link #releaseConnection}).
@@ -154,6 +157,21 @@ final class ClientCall<RespT extends MessageLite, T> {
 
   CallProgress progress() {
     return progress;
+  }
+
+  /** When the call started, on the {@link System#nanoTime()} clock. */
+  long startNanos() {
+    return startNanos;
+  }
+
+  /** The status the call completed with; null while it runs. Read by {@code onDone}. */
+  StatusCode outcome() {
+    return outcome;
+  }
+
+  /** The size of the response message (OK responses); 0 otherwise. Read by {@code onDone}. */
+  int responseBytes() {
+    return responseBytes;
   }
 
   /** The progress when the call completed; null while it runs. Read by {@code onDone}. */
@@ -344,6 +362,7 @@ final class ClientCall<RespT extends MessageLite, T> {
           "could not parse response of " + method.fullName() + ": " + e.getMessage(), trailers, e));
       return true;
     }
+    responseBytes = frame.frameLength() - Frame.HEADER_SIZE - frame.metaLength();
     complete(result.apply(message, trailers));
     return true;
   }
@@ -354,12 +373,13 @@ final class ClientCall<RespT extends MessageLite, T> {
    * gone out, gives its connection slot back and tells the channel) before the future itself
    * completes, so that a call started by a dependent stage already finds the slot free.
    */
-  private boolean finish() {
+  private boolean finish(StatusCode status) {
     CallProgress before = (CallProgress) PROGRESS.getAndSet(this, CallProgress.DONE);
     if (before == CallProgress.DONE) {
       return false;
     }
     progressAtDone = before;
+    outcome = status;
     try {
       Future<?> t = deadlineTimer;
       if (t != null) {
@@ -387,7 +407,7 @@ final class ClientCall<RespT extends MessageLite, T> {
 
   /** Completes the call with {@code value}. Returns whether this completed it. Any thread. */
   boolean complete(T value) {
-    if (!finish()) {
+    if (!finish(StatusCode.OK)) {
       return false;
     }
     future.succeed(value);
@@ -396,7 +416,7 @@ final class ClientCall<RespT extends MessageLite, T> {
 
   /** Completes the call with {@code error}. Returns whether this completed it. Any thread. */
   boolean completeExceptionally(Throwable error) {
-    if (!finish()) {
+    if (!finish(statusOf(error))) {
       return false;
     }
     future.fail(error);
@@ -408,16 +428,27 @@ final class ClientCall<RespT extends MessageLite, T> {
    * and, if the request may have been written, the server is sent CANCEL. Any thread.
    */
   boolean cancel() {
-    return endByCaller(future::cancelled);
+    return endByCaller(StatusCode.CANCELLED, future::cancelled);
   }
 
-  /** The caller ended the call through its future ({@code outcome} completes the future that way). */
-  boolean endByCaller(Runnable outcome) {
-    if (!finish()) {
+  /**
+   * The caller ended the call through its future, which counts as {@code status} ({@code outcome}
+   * completes the future that way).
+   */
+  boolean endByCaller(StatusCode status, Runnable outcome) {
+    if (!finish(status)) {
       return false;
     }
     outcome.run();
     return true;
+  }
+
+  /** The status a failure counts as, for listeners. */
+  static StatusCode statusOf(Throwable ex) {
+    return ex instanceof FerryException ? ((FerryException) ex).code()
+        : ex instanceof java.util.concurrent.CancellationException ? StatusCode.CANCELLED
+        : ex instanceof java.util.concurrent.TimeoutException ? StatusCode.DEADLINE_EXCEEDED // orTimeout
+        : StatusCode.UNKNOWN;
   }
 
   @Override

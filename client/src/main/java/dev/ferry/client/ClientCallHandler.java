@@ -11,6 +11,7 @@ import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.HandshakeCompleted;
 import dev.ferry.internal.HeartbeatHandler;
+import dev.ferry.internal.HeartbeatTimeoutException;
 import dev.ferry.internal.ProtocolException;
 import dev.ferry.internal.RequestIdMap;
 import dev.ferry.internal.Settings;
@@ -63,6 +64,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final AtomicLong droppedResponses;
   private final Runnable onDraining;
   private final Consumer<String> heartbeatAdjusted;
+  private final ChannelListener listener;
   private final RequestIdMap<ClientCall<?, ?>> pending = new RequestIdMap<>();
   private final RequestHeads requests;
 
@@ -90,11 +92,14 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * @param redispatch starts a call again on another connection (one that was queued here but not
    *     written when this connection stopped taking new calls)
    * @param droppedResponses incremented for each RESPONSE that matched no call in flight
+   * @param listener the channel's listener
    */
   ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted, Ticker ticker) {
+      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted, Ticker ticker,
+      ChannelListener listener) {
     this.requests = new RequestHeads(requireNonNull(ticker, "ticker"));
     this.heartbeatAdjusted = requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
+    this.listener = requireNonNull(listener, "listener");
     this.onDraining = requireNonNull(onDraining, "onDraining");
     this.authority = requireNonNull(authority, "authority");
     this.peer = authority;
@@ -317,6 +322,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     int lastId = frame.goAwayLastRequestId();
     String reason = frame.reason();
     String why = reason.isEmpty() ? frame.errorCode().name() : reason;
+    listener.goAwayReceived();
     log.info("Server {} is going away (GOAWAY {}, last request id {}): {}", peer, frame.errorCode(), lastId,
         reason);
     startDraining("GOAWAY: " + why);
@@ -373,6 +379,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     closing = true;
+    if (cause instanceof HeartbeatTimeoutException) {
+      listener.heartbeatTimedOut();
+    }
     if (!handshake.isDone() || !pending.isEmpty()) {
       // The reason reaches the calls in flight, or the pool (which tells waiting calls, or logs it):
       // ConnectionErrorHandler need not log it again.
@@ -403,6 +412,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private void retryOrFail(ClientCall<?, ?> call, String why, Throwable cause) {
     if (call.attempts() < MAX_DISPATCHES) {
       log.debug("Retrying {} on another connection: {}", call.method(), why);
+      listener.callRetried(call.method());
       redispatch.accept(call);
     } else {
       call.fail(StatusCode.UNAVAILABLE, why, cause);

@@ -63,10 +63,11 @@ final class ClientConnection {
    * @param heartbeatAdjusted told, on an event loop, why a connection's heartbeat interval or timeout
    *     differs from {@code heartbeat} (the server's SETTINGS raised it)
    * @param ticker the channel's clock, which call deadlines are measured on
+   * @param listener the channel's listener (GOAWAYs, dead connections, retries)
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
       long handshakeTimeoutMillis, HeartbeatOptions heartbeat, boolean inProcess, HostResolver resolver,
-      Consumer<String> heartbeatAdjusted, Ticker ticker) {
+      Consumer<String> heartbeatAdjusted, Ticker ticker, ChannelListener listener) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
@@ -75,6 +76,7 @@ final class ClientConnection {
       requireNonNull(resolver, "resolver");
       requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
       requireNonNull(ticker, "ticker");
+      requireNonNull(listener, "listener");
     }
 
     String authority() {
@@ -100,7 +102,7 @@ final class ClientConnection {
   static ClientConnection open(Config config, ClientTransport transport, ClientTls tls, EventLoop eventLoop,
       Consumer<ClientCall<?, ?>> redispatch, AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
-        droppedResponses, listener::draining, config.heartbeatAdjusted(), config.ticker());
+        droppedResponses, listener::draining, config.heartbeatAdjusted(), config.ticker(), config.listener());
     ChannelFuture connected = transport.connect(eventLoop, new ClientChannelInitializer(config.localSettings(),
         config.handshakeTimeoutMillis(), config.heartbeat(), handler, tls, config.host(), config.port()), config);
     Channel channel = connected.channel();

@@ -59,6 +59,7 @@ final class ConnectionPool {
   private final AtomicInteger arriving = new AtomicInteger();
   private final AtomicInteger connectAttempts = new AtomicInteger();
   private final Runnable onConnectionClosed;
+  private final ChannelListener listener;
 
   private volatile ClientConnection[] ready = NONE;
   private volatile ChannelState state = ChannelState.IDLE;
@@ -69,10 +70,12 @@ final class ConnectionPool {
   /**
    * @param opener opens a connection (without waiting) that reports to the given listener
    * @param onConnectionClosed told after any connection of this pool closed
+   * @param listener the channel's listener (state changes, reconnects)
    */
   ConnectionPool(String authority, PoolOptions options, BackoffOptions backoff, EventLoopGroup group,
       DoubleSupplier random,
-      Function<ClientConnection.Listener, ClientConnection> opener, Runnable onConnectionClosed) {
+      Function<ClientConnection.Listener, ClientConnection> opener, Runnable onConnectionClosed,
+      ChannelListener listener) {
     this.authority = authority;
     this.options = options;
     this.backoff = backoff;
@@ -80,6 +83,7 @@ final class ConnectionPool {
     this.random = random;
     this.opener = opener;
     this.onConnectionClosed = onConnectionClosed;
+    this.listener = listener;
     this.slots = new Slot[options.size()];
     for (int i = 0; i < slots.length; i++) {
       slots[i] = new Slot(i);
@@ -289,6 +293,9 @@ final class ConnectionPool {
     // The listener puts the connection in the slot (SlotListener.bind) before its handshake listener
     // can run: a connect that fails inline must find it there, or its retry would never be scheduled.
     connectAttempts.incrementAndGet();
+    if (slot.attempts++ > 0) {
+      listener.reconnecting();
+    }
     ClientConnection c = opener.apply(new SlotListener(slot));
     c.closeFuture().whenComplete((v, t) -> {
       open.remove(c);
@@ -437,6 +444,7 @@ final class ConnectionPool {
     ChannelState previous = state;
     if (next != previous) {
       state = next;
+      listener.stateChanged(previous, next);
       if (next == ChannelState.TRANSIENT_FAILURE) {
         if (logTransientFailure) {
           log.warn("Channel to {}: {} -> {} ({})", authority, previous, next, lastFailure);
@@ -469,6 +477,21 @@ final class ConnectionPool {
     return new ArrayList<>(open);
   }
 
+  /** For {@link ChannelStats}: the open connections that are connecting, ready and draining, in that order. */
+  int[] connectionsByState() {
+    int[] counts = new int[3];
+    for (ClientConnection c : open) {
+      if (!c.handshakeFuture().isDone()) {
+        counts[0]++;
+      } else if (c.isReady()) {
+        counts[1]++;
+      } else if (c.handshakeFuture().isSuccess()) {
+        counts[2]++; // handshake done, takes no new calls, not closed yet
+      }
+    }
+    return counts;
+  }
+
   /** Whether every connection has closed. */
   boolean allClosed() {
     return open.isEmpty();
@@ -479,7 +502,7 @@ final class ConnectionPool {
     return connectAttempts.get();
   }
 
-  /** For tests: calls waiting for a connection, as counted against {@link PoolOptions#maxPendingCalls()}. */
+  /** Calls waiting for a connection, as counted against {@link PoolOptions#maxPendingCalls()}. */
   int waitingCalls() {
     return waiting.get();
   }
@@ -504,6 +527,7 @@ final class ConnectionPool {
     ClientConnection connection; // the slot's current connection (connecting or ready), or null
     ScheduledFuture<?> retry; // a pending reconnect after a failure, or null
     int failures;
+    int attempts; // connections opened here so far (the first is not a reconnect)
 
     Slot(int index) {
       this.index = index;

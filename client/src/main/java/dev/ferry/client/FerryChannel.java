@@ -61,6 +61,8 @@ public final class FerryChannel implements AutoCloseable {
 
   private final ClientConnection.Config config;
   private final ClientInterceptor[] interceptors;
+  /** Told about calls, state, reconnects; {@link ChannelListeners#NONE} if none was added. */
+  private final ChannelListener listener;
   private final InterceptedCall.Starter starter = new InterceptedCall.Starter() {
     @Override
     public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<Response<RespT>> start(
@@ -85,6 +87,7 @@ public final class FerryChannel implements AutoCloseable {
   /** Guarded by {@link #lock}: no connection may be opened any more. */
   private boolean closing;
   private final AtomicBoolean terminating = new AtomicBoolean();
+  private final ChannelStats stats = new Stats();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
   FerryChannel(FerryChannelBuilder b) {
@@ -93,8 +96,10 @@ public final class FerryChannel implements AutoCloseable {
         .maxFrameSize(b.maxFrameSize)
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
         .build();
+    this.listener = ChannelListeners.of(b.listeners);
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
-        b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker);
+        b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker,
+        listener);
     this.tls = b.tls;
     this.transport = b.transport != null ? b.transport : ClientTransport.of(config);
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
@@ -111,9 +116,9 @@ public final class FerryChannel implements AutoCloseable {
         : b.inProcess ? Transports.inProcessEventLoopGroup()
         : Transports.newEventLoopGroup(1, "ferry-client");
     this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group, b.random,
-        listener -> ClientConnection.open(config, transport, tls, group.next(), this::dispatch, droppedResponses,
-            listener),
-        this::maybeTerminated);
+        slot -> ClientConnection.open(config, transport, tls, group.next(), this::dispatch, droppedResponses, slot),
+        this::maybeTerminated, listener);
+    listener.channelCreated(stats);
     if (b.pool.eager()) {
       pool.connectAll();
     }
@@ -242,6 +247,7 @@ public final class FerryChannel implements AutoCloseable {
         deadline, timeout, options.waitForReady(), ticker, result, this::callDone);
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
     active.incrementAndGet();
+    listener.callStarted(method);
     if (shutdown) {
       call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
       return call.future();
@@ -267,6 +273,8 @@ public final class FerryChannel implements AutoCloseable {
   private void callDone(ClientCall<?, ?> call) {
     int left = active.decrementAndGet();
     pool.callDone(call);
+    listener.callCompleted(call.method(), call.outcome(), call.startNanos(), call.request().getSerializedSize(),
+        call.responseBytes());
     if (shutdown && left == 0) {
       closeConnections(SHUT_DOWN);
     }
@@ -383,6 +391,7 @@ public final class FerryChannel implements AutoCloseable {
     if (!done || !terminating.compareAndSet(false, true)) {
       return;
     }
+    listener.channelTerminated(stats);
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
     } else {
@@ -432,6 +441,54 @@ public final class FerryChannel implements AutoCloseable {
   @Override
   public String toString() {
     return "FerryChannel{" + config.authority() + (shutdown ? ", shut down" : "") + '}';
+  }
+
+  /** What {@link ChannelListener}s read for gauges. */
+  private final class Stats implements ChannelStats {
+    @Override
+    public String host() {
+      return config.host();
+    }
+
+    @Override
+    public int port() {
+      return config.port();
+    }
+
+    @Override
+    public ChannelState state() {
+      return FerryChannel.this.state();
+    }
+
+    @Override
+    public int activeCalls() {
+      return active.get();
+    }
+
+    @Override
+    public int waitingCalls() {
+      return pool.waitingCalls();
+    }
+
+    @Override
+    public int connectingConnections() {
+      return pool.connectionsByState()[0];
+    }
+
+    @Override
+    public int readyConnections() {
+      return pool.connectionsByState()[1];
+    }
+
+    @Override
+    public int drainingConnections() {
+      return pool.connectionsByState()[2];
+    }
+
+    @Override
+    public String toString() {
+      return FerryChannel.this.toString();
+    }
   }
 
   private static int toMillisInt(Duration d) {

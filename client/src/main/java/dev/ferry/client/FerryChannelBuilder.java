@@ -33,6 +33,7 @@ public final class FerryChannelBuilder {
   DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
   ClientTransport transport;
   final List<ClientInterceptor> interceptors = new ArrayList<>();
+  final List<ChannelListener> listeners = new ArrayList<>();
 
   FerryChannelBuilder(String host, int port) {
     requireNonNull(host, "host");
@@ -130,6 +131,15 @@ public final class FerryChannelBuilder {
     for (ClientInterceptor i : interceptors) {
       this.interceptors.add(requireNonNull(i, "interceptor"));
     }
+    return this;
+  }
+
+  /**
+   * Adds a listener told about the channel's calls, state, reconnects and GOAWAYs (for metrics, see
+   * {@link ChannelListener}), after those added before. Give each channel its own instance.
+   */
+  public FerryChannelBuilder addListener(ChannelListener listener) {
+    this.listeners.add(requireNonNull(listener, "listener"));
     return this;
   }
 

@@ -42,6 +42,21 @@ class ExamplesTest {
   }
 
   @Test
+  void observabilityExampleCountsItsCallsByMethodAndStatus() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    dev.ferry.examples.observability.ObservabilityExample.run(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    assertThat(bytes.toString(StandardCharsets.UTF_8))
+        .contains("rpc.server.call.duration{rpc.method=Get,rpc.response.status_code=NOT_FOUND,"
+            + "rpc.service=ferry.examples.kvstore.KvStore} count=1")
+        .contains("rpc.server.call.duration{rpc.method=Get,rpc.response.status_code=OK,"
+            + "rpc.service=ferry.examples.kvstore.KvStore} count=1")
+        .contains("ferry.server.calls.started{rpc.method=Get,rpc.service=ferry.examples.kvstore.KvStore} count=2")
+        .contains("rpc.client.call.duration{rpc.method=Put,rpc.response.status_code=OK,"
+            + "rpc.service=ferry.examples.kvstore.KvStore,server.address=127.0.0.1,server.port=")
+        .contains("ferry.client.calls.started{server.address=127.0.0.1,server.port=");
+  }
+
+  @Test
   void secureExampleAuthenticatesAuthorizesRefusesPlaintextReloadsAndCleansUp(
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path workDir) throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -256,7 +256,8 @@ class LongConnectionTest {
       String text = "call " + i;
       CompletableFuture<BytesValue> call =
           channel.call(TestService.ECHO, BytesValue.of(ByteString.copyFromUtf8(text)), patient);
-      call.whenComplete((v, t) -> {
+      // The stage after the callback, not the call itself: allOf below must wait for the callbacks too.
+      calls.add(call.whenComplete((v, t) -> {
         if (t == null && v.getValue().toStringUtf8().equals(text)) {
           succeeded.incrementAndGet();
         } else {
@@ -265,8 +266,7 @@ class LongConnectionTest {
           }
         }
         window.release();
-      });
-      calls.add(call);
+      }));
     }
     restart.get(30, TimeUnit.SECONDS);
     CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).handle((v, t) -> null)

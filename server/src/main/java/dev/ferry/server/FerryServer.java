@@ -146,7 +146,7 @@ public final class FerryServer implements AutoCloseable {
     this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor,
         cancelListenerPool, timer, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
-        b.minClientPingInterval.toMillis());
+        b.minClientPingInterval.toMillis(), ServerListeners.of(b.listeners));
     if (inProcessName != null) {
       // The JVM's shared in-process loops: not the server's, so not shut down with it.
       this.bossGroup = Transports.inProcessEventLoopGroup();
@@ -272,7 +272,9 @@ public final class FerryServer implements AutoCloseable {
     ch.pipeline().addLast("ferry-server", handler);
     ProtocolPipeline.addErrorHandler(ch.pipeline());
     connections.add(handler);
+    runtime.listener.connectionOpened();
     ch.closeFuture().addListener(f -> {
+      runtime.listener.connectionClosed();
       connections.remove(handler);
       maybeTerminate();
     });
@@ -532,6 +534,7 @@ public final class FerryServer implements AutoCloseable {
     private ServerTls tls;
     private final Map<String, ServiceDefinition> services = new LinkedHashMap<>();
     private final List<ServerInterceptor> interceptors = new ArrayList<>();
+    private final List<ServerListener> listeners = new ArrayList<>();
     private Executor executor;
     private boolean directExecutor;
     private int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
@@ -683,6 +686,15 @@ public final class FerryServer implements AutoCloseable {
       for (ServerInterceptor i : interceptors) {
         this.interceptors.add(requireNonNull(i, "interceptor"));
       }
+      return this;
+    }
+
+    /**
+     * Adds a listener told about the server's calls, connections, GOAWAYs and shutdown (for metrics and
+     * health checks, see {@link ServerListener}), after those added before.
+     */
+    public Builder addListener(ServerListener listener) {
+      this.listeners.add(requireNonNull(listener, "listener"));
       return this;
     }
 

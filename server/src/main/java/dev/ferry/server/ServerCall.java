@@ -38,6 +38,9 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   private final ServerMethod<ReqT, RespT> method;
   private final Metadata metadata;
   private final long deadlineNanos; // 0 = none
+  /** When the REQUEST was read (System.nanoTime), and its body's size: for {@link ServerListener}s. */
+  final long startNanos;
+  final int requestBytes;
   private final AtomicBoolean done = new AtomicBoolean();
   private volatile boolean cancelled;
   private List<Runnable> cancelListeners; // guarded by this
@@ -47,7 +50,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
   // Owned by the event loop until the call starts, then by the handler's thread.
   private Frame request;
-  private int requestBytes;
+  private int heldBytes;
   // The outcome, set once by whoever wins `done`, then written by run() on the event loop.
   StatusCode responseCode;
   String responseMessage;
@@ -55,7 +58,9 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   MessageLite responseBody;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
-      long deadlineNanos) {
+      long deadlineNanos, long startNanos, int requestBytes) {
+    this.startNanos = startNanos;
+    this.requestBytes = requestBytes;
     this.connection = connection;
     this.id = id;
     this.method = method;
@@ -74,7 +79,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   /** Keeps the call's REQUEST frame, whose memory it holds, until it starts. Event loop. */
   void holdRequest(Frame frame) {
     request = frame;
-    requestBytes = frame.frameLength();
+    heldBytes = frame.frameLength();
   }
 
   /** The held REQUEST frame, to start the call with ({@link #handle}); null if there is none. Event loop. */
@@ -95,7 +100,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
   /** Releases {@code frame}, the call's REQUEST, and the memory held for it. Once per call. */
   void releaseRequest(Frame frame) {
     frame.release();
-    connection.memory().release(requestBytes);
+    connection.memory().release(heldBytes);
   }
 
   /** Parses the request and runs the handler. Runs on the handler executor; releases the frame. */

@@ -8,6 +8,7 @@ import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameDecoder;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.HandshakeCompleted;
+import dev.ferry.internal.HeartbeatTimeoutException;
 import dev.ferry.internal.LogAggregator;
 import dev.ferry.internal.ProtocolException;
 import dev.ferry.internal.RequestIdMap;
@@ -126,6 +127,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     closing = true;
+    if (cause instanceof HeartbeatTimeoutException) {
+      server.listener.heartbeatTimedOut();
+    }
     ctx.fireExceptionCaught(cause);
   }
 
@@ -197,11 +201,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         if (call != null) {
           forget(call);
           call.cancelSilently();
+          server.listener.callCompleted(call.method(), StatusCode.CANCELLED, call.startNanos, call.requestBytes, 0);
           callRemoved();
         }
         return;
       }
       case GOAWAY:
+        server.listener.goAwayReceived();
         log.debug("Client {} is going away: {}", Addresses.describe(ctx.channel().remoteAddress()), frame.reason());
         frame.release();
         return;
@@ -267,6 +273,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       frame.release();
       // The message may quote the client's method name: cut it to the client's limit rather than let
       // the refusal turn into RESOURCE_EXHAUSTED.
+      server.listener.callRefused(method == null ? null : method.descriptor, refusalCode);
       responses.write(id, refusalCode, responses.fitted(refusalCode, refusal), Metadata.EMPTY, null);
       ctx.flush();
       return;
@@ -276,8 +283,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       deadline = receivedNanos + TimeUnit.MICROSECONDS.toNanos(header.timeoutMicros());
       deadline = deadline == 0 ? 1 : deadline;
     }
-    ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline);
+    ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline, receivedNanos,
+        frame.frameLength() - Frame.HEADER_SIZE - frame.metaLength());
     calls.put(id, call);
+    server.listener.callStarted(method.descriptor);
     // The decoder gives its reservation back once this frame is passed on: from here the call holds it.
     memory.hold(frame.frameLength());
     call.holdRequest(frame);
@@ -302,6 +311,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       call.releaseRequest(request);
       calls.remove(call.id);
       call.cancelSilently();
+      server.listener.callCompleted(call.method(), StatusCode.RESOURCE_EXHAUSTED, call.startNanos,
+          call.requestBytes, 0);
       responses.write(call.id, StatusCode.RESOURCE_EXHAUSTED,
           "server is overloaded: handler executor rejected the call", Metadata.EMPTY, null);
       channel.flush();
@@ -341,6 +352,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     calls.remove(call.id);
     forget(call); // a call that expired while waiting to start gives its request back
     responses.write(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
+    server.listener.callCompleted(call.method(), call.responseCode, call.startNanos, call.requestBytes,
+        call.responseBody == null ? 0 : call.responseBody.getSerializedSize()); // measured (and kept) by the write
     callRemoved();
   }
 
@@ -384,6 +397,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     goAwaySent = true;
+    server.listener.goAwaySent();
     log.debug("GOAWAY to {} (last request id {}, {}): {}", Addresses.describe(remoteAddress()), highestRequestId, code, reason);
     channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, code, reason));
     // Calls it admitted get the grace period to finish; then the connection closes regardless, so a
@@ -466,6 +480,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       for (ServerCall<?, ?> call : new ArrayList<>(calls.values())) {
         forget(call);
         call.cancelSilently();
+        server.listener.callCompleted(call.method(), StatusCode.CANCELLED, call.startNanos, call.requestBytes, 0);
       }
       calls.clear();
     }

@@ -25,13 +25,16 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
   final long maxConnectionAgeNanos; // 0 = off
   final long maxConnectionAgeGraceNanos;
   private final long minPingIntervalMillis;
+  /** Told about calls, connections, GOAWAYs and shutdown; {@link ServerListeners#NONE} if none was added. */
+  final ServerListener listener;
   private volatile boolean shuttingDown;
 
   ServerRuntime(Map<String, ServiceDefinition> services, java.util.List<ServerInterceptor> interceptors,
       Executor executor, Executor cancelListeners, Timer timer, int maxConcurrentCalls,
       long maxConnectionIdleNanos, long maxConnectionAgeNanos, long maxConnectionAgeGraceNanos,
-      long minPingIntervalMillis) {
+      long minPingIntervalMillis, ServerListener listener) {
     this.minPingIntervalMillis = minPingIntervalMillis;
+    this.listener = listener;
     this.services = services;
     this.methodTable = methodTable(services, interceptors);
     this.executor = executor;
@@ -161,7 +164,11 @@ final class ServerRuntime implements RequestHead.MethodLookup<ServerMethod<?, ?>
     return shuttingDown;
   }
 
-  void startShutdown() {
-    shuttingDown = true;
+  /** Any thread; the first call tells the listener, before anything is refused or sent GOAWAY. */
+  synchronized void startShutdown() {
+    if (!shuttingDown) {
+      listener.shutdownStarted();
+      shuttingDown = true;
+    }
   }
 }

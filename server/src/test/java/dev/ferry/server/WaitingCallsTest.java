@@ -60,7 +60,7 @@ class WaitingCallsTest {
         .build();
     ServerRuntime runtime = new ServerRuntime(Map.of("t.S", service), List.of(), handlerTasks::add, Runnable::run,
         timer,
-        maxConcurrentCalls, maxIdleNanos, 0, TimeUnit.SECONDS.toNanos(30), 0);
+        maxConcurrentCalls, maxIdleNanos, 0, TimeUnit.SECONDS.toNanos(30), 0, ServerListeners.NONE);
     memory = new ConnectionMemory(budget, Settings.DEFAULT_MAX_FRAME_SIZE, "test");
     FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
         memory);

@@ -1,0 +1,44 @@
+package dev.ferry.cli;
+
+import dev.ferry.client.FerryChannel;
+import dev.ferry.services.HealthService;
+import dev.ferry.services.health.v1.HealthCheckRequest;
+import dev.ferry.services.health.v1.HealthCheckResponse.ServingStatus;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code ferry health HOST:PORT [SERVICE]}: asks the health service (ferry.health.v1); exits 0 only when
+ * SERVING, so that it can serve as a container health probe.
+ */
+@Command(name = "health",
+    description = "Checks the server's health (or one service's) with ferry.health.v1; exits 0 only when SERVING.")
+final class HealthCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "HOST:PORT", description = "The server.")
+  String target;
+
+  @Parameters(index = "1", arity = "0..1", paramLabel = "SERVICE", defaultValue = "",
+      description = "A service's full name (default: the whole server).")
+  String service;
+
+  @Mixin
+  ConnectionOptions connection;
+
+  @Override
+  public Integer call() throws Exception {
+    Target t = Target.parse(target);
+    try (FerryChannel channel = connection.open(t, 1)) {
+      ServingStatus status = CallCommand.await(channel.call(HealthService.CHECK,
+          HealthCheckRequest.newBuilder().setService(service).build(), connection.callOptions())).getStatus();
+      spec.commandLine().getOut().println(status);
+      return status == ServingStatus.SERVING ? 0 : FerryCli.FAILURE;
+    }
+  }
+}
