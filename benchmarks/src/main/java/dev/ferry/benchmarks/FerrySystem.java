@@ -15,6 +15,7 @@ import dev.ferry.client.PoolOptions;
 import dev.ferry.micrometer.FerryMetrics;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServerInterceptor;
 import dev.ferry.server.ServerTls;
 import dev.ferry.server.ServiceDefinition;
@@ -101,7 +102,7 @@ final class FerrySystem implements BenchSystem {
       case HISTOGRAMS -> FerryMetrics.builder(registry).durationBuckets(FerryMetrics.RECOMMENDED_DURATION_BUCKETS)
           .sizeBuckets(64, 1024, 16 * 1024, 256 * 1024).build();
     };
-    FerryServer.Builder sb = FerryServer.builder().host("127.0.0.1").port(0)
+    FerryServerBuilder sb = FerryServer.builder().host("127.0.0.1").port(0)
         .addService(ServiceDefinition.builder("ferry.bench.Bench").unary(ECHO, (req, ctx) -> req).build())
         .maxConcurrentCallsPerConnection(100_000);
     if (config.directExecutor()) {

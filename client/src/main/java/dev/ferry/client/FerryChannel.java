@@ -144,7 +144,7 @@ public final class FerryChannel implements AutoCloseable {
 
   /**
    * A builder of a channel to the in-process server of this JVM named {@code name} (one built with
-   * {@code FerryServer.Builder.inProcess(name)}): no socket, the same protocol and behaviour as over
+   * {@code FerryServerBuilder.inProcess(name)}): no socket, the same protocol and behaviour as over
    * TCP. For tests. The TCP-only options ({@link FerryChannelBuilder#connectTimeout}) have no effect.
    */
   public static FerryChannelBuilder inProcessBuilder(String name) {

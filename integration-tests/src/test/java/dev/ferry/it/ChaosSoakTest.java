@@ -16,6 +16,7 @@ import dev.ferry.client.FerryChannel;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServerInternals;
 import dev.ferry.server.ServiceDefinition;
 import dev.ferry.testing.FaultProxy;
@@ -715,18 +716,18 @@ class ChaosSoakTest {
    * The servers' limits of calls in flight per connection: the low ones keep calls waiting in the
    * clients' pools for room (a full window is 16 calls on one to three connections).
    */
-  private static final int[] CALL_LIMITS = {4, 16, FerryServer.Builder.DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION};
+  private static final int[] CALL_LIMITS = {4, 16, FerryServerBuilder.DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION};
 
   private FerryServer startServer(int onPort, Duration maxAge, int maxCallsPerConnection) throws Exception {
     if (maxAge != null) {
       fault("server with a short max connection age");
     }
-    if (maxCallsPerConnection < FerryServer.Builder.DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION) {
+    if (maxCallsPerConnection < FerryServerBuilder.DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION) {
       fault("server allowing " + maxCallsPerConnection + " calls per connection");
     }
     IOException last = null;
     for (int attempt = 0; attempt < 20; attempt++) {
-      FerryServer.Builder b = FerryServer.builder().host("127.0.0.1").port(onPort)
+      FerryServerBuilder b = FerryServer.builder().host("127.0.0.1").port(onPort)
           .addService(service.definition())
           .maxConcurrentCallsPerConnection(maxCallsPerConnection)
           .heartbeatInterval(Duration.ofMillis(300))

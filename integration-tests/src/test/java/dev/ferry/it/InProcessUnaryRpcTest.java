@@ -10,6 +10,7 @@ import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -21,7 +22,7 @@ class InProcessUnaryRpcTest extends UnaryRpcTest {
   private String name;
 
   @Override
-  FerryServer.Builder serverBuilder() {
+  FerryServerBuilder serverBuilder() {
     name = "unary-" + NAMES.incrementAndGet();
     return FerryServer.builder().inProcess(name);
   }

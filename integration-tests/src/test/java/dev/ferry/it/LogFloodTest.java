@@ -8,6 +8,7 @@ import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.LogAggregator;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServerTls;
 import dev.ferry.testing.TestPki;
 import java.io.ByteArrayOutputStream;
@@ -62,7 +63,7 @@ class LogFloodTest {
   }
 
   /** A server with short timeouts; the heartbeat's only fires first where a test shortens it. */
-  private FerryServer server(FerryServer.Builder options) throws Exception {
+  private FerryServer server(FerryServerBuilder options) throws Exception {
     server = options.host("127.0.0.1").addService(service.definition())
         .handshakeTimeout(Duration.ofMillis(300))
         .frameReadTimeout(Duration.ofMillis(300))

@@ -16,6 +16,7 @@ import dev.ferry.client.FerryChannel;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.testing.FaultProxy;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,7 +53,7 @@ class LongConnectionTest {
     return resource;
   }
 
-  private FerryServer server(int port, FerryServer.Builder options) throws Exception {
+  private FerryServer server(int port, FerryServerBuilder options) throws Exception {
     FerryServer server = options.host("127.0.0.1").port(port).addService(service.definition()).build().start();
     resources.add(server::shutdownNow);
     return server;

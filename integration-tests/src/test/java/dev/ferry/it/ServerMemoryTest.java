@@ -13,6 +13,7 @@ import dev.ferry.internal.Protobufs;
 import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServerInternals;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
@@ -65,7 +66,7 @@ class ServerMemoryTest {
     }
   }
 
-  private FerryServer start(FerryServer.Builder builder) throws IOException {
+  private FerryServer start(FerryServerBuilder builder) throws IOException {
     FerryServer server = builder.host("127.0.0.1").addService(service.definition()).build().start();
     resources.add(() -> {
       server.shutdownNow();

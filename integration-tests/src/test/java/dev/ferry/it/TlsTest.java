@@ -21,6 +21,7 @@ import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.client.HeartbeatOptions;
 import dev.ferry.client.PoolOptions;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServerTls;
 import dev.ferry.server.ServiceDefinition;
 import dev.ferry.testing.FaultProxy;
@@ -112,7 +113,7 @@ class TlsTest {
     return ClientTls.builder().trustRoots(crt(caName));
   }
 
-  private FerryServer server(ServerTls tls, FerryServer.Builder options) throws Exception {
+  private FerryServer server(ServerTls tls, FerryServerBuilder options) throws Exception {
     if (tls != null) {
       options.tls(tls);
     }

@@ -20,6 +20,7 @@ import dev.ferry.client.PoolOptions;
 import dev.ferry.client.Response;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,7 +49,7 @@ class UnaryRpcTest {
   }
 
   /** A server builder, before services are added: loopback, a free port. */
-  FerryServer.Builder serverBuilder() {
+  FerryServerBuilder serverBuilder() {
     return FerryServer.builder().host("127.0.0.1").port(0);
   }
 

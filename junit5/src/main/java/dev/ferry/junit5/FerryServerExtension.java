@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.FerryChannelBuilder;
 import dev.ferry.server.FerryServer;
+import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServiceDefinition;
 import java.io.IOException;
 import java.time.Duration;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A JUnit 5 extension that runs a Ferry server with your services for a test and gives a channel to
- * it: by default in-process (no socket, see {@code FerryServer.Builder.inProcess}), or over TCP on a
+ * it: by default in-process (no socket, see {@code FerryServerBuilder.inProcess}), or over TCP on a
  * free loopback port.
  *
  * <pre>{@code
@@ -51,7 +52,7 @@ public final class FerryServerExtension
 
   private final List<ServiceDefinition> services;
   private final boolean tcp;
-  private final Consumer<FerryServer.Builder> serverOptions;
+  private final Consumer<FerryServerBuilder> serverOptions;
   private final Consumer<FerryChannelBuilder> channelOptions;
 
   private volatile FerryServer server;
@@ -144,7 +145,7 @@ public final class FerryServerExtension
   }
 
   private void start(ExtensionContext context) throws IOException {
-    FerryServer.Builder b = FerryServer.builder();
+    FerryServerBuilder b = FerryServer.builder();
     if (tcp) {
       b.host("127.0.0.1").port(0);
     } else {
@@ -178,7 +179,7 @@ public final class FerryServerExtension
   public static final class Builder {
     private final List<ServiceDefinition> services = new ArrayList<>();
     private boolean tcp;
-    private Consumer<FerryServer.Builder> serverOptions = b -> { };
+    private Consumer<FerryServerBuilder> serverOptions = b -> { };
     private Consumer<FerryChannelBuilder> channelOptions = b -> { };
 
     private Builder() {}
@@ -213,7 +214,7 @@ public final class FerryServerExtension
      * Sets more server options (interceptors, an executor, limits) on the builder before the server is
      * built: {@code .server(b -> b.intercept(new CallTimer()))}. Leave the address alone.
      */
-    public Builder server(Consumer<FerryServer.Builder> options) {
+    public Builder server(Consumer<FerryServerBuilder> options) {
       this.serverOptions = requireNonNull(options, "options");
       return this;
     }

@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The server-wide memory budget ({@link FerryServer.Builder#memoryBudget}): the bytes of frames being
+ * The server-wide memory budget ({@link FerryServerBuilder#memoryBudget}): the bytes of frames being
  * received (each reserved whole once its header is read), of requests waiting for a handler, and of
  * responses encoded and not yet written to their sockets, over all connections.
  *

@@ -4,7 +4,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Runs around the handler of every call a server serves: for authentication, authorization, metrics,
- * tracing, logging. Installed with {@link FerryServer.Builder#intercept}.
+ * tracing, logging. Installed with {@link FerryServerBuilder#intercept}.
  *
  * <p>An interceptor may:
  * <ul>
@@ -22,7 +22,7 @@ import java.util.concurrent.CompletionStage;
  * authorizer.
  *
  * <p><b>Threads.</b> Interceptors run where handlers run: on the server's handler executor, after the
- * request was parsed (on the event loop with {@link FerryServer.Builder#directExecutor()}, where they
+ * request was parsed (on the event loop with {@link FerryServerBuilder#directExecutor()}, where they
  * must not block). The stage from {@code next.proceed} completes on whatever thread the handler
  * completes it on. A server without interceptors calls its handlers directly, at no extra cost.
  *

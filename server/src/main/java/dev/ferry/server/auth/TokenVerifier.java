@@ -5,7 +5,7 @@ import java.util.Optional;
 /**
  * Checks a bearer token, for {@link BearerTokenAuthenticator}. Runs where handlers run: on the server's
  * handler executor, where it may block (to ask an identity service, say), or on the event loop with
- * {@code FerryServer.Builder.directExecutor()}, where it must not. Must be thread-safe.
+ * {@code FerryServerBuilder.directExecutor()}, where it must not. Must be thread-safe.
  */
 @FunctionalInterface
 public interface TokenVerifier {
