@@ -99,7 +99,7 @@ public final class FerryServer implements AutoCloseable {
     } else {
       this.ownedExecutor = null;
     }
-    if (executor == null) {
+    if (executor == null || b.cancelListenerExecutor != null) {
       this.cancelListenerPool = null;
     } else {
       // Threads are made as listeners need them and retire when idle (see ServerRuntime#runCancelListeners).
@@ -110,7 +110,9 @@ public final class FerryServer implements AutoCloseable {
       this.cancelListenerPool = listeners;
     }
     this.runtime = new ServerRuntime(new MethodRegistry(Map.copyOf(b.services), List.copyOf(b.interceptors)),
-        executor, cancelListenerPool, b.ticker, b.random, b.maxConcurrentCallsPerConnection,
+        executor, executor == null ? null : b.cancelListenerExecutor != null ? b.cancelListenerExecutor
+            : cancelListenerPool, b.ticker,
+        b.random, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis(), ServerListeners.of(b.listeners));
     this.transport = b.transport != null ? b.transport

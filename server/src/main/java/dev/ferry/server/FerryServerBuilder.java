@@ -77,6 +77,7 @@ public final class FerryServerBuilder {
   ServerTransport transport;
   Ticker ticker = SystemTicker.INSTANCE;
   DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
+  Executor cancelListenerExecutor;
 
   FerryServerBuilder() {}
 
@@ -89,6 +90,12 @@ public final class FerryServerBuilder {
   /** For tests: the server's clock (default: {@link System#nanoTime()}). */
   FerryServerBuilder ticker(Ticker ticker) {
     this.ticker = requireNonNull(ticker, "ticker");
+    return this;
+  }
+
+  /** For tests: where cancellation listeners run (default: a small pool of the server's own). */
+  FerryServerBuilder cancelListenerExecutor(Executor executor) {
+    this.cancelListenerExecutor = requireNonNull(executor, "executor");
     return this;
   }
 
