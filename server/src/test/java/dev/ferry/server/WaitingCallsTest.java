@@ -39,107 +39,58 @@ import org.junit.jupiter.api.Test;
  * driven by the test.
  */
 class WaitingCallsTest {
-  private static final MethodDescriptor<BytesValue, BytesValue> ECHO =
-      MethodDescriptor.of("t.S/Echo", BytesValue.parser(), BytesValue.parser());
-
-  private final Queue<Runnable> handlerTasks = new ArrayDeque<>();
-  private final MockTicker ticker = Ticker.newMockTicker();
-  private final MemoryBudget budget = new MemoryBudget(1 << 20);
-  private final List<Integer> handled = new ArrayList<>();
+  private EmbeddedConnection c;
+  private Queue<Runnable> handlerTasks;
+  private List<Integer> handled;
+  private ConnectionMemory memory;
+  private MemoryBudget budget;
   private EmbeddedChannel ch;
   private ServerConnectionHandler handler;
-  private ConnectionMemory memory;
 
   private void connect(int maxConcurrentCalls, long maxIdleNanos) {
-    ServiceDefinition service = ServiceDefinition.builder("t.S")
-        .unary(ECHO, (request, context) -> {
-          handled.add(Integer.parseInt(request.getValue().toStringUtf8()));
-          return request;
-        })
-        .build();
-    ServerRuntime runtime = new ServerRuntime(new MethodRegistry(Map.of("t.S", service), List.of()),
-        handlerTasks::add, Runnable::run, ticker, () -> 0.5, maxConcurrentCalls, maxIdleNanos, 0,
-        TimeUnit.SECONDS.toNanos(30), 0, ServerListeners.NONE);
-    memory = new ConnectionMemory(budget, Settings.DEFAULT_MAX_FRAME_SIZE, "test");
-    FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
-        memory);
-    decoder.expectSettingsFirst(false);
-    handler = new ServerConnectionHandler(runtime, memory);
-    ch = EmbeddedChannel.builder().ticker(ticker).handlers(decoder, FrameEncoder.INSTANCE, handler).build();
+    EmbeddedConnection.Options options = EmbeddedConnection.Options.defaults().maxConcurrentCalls(maxConcurrentCalls);
+    c = new EmbeddedConnection(maxIdleNanos > 0 ? options.maxIdle(java.time.Duration.ofNanos(maxIdleNanos)) : options);
+    handlerTasks = c.handlerTasks;
+    handled = c.handled;
+    memory = c.memory;
+    budget = c.budget;
+    ch = c.ch;
+    handler = c.handler;
   }
 
   @AfterEach
   void close() {
-    if (ch != null) {
-      ch.finishAndReleaseAll();
+    if (c != null) {
+      c.close();
     }
   }
 
-  /** Responses back up: what a client that does not read causes. */
   private void backlog(boolean on) {
-    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, !on);
-    ch.runPendingTasks();
+    c.backlog(on);
   }
 
   private void send(Frame frame) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
-    enc.writeOutbound(frame);
-    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
-      ch.writeInbound(b);
-    }
-    enc.finishAndReleaseAll();
-    ch.runPendingTasks();
+    c.send(frame);
   }
 
   private void request(int id, long timeoutMicros) {
-    byte[] header = RequestHeader.newBuilder().setMethod(ECHO.fullName()).setTimeoutMicros(timeoutMicros).build()
-        .toByteArray();
-    byte[] body = BytesValue.of(ByteString.copyFromUtf8(Integer.toString(id))).toByteArray();
-    send(new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body)));
+    c.request(id, timeoutMicros);
   }
 
-  /** Runs the handlers the executor was given, and writes their responses. */
   private void runHandlers() {
-    for (Runnable r; (r = handlerTasks.poll()) != null; ) {
-      r.run();
-    }
-    ch.runPendingTasks();
+    c.runHandlers();
   }
 
-  /** Every frame written so far: request id to status for RESPONSEs, -1 for GOAWAY. */
   private List<int[]> written() {
-    List<int[]> out = new ArrayList<>();
-    EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Integer.MAX_VALUE));
-    for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-      dec.writeInbound(b);
-    }
-    for (Frame f; (f = dec.readInbound()) != null; ) {
-      try {
-        if (f.type() == FrameType.RESPONSE) {
-          ResponseHeader h = Protobufs.parse(ResponseHeader.parser(), f.callHeader());
-          out.add(new int[] {f.requestId(), h.getStatus()});
-        } else if (f.type() == FrameType.GOAWAY) {
-          out.add(new int[] {-1, (int) f.goAwayLastRequestId()});
-        }
-      } catch (Exception e) {
-        throw new AssertionError(e);
-      } finally {
-        f.release();
-      }
-    }
-    dec.finishAndReleaseAll();
-    return out;
+    return c.written();
   }
 
-  /** Moves the fake clock on and runs what fell due on the connection's event loop. */
   private void passTime(long amount, TimeUnit unit) {
-    ticker.advance(amount, unit);
-    ch.runScheduledPendingTasks();
-    ch.runPendingTasks();
+    c.passTime(amount, unit);
   }
 
   private int calls() {
-    return handler.callCount();
+    return c.calls();
   }
 
   @Test
