@@ -36,6 +36,9 @@ final class EmbeddedConnection implements AutoCloseable {
   static final MethodDescriptor<BytesValue, BytesValue> HANG =
       MethodDescriptor.of("t.S/Hang", BytesValue.parser(), BytesValue.parser());
 
+  /** The stream window of the connection's server. */
+  static final int STREAM_WINDOW = 1000;
+
   final MockTicker ticker = Ticker.newMockTicker();
   final Queue<Runnable> handlerTasks = new ArrayDeque<>();
   final Queue<Runnable> listenerTasks = new ArrayDeque<>();
@@ -78,7 +81,8 @@ final class EmbeddedConnection implements AutoCloseable {
         .build();
     ServerRuntime runtime = new ServerRuntime(new MethodRegistry(Map.of("t.S", service), List.of()),
         handlerTasks::add, listenerTasks::add, ticker, () -> 0.5, options.maxConcurrentCalls(),
-        nanos(options.maxIdle()), nanos(options.maxAge()), nanos(options.maxAgeGrace()), 0, ServerListeners.NONE);
+        nanos(options.maxIdle()), nanos(options.maxAge()), nanos(options.maxAgeGrace()), 0, STREAM_WINDOW,
+        ServerListeners.NONE);
     FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
         memory);
     decoder.expectSettingsFirst(false);
