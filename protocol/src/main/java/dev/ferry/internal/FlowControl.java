@@ -1,7 +1,7 @@
 package dev.ferry.internal;
 
 /**
- * The rules of per-stream flow control (PROTOCOL.md 7.11): what a STREAM_MESSAGE costs, when it is
+ * The rules of per-stream flow control (PROTOCOL.md 7.12.4): what a STREAM_MESSAGE costs, when it is
  * over its sender's credit, how far a WINDOW_UPDATE may raise credit, and when a receiver grants what
  * its application consumed. Stateless, apart from the streams that apply them; any thread.
  *

@@ -277,6 +277,8 @@ public final class InboundStream<T> implements StreamReader<T> {
     int increment = (int) Math.min(bytes, FlowControl.MAX_CREDIT);
     l.enqueue(() -> {
       if (l.isOpen()) {
+        // The peer may spend the grant once it reads it: it counts as its credit from now on.
+        credit += increment;
         l.write(new Frame(FrameType.WINDOW_UPDATE, 0, l.requestId(), 0, Unpooled.buffer(4, 4).writeInt(increment)));
       }
     });

@@ -12,7 +12,7 @@ import java.util.List;
  * {@link StreamWriter} the application writes with, and the frames queued for the connection.
  *
  * <p>A message may go while the credit is above 0; it costs its frame's length and may take the
- * credit below 0 (PROTOCOL.md 7.11). {@link #write} waits for credit, {@link #trySend} does not. The
+ * credit below 0 (PROTOCOL.md 7.12.4). {@link #write} waits for credit, {@link #trySend} does not. The
  * credit is taken and the frame queued under one lock, so that the order of the queue is the order of
  * the writes, and END_STREAM always follows the last message.
  *

@@ -293,7 +293,7 @@ class GoldenVectorsTest {
   }
 
   /**
-   * Applies flow control (PROTOCOL.md 7.11) to the stream frames of a {@code stream_window} vector, as
+   * Applies flow control (PROTOCOL.md 7.12.4) to the stream frames of a {@code stream_window} vector, as
    * a receiver whose calls are all streaming both ways, with nothing consumed: each stream's sender
    * starts with the window, and so does this side's credit that WINDOW_UPDATEs raise.
    */
