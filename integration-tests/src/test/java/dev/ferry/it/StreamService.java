@@ -49,6 +49,10 @@ final class StreamService {
   static final MethodDescriptor<BytesValue, BytesValue> ECHO_ASYNC = MethodDescriptor.of(NAME + "/EchoAsync",
       MethodDescriptor.Type.BIDI_STREAMING, BytesValue.parser(), BytesValue.parser());
 
+  /** Unary: the square of the number. */
+  static final MethodDescriptor<Int32Value, Int32Value> SQUARE = MethodDescriptor.of(NAME + "/Square",
+      Int32Value.parser(), Int32Value.parser());
+
   final AtomicLong produced = new AtomicLong();
   final BlockingQueue<CallContext> contexts = new LinkedBlockingQueue<>();
   final BlockingQueue<Throwable> handlerEnds = new LinkedBlockingQueue<>();
@@ -56,6 +60,7 @@ final class StreamService {
 
   ServiceDefinition definition() {
     return ServiceDefinition.builder(NAME)
+        .unary(SQUARE, (request, ctx) -> Int32Value.of(request.getValue() * request.getValue()))
         .serverStreaming(COUNT, (request, responses, ctx) -> {
           for (int i = 0; i < request.getValue(); i++) {
             responses.write(Int32Value.of(i));

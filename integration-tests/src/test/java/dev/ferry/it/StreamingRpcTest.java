@@ -15,6 +15,7 @@ import dev.ferry.client.BidiStreamingCall;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.ClientStreamingCall;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.PoolOptions;
 import dev.ferry.server.CallContext;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServerListener;
@@ -269,6 +270,50 @@ class StreamingRpcTest {
     assertThat(ended).isIn(StatusCode.DEADLINE_EXCEEDED, StatusCode.CANCELLED);
     if (!service.contexts.isEmpty()) {
       assertThat(service.handlerEnds.poll(10, TimeUnit.SECONDS)).as("the handler was cancelled").isNotNull();
+    }
+  }
+
+  @Test
+  void aSlowReaderHoldsTheServerToTheWindowPlusOneMessage() {
+    int size = 64 * 1024;
+    int cost = 16 + BytesValue.of(ByteString.copyFrom(new byte[size])).getSerializedSize();
+    int window = 1024 * 1024; // the channel's default stream window
+    try (StreamReader<BytesValue> flood = channel.serverStream(StreamService.FLOOD, Int32Value.of(size),
+        CallOptions.DEFAULT)) {
+      // Ten windows' worth, read one message at a time: the handler can never be more than the window
+      // (and the one message that may overshoot it) ahead of what was read.
+      for (int read = 0; read < 160; read++) {
+        assertThat(service.produced.get()).as("produced with %d read", read)
+            .isLessThanOrEqualTo(read + (window + cost - 1) / cost + 1);
+        assertThat(flood.next().getValue().size()).isEqualTo(size);
+      }
+    }
+  }
+
+  @Test
+  void stalledStreamsDoNotStallUnaryCallsOnTheirConnection() throws Exception {
+    try (FerryChannel one = FerryChannel.builder("127.0.0.1", server.port())
+        .pool(PoolOptions.builder().size(1).build()).build()) {
+      BytesValue chunk = BytesValue.of(ByteString.copyFrom(new byte[64 * 1024]));
+      // A client stream whose handler reads nothing: its window fills, and the client can send no more.
+      ClientStreamingCall<BytesValue, Int64Value> sink = one.clientStream(StreamService.SLOW_SINK,
+          CallOptions.DEFAULT);
+      sink.write(chunk); // waits until the call is on the wire
+      while (sink.trySend(chunk)) {
+        // until the server's window is full
+      }
+      // A server stream nobody reads: the server fills the client's window, then its handler waits.
+      StreamReader<BytesValue> flood = one.serverStream(StreamService.FLOOD, Int32Value.of(64 * 1024),
+          CallOptions.DEFAULT);
+      await().atMost(Duration.ofSeconds(30)).until(() -> service.produced.get() >= 16);
+      for (int i = 0; i < 50; i++) {
+        assertThat(one.call(StreamService.SQUARE, Int32Value.of(i), timeout(Duration.ofSeconds(10)))
+            .get(10, TimeUnit.SECONDS).getValue()).isEqualTo(i * i);
+      }
+      assertThat(sink.isWritable()).as("the upload is still stalled").isFalse();
+      assertThat(service.produced.get()).as("the download is still stalled").isLessThanOrEqualTo(17);
+      flood.close();
+      sink.cancel();
     }
   }
 }
