@@ -207,4 +207,26 @@ class ClientStreamTest {
     assertThat(server.connection().received(FrameType.CANCEL)).hasSize(1);
     assertThat(server.connection().received(FrameType.WINDOW_UPDATE)).isEmpty();
   }
+
+  @Test
+  void afterGoAwayAStreamAboveTheLastIdFailsUnavailableAndOneBelowGoesOn() throws Exception {
+    FerryChannel ch = channel(streaming(1000), 1000);
+    ClientStreamingCall<BytesValue, BytesValue> first = ch.clientStream(UPLOAD, CallOptions.DEFAULT);
+    ClientStreamingCall<BytesValue, BytesValue> second = ch.clientStream(UPLOAD, CallOptions.DEFAULT);
+    server.runTasks();
+    java.util.List<EmbeddedServer.Received> requests = server.connection().received(FrameType.REQUEST);
+    assertThat(requests).hasSize(2);
+    int firstId = requests.get(0).requestId();
+    assertThat(second.trySend(bytes(1))).isTrue(); // a request message went: it may not be sent again
+    server.runTasks();
+    server.connection().goAway(firstId, "shutting down");
+    FerryException e = ClientTests.failure(second.response());
+    assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
+    assertThat(server.connections).as("not sent again elsewhere").hasSize(1);
+    assertThat(first.trySend(bytes(1))).isTrue();
+    first.complete();
+    server.runTasks();
+    server.connection().respond(firstId, bytes(2));
+    assertThat(ClientTests.value(first.response()).getValue().size()).isEqualTo(2);
+  }
 }
