@@ -75,7 +75,10 @@ class ChaosSoakTest {
   /** The count bound of the workload loop (the duration is the time bound). */
   private static final long MAX_CALLS = Long.getLong("ferry.soak.maxCalls",
       Math.max(10_000, DURATION.toSeconds() * 100_000));
-  /** How late a call may complete after its deadline: generous, for a loaded 2-core machine. */
+  /**
+   * How late a call may complete after its deadline, beyond the time the JVM itself could not run (see
+   * {@link StallMeter}): generous, for a loaded 2-core machine.
+   */
   private static final Duration DEADLINE_SLACK = Duration.ofSeconds(2);
   /** Calls in flight per channel at most ({@code -Dferry.soak.window=N}). */
   private static final int WINDOW = Integer.getInteger("ferry.soak.window", 16);
@@ -102,6 +105,7 @@ class ChaosSoakTest {
   private final List<AutoCloseable> resources = new CopyOnWriteArrayList<>();
   private volatile FerryServer server;
   private final long testStartNanos = System.nanoTime();
+  private final StallMeter stalls = new StallMeter();
   private int port;
 
   // ---- bookkeeping ----
@@ -124,6 +128,7 @@ class ChaosSoakTest {
 
   @AfterEach
   void closeAll() throws Exception {
+    stalls.close();
     for (int i = resources.size() - 1; i >= 0; i--) {
       resources.get(i).close();
     }
@@ -290,7 +295,8 @@ class ChaosSoakTest {
         + " calls/s), " + (bytesEchoed.sum() >> 20) + " MiB echoed; outcomes " + new TreeMap<>(outcomes) + "; "
         + pastDeadline.sum() + " calls completed after their deadline, by at most "
         + TimeUnit.NANOSECONDS.toMillis(maxOvershootNanos.get()) + " ms (slack " + DEADLINE_SLACK.toMillis()
-        + " ms); " + droppedResponses + " late responses dropped; faults " + new TreeMap<>(faults) + "; "
+        + " ms, beyond what the JVM lost: " + TimeUnit.NANOSECONDS.toMillis(stalls.stalledNanos())
+        + " ms in all); " + droppedResponses + " late responses dropped; faults " + new TreeMap<>(faults) + "; "
         + connectAttempts + " connection attempts; " + handled.size() + " handler runs; "
         + claimedUnprocessed.size() + " failures saying the server never processed the call; leak reports "
         + (leakReports < 0 ? "not collected" : leakReports)
@@ -392,6 +398,7 @@ class ChaosSoakTest {
     final String channel;
     final int size;
     final long startNanos = System.nanoTime();
+    final long stalledAtStart = stalls.stalledNanos();
     final boolean hasDeadline;
     final long deadlineNanos;
     final boolean waitForReady;
@@ -429,9 +436,11 @@ class ChaosSoakTest {
         long overshoot = now - deadlineNanos;
         pastDeadline.increment();
         maxOvershootNanos.accumulate(overshoot);
-        if (overshoot > DEADLINE_SLACK.toNanos()) {
-          violation("completed " + TimeUnit.NANOSECONDS.toMillis(overshoot) + " ms after its deadline ("
-              + describe(error) + "): " + this);
+        long stalled = stalls.stalledNanos() - stalledAtStart;
+        if (overshoot > DEADLINE_SLACK.toNanos() + stalled) {
+          violation("completed " + TimeUnit.NANOSECONDS.toMillis(overshoot) + " ms after its deadline, while the"
+              + " JVM could not run for " + TimeUnit.NANOSECONDS.toMillis(stalled) + " ms (" + describe(error)
+              + "): " + this);
         }
       }
       if (error == null) {
