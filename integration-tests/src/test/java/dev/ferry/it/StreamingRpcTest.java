@@ -16,7 +16,9 @@ import dev.ferry.client.CallOptions;
 import dev.ferry.client.ClientStreamingCall;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.PoolOptions;
+import dev.ferry.client.ClientInterceptor;
 import dev.ferry.server.CallContext;
+import dev.ferry.server.ServerInterceptor;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServerListener;
 import dev.ferry.MethodDescriptor;
@@ -312,6 +314,67 @@ class StreamingRpcTest {
       assertThat(service.produced.get()).as("the download is still stalled").isLessThanOrEqualTo(17);
       flood.close();
       sink.cancel();
+    }
+  }
+  @Test
+  void aThousandStalledStreamsOnOneConnectionLeaveUnaryCallsWorking() throws Exception {
+    try (FerryChannel one = FerryChannel.builder("127.0.0.1", server.port()).streamWindow(1024)
+        .pool(PoolOptions.builder().size(1).build()).build()) {
+      List<StreamReader<Int32Value>> stalled = new ArrayList<>();
+      for (int i = 0; i < 1000; i++) {
+        // Flow-style handlers hold no thread while stalled; each stream's publisher is pulled only as
+        // far as its 1 KiB window allows, and nobody reads past the first message.
+        stalled.add(one.serverStream(StreamService.COUNT_ASYNC, Int32Value.of(1_000_000), CallOptions.DEFAULT));
+      }
+      for (StreamReader<Int32Value> r : stalled) {
+        assertThat(r.next().getValue()).isZero();
+      }
+      for (int i = 0; i < 50; i++) {
+        assertThat(one.call(StreamService.SQUARE, Int32Value.of(i), timeout(Duration.ofSeconds(10)))
+            .get(10, TimeUnit.SECONDS).getValue()).isEqualTo(i * i);
+      }
+      for (StreamReader<Int32Value> r : stalled) {
+        r.close();
+      }
+    }
+  }
+
+  @Test
+  void interceptorsOnBothSidesSeeStreamingCalls() throws Exception {
+    List<String> serverSaw = new java.util.concurrent.CopyOnWriteArrayList<>();
+    FerryServer intercepted = FerryServer.builder().host("127.0.0.1").port(0).addService(service.definition())
+        .intercept(new ServerInterceptor() {
+          @Override
+          public <ReqT, RespT> java.util.concurrent.CompletionStage<RespT> interceptCall(ReqT request,
+              CallContext context, Next<ReqT, RespT> next) throws Exception {
+            serverSaw.add(context.method().fullName() + " " + context.metadata().get("x-tag"));
+            return next.proceed(request);
+          }
+        })
+        .build().start();
+    List<String> clientSaw = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (FerryChannel tagged = FerryChannel.builder("127.0.0.1", intercepted.port())
+        .intercept(new ClientInterceptor() {
+          @Override
+          public <ReqT extends com.google.protobuf.MessageLite, RespT extends com.google.protobuf.MessageLite>
+              CompletableFuture<dev.ferry.client.Response<RespT>> interceptCall(MethodDescriptor<ReqT, RespT> method,
+              ReqT request, CallOptions options, Next<ReqT, RespT> next) {
+            clientSaw.add(method.fullName());
+            return next.proceed(request, options.toBuilder()
+                .metadata(dev.ferry.Metadata.of("x-tag", "streamed")).build())
+                .whenComplete((r, e) -> clientSaw.add("done " + (e == null ? "OK" : e.getClass().getSimpleName())));
+          }
+        }).build()) {
+      try (StreamReader<Int32Value> numbers = tagged.serverStream(StreamService.COUNT, Int32Value.of(3),
+          timeout(Duration.ofSeconds(30)))) {
+        assertThat(readAll(numbers)).hasSize(3);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> clientSaw.size() == 2);
+      assertThat(clientSaw).containsExactly(StreamService.COUNT.fullName(), "done OK");
+      assertThat(serverSaw).containsExactly(StreamService.COUNT.fullName() + " streamed");
+    } finally {
+      intercepted.shutdownNow();
+      assertThat(intercepted.awaitTermination(Duration.ofSeconds(10))).isTrue();
     }
   }
 }
