@@ -377,4 +377,33 @@ class StreamingRpcTest {
       assertThat(intercepted.awaitTermination(Duration.ofSeconds(10))).isTrue();
     }
   }
+  @Test
+  void aGracefulShutdownLetsAStreamInFlightRunToItsEnd() throws Exception {
+    // 100,000 messages of about 20 bytes: two windows, so the server must keep getting credit
+    // from the reader after its shutdown began.
+    try (StreamReader<Int32Value> numbers = channel.serverStream(StreamService.COUNT, Int32Value.of(100_000),
+        timeout(Duration.ofSeconds(60)))) {
+      assertThat(numbers.next().getValue()).isZero();
+      server.shutdown(Duration.ofSeconds(60));
+      int expected = 1;
+      while (numbers.hasNext()) {
+        assertThat(numbers.next().getValue()).isEqualTo(expected++);
+      }
+      assertThat(expected).isEqualTo(100_000);
+    }
+    assertThat(server.awaitTermination(Duration.ofSeconds(30))).isTrue();
+  }
+
+  @Test
+  void aGracefulShutdownCancelsAStreamStillOpenWhenItsGraceEnds() throws Exception {
+    StreamReader<Int32Value> quiet = channel.serverStream(StreamService.QUIET, Int32Value.of(0), CallOptions.DEFAULT);
+    CallContext ctx = service.contexts.poll(10, TimeUnit.SECONDS);
+    assertThat(ctx).as("the handler runs").isNotNull();
+    server.shutdown(Duration.ofMillis(300));
+    assertThat(server.awaitTermination(Duration.ofSeconds(30))).isTrue();
+    assertThat(service.handlerEnds.poll(10, TimeUnit.SECONDS)).as("the handler was cancelled").isNotNull();
+    assertThat(ctx.isCancelled()).isTrue();
+    assertThatThrownBy(quiet::hasNext).isInstanceOf(FerryException.class);
+    quiet.close();
+  }
 }
