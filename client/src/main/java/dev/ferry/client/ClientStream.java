@@ -48,8 +48,10 @@ final class ClientStream<ReqT extends MessageLite, RespT extends MessageLite>
   private final CompletableFuture<RespT> response = new CompletableFuture<>() {
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
+      // Cancelled first, so that the caller sees a CancellationException, as for a unary call's future.
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
       ClientStream.this.cancel(new FerryException(StatusCode.CANCELLED, method.fullName() + " was cancelled"));
-      return super.cancel(mayInterruptIfRunning);
+      return cancelled;
     }
   };
   private volatile ClientCall<RespT, Response<RespT>> call;

@@ -229,4 +229,24 @@ class ClientStreamTest {
     server.connection().respond(firstId, bytes(2));
     assertThat(ClientTests.value(first.response()).getValue().size()).isEqualTo(2);
   }
+  @Test
+  void cancellingThePublisherFedUploadsFutureCancelsTheCallLikeAUnaryOne() {
+    FerryChannel ch = channel(streaming(1000), 1000);
+    java.util.concurrent.Flow.Publisher<BytesValue> silent =
+        subscriber -> subscriber.onSubscribe(new java.util.concurrent.Flow.Subscription() {
+          @Override
+          public void request(long n) {}
+
+          @Override
+          public void cancel() {}
+        });
+    java.util.concurrent.CompletableFuture<BytesValue> response = ch.clientStream(UPLOAD, silent, CallOptions.DEFAULT);
+    server.runTasks();
+    assertThat(server.connection().received(FrameType.REQUEST)).hasSize(1);
+    assertThat(response.cancel(false)).isTrue();
+    server.runTasks();
+    assertThat(response).isCancelled();
+    assertThatThrownBy(response::join).isInstanceOf(java.util.concurrent.CancellationException.class);
+    assertThat(server.connection().received(FrameType.CANCEL)).hasSize(1);
+  }
 }
