@@ -51,7 +51,7 @@ class StreamMemoryTest {
     long bound = (WINDOW + cost - 1) / cost + 1;
     int messages = 4096; // 256 MiB
     try (StreamReader<BytesValue> flood = channel.serverStream(StreamService.FLOOD, Int32Value.of(MESSAGE),
-        CallOptions.DEFAULT)) {
+        CallOptions.builder().timeout(Duration.ofSeconds(120)).build())) {
       for (int read = 0; read < messages; read++) {
         long ahead = service.produced.get() - read;
         if (ahead > bound) {

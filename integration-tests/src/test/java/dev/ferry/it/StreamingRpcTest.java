@@ -57,7 +57,7 @@ class StreamingRpcTest {
     channel = FerryChannel.builder("127.0.0.1", server.port()).build();
     // Connected before the test starts: a deadline test measures the call, not the connect.
     try (StreamReader<Int32Value> warmUp = channel.serverStream(StreamService.COUNT, Int32Value.of(1),
-        CallOptions.DEFAULT)) {
+        timeout(Duration.ofSeconds(60)))) {
       assertThat(readAll(warmUp)).hasSize(1);
     }
     assertThat(completions.poll(10, TimeUnit.SECONDS)).isEqualTo(StatusCode.OK);
@@ -229,7 +229,7 @@ class StreamingRpcTest {
   @Test
   void closingTheReaderCancelsTheCallAndTheHandlerStops() throws Exception {
     StreamReader<BytesValue> flood = channel.serverStream(StreamService.FLOOD, Int32Value.of(100),
-        CallOptions.DEFAULT);
+        timeout(Duration.ofSeconds(60)));
     assertThat(flood.next().getValue().size()).isEqualTo(100);
     CallContext ctx = service.contexts.poll(10, TimeUnit.SECONDS);
     flood.close();
@@ -279,7 +279,7 @@ class StreamingRpcTest {
     int cost = 16 + BytesValue.of(ByteString.copyFrom(new byte[size])).getSerializedSize();
     int window = 1024 * 1024; // the channel's default stream window
     try (StreamReader<BytesValue> flood = channel.serverStream(StreamService.FLOOD, Int32Value.of(size),
-        CallOptions.DEFAULT)) {
+        timeout(Duration.ofSeconds(60)))) {
       // Ten windows' worth, read one message at a time: the handler can never be more than the window
       // (and the one message that may overshoot it) ahead of what was read.
       for (int read = 0; read < 160; read++) {
@@ -297,14 +297,14 @@ class StreamingRpcTest {
       BytesValue chunk = BytesValue.of(ByteString.copyFrom(new byte[64 * 1024]));
       // A client stream whose handler reads nothing: its window fills, and the client can send no more.
       ClientStreamingCall<BytesValue, Int64Value> sink = one.clientStream(StreamService.SLOW_SINK,
-          CallOptions.DEFAULT);
+          timeout(Duration.ofSeconds(60)));
       sink.write(chunk); // waits until the call is on the wire
       while (sink.trySend(chunk)) {
         // until the server's window is full
       }
       // A server stream nobody reads: the server fills the client's window, then its handler waits.
       StreamReader<BytesValue> flood = one.serverStream(StreamService.FLOOD, Int32Value.of(64 * 1024),
-          CallOptions.DEFAULT);
+          timeout(Duration.ofSeconds(60)));
       await().atMost(Duration.ofSeconds(30)).until(() -> service.produced.get() >= 16);
       for (int i = 0; i < 50; i++) {
         assertThat(one.call(StreamService.SQUARE, Int32Value.of(i), timeout(Duration.ofSeconds(10)))
@@ -324,7 +324,8 @@ class StreamingRpcTest {
       for (int i = 0; i < 1000; i++) {
         // Flow-style handlers hold no thread while stalled; each stream's publisher is pulled only as
         // far as its 1 KiB window allows, and nobody reads past the first message.
-        stalled.add(one.serverStream(StreamService.COUNT_ASYNC, Int32Value.of(1_000_000), CallOptions.DEFAULT));
+        stalled.add(one.serverStream(StreamService.COUNT_ASYNC, Int32Value.of(1_000_000),
+            timeout(Duration.ofSeconds(60))));
       }
       for (StreamReader<Int32Value> r : stalled) {
         assertThat(r.next().getValue()).isZero();
@@ -396,7 +397,8 @@ class StreamingRpcTest {
 
   @Test
   void aGracefulShutdownCancelsAStreamStillOpenWhenItsGraceEnds() throws Exception {
-    StreamReader<Int32Value> quiet = channel.serverStream(StreamService.QUIET, Int32Value.of(0), CallOptions.DEFAULT);
+    StreamReader<Int32Value> quiet = channel.serverStream(StreamService.QUIET, Int32Value.of(0),
+        timeout(Duration.ofSeconds(60)));
     CallContext ctx = service.contexts.poll(10, TimeUnit.SECONDS);
     assertThat(ctx).as("the handler runs").isNotNull();
     server.shutdown(Duration.ofMillis(300));
