@@ -77,7 +77,11 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Calls started and not yet finished. (No set of them: every way a call can end reaches it anyway.) */
   private final AtomicInteger active = new AtomicInteger();
-  private final ConnectionPool pool;
+  private final Balancer balancer;
+  /** Null for a channel to one fixed server. */
+  private final Resolution resolution;
+  /** What messages and metrics call the servers: {@code host:port}, or the resolver's authority. */
+  private final String authority;
   private final Ticker ticker;
   private final ClientTransport transport;
   private final AtomicLong droppedResponses = new AtomicLong();
@@ -99,7 +103,7 @@ public final class FerryChannel implements AutoCloseable {
     this.listener = ChannelListeners.of(b.listeners);
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
         b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker,
-        listener);
+        listener, null);
     this.tls = b.tls;
     this.transport = b.transport != null ? b.transport : ClientTransport.of(config);
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
@@ -115,13 +119,35 @@ public final class FerryChannel implements AutoCloseable {
     this.group = b.eventLoopGroup != null ? b.eventLoopGroup
         : b.inProcess ? Transports.inProcessEventLoopGroup()
         : Transports.newEventLoopGroup(1, "ferry-client");
-    this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group, b.random,
-        slot -> ClientConnection.open(config, transport, tls, group.next(), this::dispatch, droppedResponses, slot),
-        this::maybeTerminated, listener);
+    Scheduler scheduler = b.scheduler != null ? b.scheduler : Scheduler.of(group, b.ticker);
+    Subchannel.Opener opener = (subchannel, slot) -> ClientConnection.open(subchannel.config(), transport, tls,
+        group.next(), call -> redispatch(call, subchannel), droppedResponses, slot);
+    if (b.target == null) {
+      this.authority = config.authority();
+      this.resolution = null;
+      this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, false, scheduler, b.random,
+          endpoint -> config, opener, this::maybeTerminated, listener);
+      balancer.updateEndpoints(List.of(Endpoint.fixed(b.host, b.port)));
+    } else {
+      NameResolver resolver = Targets.resolver(b.target, b.resolverProviders,
+          new NameResolver.Args(group.next(), b.resolverOptions), scheduler, b.dnsLookup);
+      this.authority = resolver.authority();
+      this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, true, scheduler, b.random,
+          config::forEndpoint, opener, this::maybeTerminated, listener);
+      this.resolution = new Resolution(resolver, balancer, scheduler, b.resolverOptions, b.target);
+    }
     listener.channelCreated(stats);
     if (b.pool.eager()) {
-      pool.connectAll();
+      balancer.connectAll();
     }
+    if (resolution != null) {
+      resolution.start();
+    }
+  }
+
+  /** A server did not process {@code call} (or never got it): it moves, to another server if there is one. */
+  private void redispatch(ClientCall<?, ?> call, Subchannel from) {
+    balancer.redispatch(call, from);
   }
 
   /** A connection's heartbeat times differ from the configured ones: said once per channel, at INFO. */
@@ -134,12 +160,35 @@ public final class FerryChannel implements AutoCloseable {
 
   /** The channel's connectivity state; transitions are logged (INFO, WARN for TRANSIENT_FAILURE). */
   public ChannelState state() {
-    return shutdown ? ChannelState.SHUTDOWN : pool.state();
+    return shutdown ? ChannelState.SHUTDOWN : balancer.state();
   }
 
   /** A builder of a channel to the server at {@code host:port}. */
   public static FerryChannelBuilder builder(String host, int port) {
     return new FerryChannelBuilder(host, port);
+  }
+
+  /**
+   * A builder of a channel to the servers {@code target} names, found by a {@link NameResolver} and
+   * balanced ({@link BalancerOptions}):
+   *
+   * <ul>
+   *   <li>{@code static://10.0.0.1:7070,10.0.0.2:7070}: a fixed list ({@code [v6]:port} for IPv6);
+   *   <li>{@code dns:///kv.internal:7070}: every A and AAAA record of the name, looked up again every
+   *       {@link ResolverOptions#refreshInterval()} and after connection failures and GOAWAYs;
+   *   <li>{@code zk://zk1:2181,zk2:2181/ferry.examples.kvstore.KvStore}: the servers registered in
+   *       ZooKeeper under that service name (with {@code ferry-discovery-zookeeper});
+   *   <li>any other scheme a {@link NameResolverProvider} on the class path resolves.
+   * </ul>
+   *
+   * <p>Each server gets its own pool of {@link PoolOptions#size()} connections. The resolver starts
+   * when the channel is built; connections open on the first call (or at once, if the pool is eager).
+   *
+   * @throws IllegalArgumentException if {@code target} is not {@code scheme://...}; an unknown scheme or
+   *     a malformed target fails {@link FerryChannelBuilder#build()}
+   */
+  public static FerryChannelBuilder builder(String target) {
+    return FerryChannelBuilder.forTarget(target);
   }
 
   /**
@@ -152,7 +201,7 @@ public final class FerryChannel implements AutoCloseable {
     if (name.isEmpty()) {
       throw new IllegalArgumentException("name: \"\" (expected: the in-process server's name)");
     }
-    return new FerryChannelBuilder(name);
+    return FerryChannelBuilder.inProcess(name);
   }
 
   // ---- calls ----
@@ -265,14 +314,14 @@ public final class FerryChannel implements AutoCloseable {
     requireNonNull(options, "options");
   }
 
-  /** Hands {@code call} to the pool: a ready connection, the waiting queue, or a fast failure. Any thread. */
+  /** Hands {@code call} to the balancer: a ready connection, the waiting queue, or a fast failure. Any thread. */
   private void dispatch(ClientCall<?, ?> call) {
-    pool.dispatch(call);
+    balancer.dispatch(call);
   }
 
   private void callDone(ClientCall<?, ?> call) {
     int left = active.decrementAndGet();
-    pool.callDone(call);
+    balancer.callDone(call);
     listener.callCompleted(call.method(), call.outcome(), call.startNanos(), call.request().getSerializedSize(),
         call.responseBytes());
     if (shutdown && left == 0) {
@@ -377,7 +426,10 @@ public final class FerryChannel implements AutoCloseable {
     synchronized (lock) {
       closing = true;
     }
-    for (ClientConnection c : pool.shutdown()) {
+    if (resolution != null) {
+      resolution.shutdown();
+    }
+    for (ClientConnection c : balancer.shutdown()) {
       c.close(reason);
     }
     maybeTerminated();
@@ -386,7 +438,7 @@ public final class FerryChannel implements AutoCloseable {
   private void maybeTerminated() {
     boolean done;
     synchronized (lock) {
-      done = closing && pool.allClosed();
+      done = closing && balancer.allClosed();
     }
     if (!done || !terminating.compareAndSet(false, true)) {
       return;
@@ -429,30 +481,40 @@ public final class FerryChannel implements AutoCloseable {
 
   /** A connection new calls may go to, or null if none is ready. */
   ClientConnection currentConnection() {
-    List<ClientConnection> ready = pool.readyConnections();
+    List<ClientConnection> ready = balancer.readyConnections();
     return ready.isEmpty() ? null : ready.get(0);
   }
 
-  /** The pool, for tests. */
-  ConnectionPool pool() {
-    return pool;
+  /** The balancer (endpoints, connections, waiting calls), for tests. */
+  Balancer balancer() {
+    return balancer;
   }
 
   @Override
   public String toString() {
-    return "FerryChannel{" + config.authority() + (shutdown ? ", shut down" : "") + '}';
+    return "FerryChannel{" + authority + (shutdown ? ", shut down" : "") + '}';
   }
 
   /** What {@link ChannelListener}s read for gauges. */
   private final class Stats implements ChannelStats {
     @Override
     public String host() {
-      return config.host();
+      if (resolution == null) {
+        return config.host();
+      }
+      int colon = authority.lastIndexOf(':');
+      return colon > 0 && isPort(authority.substring(colon + 1)) ? stripBrackets(authority.substring(0, colon))
+          : authority;
     }
 
     @Override
     public int port() {
-      return config.port();
+      if (resolution == null) {
+        return config.port();
+      }
+      int colon = authority.lastIndexOf(':');
+      return colon > 0 && isPort(authority.substring(colon + 1)) ? Integer.parseInt(authority.substring(colon + 1))
+          : 0;
     }
 
     @Override
@@ -467,28 +529,44 @@ public final class FerryChannel implements AutoCloseable {
 
     @Override
     public int waitingCalls() {
-      return pool.waitingCalls();
+      return balancer.waitingCalls();
     }
 
     @Override
     public int connectingConnections() {
-      return pool.connectionsByState()[0];
+      return balancer.connectionsByState()[0];
     }
 
     @Override
     public int readyConnections() {
-      return pool.connectionsByState()[1];
+      return balancer.connectionsByState()[1];
     }
 
     @Override
     public int drainingConnections() {
-      return pool.connectionsByState()[2];
+      return balancer.connectionsByState()[2];
     }
 
     @Override
     public String toString() {
       return FerryChannel.this.toString();
     }
+  }
+
+  private static boolean isPort(String s) {
+    if (s.isEmpty() || s.length() > 5) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String stripBrackets(String host) {
+    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
   }
 
   private static int toMillisInt(Duration d) {

@@ -70,7 +70,7 @@ class NoDoubleSendTest extends FakeServerTestBase {
     Channel first = firstTwo.get(0).channel();
     // c3 waits in the pool: the connection is at the server's limit of 2.
     CompletableFuture<StringValue> c3 = ch.call(ECHO, s("c3"), TEN_SECONDS);
-    await().until(() -> ch.pool().waitingCalls() == 1);
+    await().until(() -> ch.balancer().waitingCalls() == 1);
 
     // RESPONSE(1) and a protocol error in one flush, so the client reads them in one go.
     first.write(firstTwo.get(0).responseFrame(StringValue.of("echo:c1")));

@@ -11,8 +11,8 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** Pool behaviour that needs no server at all. */
-class ConnectionPoolTest {
+/** Balancer behaviour that needs no server at all. */
+class BalancerTest {
   @Test
   void failedAttemptsKeepBeingRetriedWithBackoffEvenWhenTheyFailInline() throws Exception {
     int port;
@@ -26,7 +26,7 @@ class ConnectionPoolTest {
       assertThat(failure(channel.call(ECHO, s("x"))).code()).isEqualTo(StatusCode.UNAVAILABLE);
       // Retries run on the channel's event loop, where a refused connect fails inline; each must still
       // schedule the next one (a slot that stopped retrying would stay dead for good).
-      await().atMost(Duration.ofSeconds(10)).until(() -> channel.pool().connectAttempts() >= 5);
+      await().atMost(Duration.ofSeconds(10)).until(() -> channel.balancer().connectAttempts() >= 5);
       assertThat(channel.state()).isEqualTo(ChannelState.TRANSIENT_FAILURE);
     }
   }
