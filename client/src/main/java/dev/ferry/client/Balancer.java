@@ -398,24 +398,25 @@ final class Balancer {
    */
   void callDone(ClientCall<?, ?> call) {
     pending.callDone(call);
-    OutlierDetector o = outliers;
-    if (o != null) {
+    if (outliers != null) {
       CallProgress progress = call.progressAtDone();
       ClientConnection c = call.connectionAtDone();
-      if (c != null && progress != null && progress.mayHaveReachedServer()) {
-        Subchannel s = c.subchannel();
-        if (s != null) {
-          long now = scheduler.nanoTime();
-          EndpointStats.Verdict v = s.stats.record(now, now - call.startNanos(), call.outcome(),
-              call.statusFromServer());
-          if (v != EndpointStats.Verdict.NONE) {
-            o.verdict(s, v, call.outcome());
-          }
-        }
+      // Only a call that may have reached its server says something about it.
+      if (c != null && progress != null && progress.mayHaveReachedServer() && c.subchannel() != null) {
+        long now = scheduler.nanoTime();
+        record(c.subchannel(), now, now - call.startNanos(), call.outcome(), call.statusFromServer());
       }
     }
     if (pending.waiting() > 0) {
       drainWaiters();
+    }
+  }
+
+  /** {@code s} served a call: its latency estimate and failure counts learn, and ejection may follow. */
+  void record(Subchannel s, long now, long rttNanos, StatusCode status, boolean statusFromServer) {
+    EndpointStats.Verdict v = s.stats.record(now, rttNanos, status, statusFromServer);
+    if (v != EndpointStats.Verdict.NONE && outliers != null) {
+      outliers.verdict(s, v, status);
     }
   }
 
@@ -689,6 +690,11 @@ final class Balancer {
   /** For tests: every connection not yet closed, including draining ones. */
   Set<ClientConnection> openConnections() {
     return Set.copyOf(open);
+  }
+
+  /** For tests: the outlier detector (null for a channel to one fixed server). */
+  OutlierDetector outliers() {
+    return outliers;
   }
 
   /** For tests: the picker now. */
