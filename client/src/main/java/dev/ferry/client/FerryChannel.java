@@ -502,9 +502,8 @@ public final class FerryChannel implements AutoCloseable {
       if (resolution == null) {
         return config.host();
       }
-      int colon = authority.lastIndexOf(':');
-      return colon > 0 && isPort(authority.substring(colon + 1)) ? stripBrackets(authority.substring(0, colon))
-          : authority;
+      int colon = singlePortAt();
+      return colon > 0 ? stripBrackets(authority.substring(0, colon)) : authority;
     }
 
     @Override
@@ -512,9 +511,14 @@ public final class FerryChannel implements AutoCloseable {
       if (resolution == null) {
         return config.port();
       }
+      int colon = singlePortAt();
+      return colon > 0 ? Integer.parseInt(authority.substring(colon + 1)) : 0;
+    }
+
+    /** Where the port starts in an authority that is one {@code host:port}; -1 otherwise (a list, a name). */
+    private int singlePortAt() {
       int colon = authority.lastIndexOf(':');
-      return colon > 0 && isPort(authority.substring(colon + 1)) ? Integer.parseInt(authority.substring(colon + 1))
-          : 0;
+      return colon > 0 && authority.indexOf(',') < 0 && isPort(authority.substring(colon + 1)) ? colon : -1;
     }
 
     @Override
