@@ -74,6 +74,7 @@ final class Balancer {
   private volatile Runnable refreshResolver = () -> {};
   private int roundRobinStart; // guarded
 
+
   /**
    * @param authority what the channel's messages call its servers: {@code host:port}, or the target's authority
    * @param balanced whether to learn from call outcomes and eject failing endpoints (channels built from a target)
@@ -415,6 +416,7 @@ final class Balancer {
   /** {@code s} served a call: its latency estimate and failure counts learn, and ejection may follow. */
   void record(Subchannel s, long now, long rttNanos, StatusCode status, boolean statusFromServer) {
     EndpointStats.Verdict v = s.stats.record(now, rttNanos, status, statusFromServer);
+
     if (v != EndpointStats.Verdict.NONE && outliers != null) {
       outliers.verdict(s, v, status);
     }

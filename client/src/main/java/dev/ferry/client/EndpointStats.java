@@ -19,7 +19,7 @@ import dev.ferry.StatusCode;
  */
 final class EndpointStats {
   /** The time constant of the latency estimate's decay. */
-  static final long DECAY_NANOS = 1_000_000_000L;
+  static final long DECAY_NANOS = 250_000_000L;
 
   /** Where a server stands with outlier ejection. Changed under the balancer's lock (read anywhere). */
   enum Ejection {
