@@ -48,6 +48,28 @@ public final class ClientInternals {
     return channel.droppedResponses();
   }
 
+  /**
+   * Makes {@code builder}'s {@code dns:///} target resolve host names through {@code addresses} (name to
+   * IP literals) instead of the system's resolver.
+   */
+  public static FerryChannelBuilder dnsLookup(FerryChannelBuilder builder, java.util.Map<String, List<String>> addresses) {
+    return builder.dnsLookup(host -> {
+      List<String> ips = addresses.get(host);
+      if (ips == null) {
+        return java.util.concurrent.CompletableFuture.failedFuture(new java.net.UnknownHostException(host));
+      }
+      List<java.net.InetAddress> out = new ArrayList<>();
+      for (String ip : ips) {
+        try {
+          out.add(java.net.InetAddress.getByAddress(host, java.net.InetAddress.getByName(ip).getAddress()));
+        } catch (java.net.UnknownHostException e) {
+          return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+      }
+      return java.util.concurrent.CompletableFuture.completedFuture(out);
+    });
+  }
+
   /** Connection attempts the channel's pool has started. */
   public static int connectAttempts(FerryChannel channel) {
     return channel.balancer().connectAttempts();
