@@ -66,7 +66,6 @@ final class Balancer {
   /** The resolver listed endpoints at least once. Guarded. */
   private boolean resolved;
   private String resolutionFailure; // guarded
-  private Throwable resolutionFailureCause; // guarded
   private volatile String lastFailure;
   private volatile Throwable lastFailureCause;
   private volatile ChannelState state = ChannelState.IDLE;
@@ -148,7 +147,6 @@ final class Balancer {
       subchannels = next;
       resolved = true;
       resolutionFailure = null;
-      resolutionFailureCause = null;
       if ((added > 0 || removed > 0) && outliers != null) {
         if (first) {
           log.info("Channel to {}: {} endpoint{} {}", authority, next.size(), next.size() == 1 ? "" : "s",
@@ -193,7 +191,6 @@ final class Balancer {
         return;
       }
       resolutionFailure = why;
-      resolutionFailureCause = cause;
       lastFailure = why;
       lastFailureCause = cause;
       before = state;

@@ -35,8 +35,8 @@ public interface ChannelListener {
 
   /**
    * The channel's connectivity state changed (the transitions {@link FerryChannel#state()} shows). On
-   * the thread that caused it (any), while the channel holds its pool's lock: do not call the channel
-   * from here.
+   * the thread that caused it (any), while the channel holds its balancer's lock: do not call the
+   * channel from here.
    */
   default void stateChanged(ChannelState from, ChannelState to) {}
 
@@ -66,7 +66,7 @@ public interface ChannelListener {
   /**
    * The channel opens a connection again in a place where it had one or tried one before: after that
    * connection closed, went away (GOAWAY) or failed to connect. (The first connection of each place in
-   * the pool is not a reconnect.) Any thread, while the channel holds its pool's lock.
+   * the pool is not a reconnect.) Any thread, while the channel holds its balancer's lock.
    */
   default void reconnecting() {}
 

@@ -26,8 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A client of one Ferry server: makes unary calls over a multiplexed connection. Thread-safe; make
- * one per server and share it.
+ * A client of one Ferry server, or of the servers behind a target ({@link #builder(String)}): makes unary
+ * calls over a small pool of multiplexed connections per server. Thread-safe; make one per server (or
+ * service) and share it.
  *
  * <pre>{@code
  * try (FerryChannel channel = FerryChannel.builder("localhost", 7000).build()) {

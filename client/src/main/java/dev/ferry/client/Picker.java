@@ -96,10 +96,17 @@ abstract class Picker {
   /**
    * Power of two choices: two endpoints drawn at random, the call goes to the one with the lower cost,
    * peak-EWMA latency x (calls in flight + 1) / weight.
+   *
+   * <p>Costs within {@link #TOLERANCE} of each other count as equal, and then the endpoint with fewer calls
+   * in flight wins: on a busy machine the latencies of equal servers wander by tens of percent, and
+   * since the cost multiplies latency by load, following every wobble would give the momentarily faster
+   * one far more than its share. A server that is really slower (twice, ten times) is outside the band.
    */
   static final class PowerOfTwoChoices extends Picker {
     /** Latencies are floored at 1 µs, so that load decides between endpoints with no samples yet. */
     private static final double MIN_LATENCY_NANOS = 1_000;
+    /** How much cheaper an endpoint must be to win on cost rather than on calls in flight. */
+    static final double TOLERANCE = 1.25;
     private final DoubleSupplier random;
     private final java.util.function.LongSupplier clock;
 
@@ -149,7 +156,16 @@ abstract class Picker {
         }
       }
       long now = clock.getAsLong();
-      Subchannel first = cost(a, now) <= cost(b, now) ? a : b;
+      double costA = cost(a, now);
+      double costB = cost(b, now);
+      Subchannel first;
+      if (costA * TOLERANCE < costB) {
+        first = a;
+      } else if (costB * TOLERANCE < costA) {
+        first = b;
+      } else {
+        first = b.inFlight() < a.inFlight() ? b : a; // a was drawn at random: ties spread
+      }
       Subchannel second = first == a ? b : a;
       ClientConnection c = first.acquire();
       if (c == null) {

@@ -374,7 +374,6 @@ final class Subchannel {
     }
   }
 
-  /** For {@link ChannelStats}: adds this endpoint's open connections that are connecting, ready, draining. */
   @Override
   public String toString() {
     return "Subchannel{" + endpoint.label() + ", " + state + (suspect ? ", suspect" : "") + '}';
