@@ -32,7 +32,9 @@ public final class BalancerOptions {
      * The default: for each call, two ready servers drawn at random, and the call goes to the cheaper
      * one, cost being its peak-EWMA latency times its calls in flight plus one (divided by its weight).
      * A slow or hung server's cost grows with the calls it holds, so it loses traffic before those calls
-     * time out; a new server starts at the median of its peers' latency, so it is not flooded.
+     * time out; a new server starts at the median of its peers' latency, so it is not flooded. Costs
+     * within 25% of each other count as equal, and the server with fewer calls in flight wins: equal
+     * servers keep equal shares through the latency wobbles of a busy machine.
      */
     POWER_OF_TWO_CHOICES,
     /** Each ready server in turn, whatever its latency or load. */
