@@ -3,6 +3,7 @@ package dev.ferry.client;
 import static java.util.Objects.requireNonNull;
 
 import dev.ferry.internal.Settings;
+import dev.ferry.internal.SystemTicker;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;

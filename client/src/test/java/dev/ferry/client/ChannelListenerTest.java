@@ -4,7 +4,6 @@ import static dev.ferry.client.ClientTests.ECHO;
 import static dev.ferry.client.ClientTests.s;
 import static dev.ferry.client.ClientTests.value;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.StringValue;
 import dev.ferry.MethodDescriptor;
@@ -55,27 +54,29 @@ class ChannelListenerTest extends FakeServerTestBase {
   };
 
   @Test
-  void callsTheServerDidNotProcessAreHeardAsRetriedAndCompleteOnce() throws Exception {
-    server = FakeServer.start();
-    FerryChannel ch = channel(server.client().pool(PoolOptions.builder().size(1).build()).addListener(listener));
-    CompletableFuture<StringValue> kept = ch.call(ECHO, s("kept"), THIRTY_SECONDS);
-    CompletableFuture<StringValue> moved = ch.call(ECHO, s("moved"), THIRTY_SECONDS);
-    List<FakeServer.FakeRequest> requests = server.nextRequests(2);
+  void callsTheServerDidNotProcessAreHeardAsRetriedAndCompleteOnce() {
+    try (EmbeddedServer embedded = new EmbeddedServer()) {
+      FerryChannel ch = embedded.channel(embedded.client().addListener(listener));
+      CompletableFuture<StringValue> kept = ch.call(ECHO, s("kept"), THIRTY_SECONDS);
+      CompletableFuture<StringValue> moved = ch.call(ECHO, s("moved"), THIRTY_SECONDS);
+      embedded.runTasks();
+      EmbeddedServer.Connection first = embedded.connection();
 
-    FakeServer.goAway(requests.get(0).channel(), 1, "restarting"); // the second was not processed
-    FakeServer.FakeRequest retried = server.nextRequest();
-    assertThat(retried.string()).isEqualTo("moved");
-    // The draining connection still finishes the call it kept; a new one took the other.
-    await().atMost(Duration.ofSeconds(10)).until(() -> stats.get().drainingConnections() == 1
-        && stats.get().readyConnections() == 1);
-    retried.respond(s("moved!"));
-    requests.get(0).respond(s("kept!"));
-    assertThat(value(moved).getValue()).isEqualTo("moved!");
-    assertThat(value(kept).getValue()).isEqualTo("kept!");
+      first.goAway(1, "restarting"); // the second was not processed
+      EmbeddedServer.Connection second = embedded.connection();
+      assertThat(second).as("a new connection took the unprocessed call").isNotSameAs(first);
+      // The draining connection still finishes the call it kept; the new one has the other.
+      assertThat(stats.get().drainingConnections()).isEqualTo(1);
+      assertThat(stats.get().readyConnections()).isEqualTo(1);
+      second.respond(second.received(dev.ferry.internal.FrameType.REQUEST).get(0).requestId(), s("moved!"));
+      first.respond(1, s("kept!"));
+      assertThat(moved).isCompletedWithValue(s("moved!"));
+      assertThat(kept).isCompletedWithValue(s("kept!"));
 
-    assertThat(events).containsSubsequence("goaway", "retried " + ECHO.methodName(), "reconnecting");
-    assertThat(events).filteredOn(e -> e.startsWith("retried")).hasSize(1);
-    assertThat(events).filteredOn(e -> e.startsWith("completed")).containsExactly("completed OK", "completed OK");
+      assertThat(events).containsSubsequence("goaway", "retried " + ECHO.methodName(), "reconnecting");
+      assertThat(events).filteredOn(e -> e.startsWith("retried")).hasSize(1);
+      assertThat(events).filteredOn(e -> e.startsWith("completed")).containsExactly("completed OK", "completed OK");
+    }
   }
 
   @Test

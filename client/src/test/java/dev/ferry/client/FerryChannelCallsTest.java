@@ -6,7 +6,6 @@ import static dev.ferry.client.ClientTests.failure;
 import static dev.ferry.client.ClientTests.s;
 import static dev.ferry.client.ClientTests.value;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.BytesValue;
 import com.google.protobuf.ByteString;
@@ -138,26 +137,6 @@ class FerryChannelCallsTest extends FakeServerTestBase {
   }
 
   @Test
-  void deadlineFiresWithoutAnswerAndCancelIsSent() throws Exception {
-    server = FakeServer.start();
-    FerryChannel ch = connectedChannel(server.client());
-    long start = System.nanoTime();
-
-    CompletableFuture<StringValue> f = ch.call(ECHO, s("slow"), CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(1)));
-
-    FakeServer.FakeRequest r = server.nextRequest();
-    assertThat(r.timeoutMicros()).isPositive().isLessThanOrEqualTo(1_000_000);
-    FerryException e = failure(f);
-    long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
-    assertThat(e.description()).containsPattern("deadline exceeded after \\d+ ms \\(timeout 1000 ms\\)")
-        .contains("test.Echo/Say").contains("was sent");
-    assertThat(elapsedMillis).as("not before the deadline").isGreaterThanOrEqualTo(1_000);
-    assertThat(server.nextCancel()).isEqualTo(r.id());
-    assertThat(ch.currentConnection().pendingCount()).isZero();
-  }
-
-  @Test
   void aDeadlineBeyondTheProtocolsMaximumIsSentAsTheMaximum() throws Exception {
     server = FakeServer.start();
     FerryChannel ch = channel(server.client());
@@ -168,48 +147,6 @@ class FerryChannelCallsTest extends FakeServerTestBase {
     assertThat(r.timeoutMicros()).isEqualTo(dev.ferry.internal.RequestHead.MAX_TIMEOUT_MICROS);
     r.respond(s("done"));
     assertThat(value(f).getValue()).isEqualTo("done");
-  }
-
-  @Test
-  void defaultTimeoutAppliesWhenOptionsHaveNoDeadline() throws Exception {
-    server = FakeServer.start();
-    FerryChannel ch = connectedChannel(server.client().defaultTimeout(Duration.ofSeconds(1)));
-
-    CompletableFuture<StringValue> f = ch.call(ECHO, s("slow"));
-
-    assertThat(server.nextRequest().timeoutMicros()).isPositive().isLessThanOrEqualTo(1_000_000);
-    assertThat(failure(f).code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
-    server.nextCancel();
-  }
-
-  @Test
-  void optionsWithATimeoutReusedLaterGiveEachCallTheFullTimeout() throws Exception {
-    server = FakeServer.start();
-    server.autoEcho();
-    FerryChannel ch = channel(server.client());
-    CallOptions reused = CallOptions.builder().timeout(Duration.ofMillis(300)).build();
-    long built = System.nanoTime();
-    // Later than the timeout after the options were built: a deadline fixed at build time has passed.
-    await().until(() -> System.nanoTime() - built > TimeUnit.MILLISECONDS.toNanos(400));
-
-    assertThat(value(ch.call(ECHO, s("late but fine"), reused)).getValue()).isEqualTo("echo:late but fine");
-    assertThat(server.nextRequest().timeoutMicros()).as("the full timeout, counted from this call's start")
-        .isPositive().isLessThanOrEqualTo(300_000);
-  }
-
-  @Test
-  void aDeadlineMessageSaysHowLongTheCallRanAndWhatItsDeadlineWas() throws Exception {
-    server = FakeServer.start();
-    FerryChannel ch = channel(server.client());
-    CallOptions absolute = CallOptions.builder().deadlineAfter(Duration.ofMillis(200)).build();
-
-    FerryException e = failure(ch.call(ECHO, s("never answered"), absolute));
-
-    assertThat(e.code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
-    assertThat(e.description()).containsPattern("deadline exceeded after \\d+ ms \\(deadline \\d+ ms after the call started\\)");
-    FerryException past = failure(ch.call(ECHO, s("too late"), absolute));
-    assertThat(past.description()).containsPattern("deadline had already passed when the call started \\(\\d+ ms before\\)")
-        .contains("was not sent");
   }
 
   @Test
@@ -267,42 +204,6 @@ class FerryChannelCallsTest extends FakeServerTestBase {
     assertThat(f.completeExceptionally(new RuntimeException())).as("completes once").isFalse();
     assertThat(f.complete(s("x"))).isFalse();
     assertThat(f).isCancelled();
-  }
-
-  @Test
-  void lateResponseAfterDeadlineIsDroppedAndCounted() throws Exception {
-    server = FakeServer.start();
-    FerryChannel ch = connectedChannel(server.client());
-    CompletableFuture<StringValue> late = ch.call(ECHO, s("late"), CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(1)));
-    FakeServer.FakeRequest r = server.nextRequest();
-    assertThat(failure(late).code()).isEqualTo(StatusCode.DEADLINE_EXCEEDED);
-    server.nextCancel();
-
-    CompletableFuture<StringValue> next = ch.call(ECHO, s("next"));
-    FakeServer.FakeRequest r2 = server.nextRequest();
-    r.respond(s("too late"));
-    await().atMost(Duration.ofSeconds(5)).until(() -> ch.droppedResponses() == 1);
-    assertThat(next).as("the late response goes to no other call").isNotDone();
-
-    r2.respond(s("in time"));
-    assertThat(value(next).getValue()).isEqualTo("in time");
-  }
-
-  @Test
-  void responseForUnknownOrDuplicateIdIsDropped() throws Exception {
-    server = FakeServer.start();
-    FerryChannel ch = channel(server.client());
-    CompletableFuture<StringValue> f = ch.call(ECHO, s("a"));
-    FakeServer.FakeRequest r = server.nextRequest();
-
-    FakeServer.respond(r.channel(), 999, s("nobody asked"));
-    await().atMost(Duration.ofSeconds(5)).until(() -> ch.droppedResponses() == 1);
-    assertThat(f).isNotDone();
-
-    r.respond(s("first"));
-    r.respond(s("duplicate"));
-    assertThat(value(f).getValue()).isEqualTo("first");
-    await().atMost(Duration.ofSeconds(5)).until(() -> ch.droppedResponses() == 2);
   }
 
   @Test

@@ -2,95 +2,105 @@ package dev.ferry.client;
 
 import static dev.ferry.client.ClientTests.ECHO;
 import static dev.ferry.client.ClientTests.s;
-import static dev.ferry.client.ClientTests.value;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.StringValue;
+import dev.ferry.internal.FrameType;
 import dev.ferry.internal.Settings;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Client heartbeats over a real socket: the fake server records every frame it receives. */
+/**
+ * Client heartbeats, on a fake clock: the channel's connection is an embedded channel and the test
+ * plays the server, so that PINGs can be counted exactly against the time that passed.
+ */
 class FerryChannelHeartbeatTest {
-  private FakeServer server;
-  private FerryChannel channel;
+  private EmbeddedServer server;
 
   @AfterEach
   void tearDown() {
-    if (channel != null) {
-      channel.close();
-    }
     if (server != null) {
       server.close();
     }
   }
 
   private long pings() {
-    synchronized (server.frames) {
-      return server.frames.stream().filter(f -> f.startsWith("PING")).count();
+    return server.connection().received(FrameType.PING).size();
+  }
+
+  private void call(FerryChannel channel, String text) {
+    CompletableFuture<StringValue> f = channel.call(ECHO, s(text));
+    server.runTasks();
+    EmbeddedServer.Received request = server.connection().received(FrameType.REQUEST).stream()
+        .reduce((a, b) -> b).orElseThrow();
+    server.connection().respond(request.requestId(), s("echo:" + text));
+    assertThat(f).isCompletedWithValue(s("echo:" + text));
+  }
+
+  @Test
+  void idleConnectionPingsOncePerIntervalAndNoMoreOften() {
+    server = new EmbeddedServer();
+    FerryChannel channel = server.channel(server.client()
+        .heartbeat(HeartbeatOptions.of(Duration.ofMillis(100), Duration.ofSeconds(2))));
+    call(channel, "hello");
+
+    server.advance(Duration.ofMillis(99));
+    assertThat(pings()).as("not before a whole interval of quiet").isZero();
+    server.advance(Duration.ofMillis(1));
+    assertThat(pings()).isEqualTo(1);
+    server.advance(Duration.ofMillis(900));
+    assertThat(pings()).as("one per interval").isEqualTo(10);
+    assertThat(channel.state()).isEqualTo(ChannelState.READY);
+  }
+
+  @Test
+  void busyConnectionSendsNoPings() {
+    server = new EmbeddedServer();
+    FerryChannel channel = server.channel(server.client()
+        .heartbeat(HeartbeatOptions.of(Duration.ofMillis(200), Duration.ofSeconds(5))));
+    call(channel, "hello");
+    for (int i = 0; i < 50; i++) {
+      server.advance(Duration.ofMillis(150)); // always less than an interval between two writes
+      call(channel, "busy " + i);
     }
-  }
-
-  // The timing rules themselves are tested on a fake clock (HeartbeatHandlerTest); these tests check the
-  // wiring over a real socket. They measure from before the connection exists, so that the bounds they
-  // check (never more often than the interval) need no slack, and check no upper bound: a busy machine
-  // only makes heartbeats later.
-
-  @Test
-  void idleConnectionPingsOncePerIntervalAndNoMoreOften() throws Exception {
-    server = FakeServer.start();
-    server.autoEcho();
-    long start = System.nanoTime();
-    channel = server.client().heartbeat(HeartbeatOptions.of(Duration.ofMillis(100), Duration.ofSeconds(2))).build();
-    value(channel.call(ECHO, s("hello")));
-    await().atMost(Duration.ofSeconds(10)).until(() -> pings() >= 10);
-    long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    // Each PING follows at least one interval of quiet after the last write: ten take 1 s or more.
-    assertThat(elapsedMillis).isGreaterThanOrEqualTo(1_000L);
-    assertThat(server.pongs).isEmpty(); // the server never had to ping: the client's PINGs kept it fed
+    assertThat(pings()).as("PINGs while busy for 7.5 s").isZero();
+    server.advance(Duration.ofMillis(200));
+    assertThat(pings()).as("and one after an interval of quiet").isEqualTo(1);
   }
 
   @Test
-  void busyConnectionSendsNoPings() throws Exception {
-    server = FakeServer.start();
-    server.autoEcho();
-    long interval = 200;
-    channel = server.client().heartbeat(HeartbeatOptions.of(Duration.ofMillis(interval), Duration.ofSeconds(5)))
-        .build();
-    // The client pings only after an interval without writing. Each call writes its REQUEST between its
-    // start and its end, so two writes are never further apart than the start of one call and the end of
-    // the next. A PING is therefore possible only in such a window that lasted an interval or more (a stall
-    // of the machine), at most one per interval of it.
-    long previousStart = System.nanoTime();
-    value(channel.call(ECHO, s("hello")));
-    long before = pings();
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5 * interval);
-    long allowed = 0;
-    int calls = 0;
-    // Bounded by time and count: five intervals of back-to-back calls.
-    while (System.nanoTime() < end && calls < 1_000_000) {
-      long callStart = System.nanoTime();
-      value(channel.call(ECHO, s("busy " + calls++)));
-      allowed += TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - previousStart) / interval;
-      previousStart = callStart;
-    }
-    long pings = pings() - before;
-    allowed += TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - previousStart) / interval;
-    assertThat(pings).as("PINGs while busy (%d calls)", calls).isLessThanOrEqualTo(allowed);
+  void clientAdoptsTheServersMinimumPingInterval() {
+    server = new EmbeddedServer(Settings.builder().minPingIntervalMillis(400).build());
+    FerryChannel channel = server.channel(server.client()
+        .heartbeat(HeartbeatOptions.of(Duration.ofMillis(50), Duration.ofSeconds(5))));
+    call(channel, "hello");
+
+    server.advance(Duration.ofMillis(399));
+    assertThat(pings()).as("50 ms would have pinged seven times by now").isZero();
+    server.advance(Duration.ofMillis(1));
+    assertThat(pings()).isEqualTo(1);
+    server.advance(Duration.ofMillis(800));
+    assertThat(pings()).isEqualTo(3);
   }
 
   @Test
-  void clientAdoptsTheServersMinimumPingInterval() throws Exception {
-    server = FakeServer.start(Settings.builder().minPingIntervalMillis(400).build());
-    server.autoEcho();
-    long start = System.nanoTime();
-    channel = server.client().heartbeat(HeartbeatOptions.of(Duration.ofMillis(50), Duration.ofSeconds(5))).build();
-    value(channel.call(ECHO, s("hello")));
-    await().atMost(Duration.ofSeconds(10)).until(() -> pings() >= 3);
-    long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    // At 50 ms, three PINGs would take 150 ms; at the server's 400 ms minimum, 1.2 s or more.
-    assertThat(elapsedMillis).isGreaterThanOrEqualTo(1_200L);
+  void aServerThatSendsNothingIsDeadAfterTheTimeoutAndItsCallsFailAtOnce() {
+    server = new EmbeddedServer();
+    server.autoPong = false;
+    FerryChannel channel = server.channel(server.client()
+        .heartbeat(HeartbeatOptions.of(Duration.ofMillis(500), Duration.ofSeconds(2))));
+    call(channel, "hello");
+    CompletableFuture<StringValue> hanging = channel.call(ECHO, s("never answered"));
+    server.runTasks();
+
+    server.advance(Duration.ofMillis(1_999));
+    assertThat(hanging).isNotDone();
+    server.advance(Duration.ofMillis(1));
+    assertThat(hanging).isCompletedExceptionally();
+    assertThat(ClientTests.failure(hanging).description()).contains("sent nothing for 2000 ms")
+        .contains("heartbeat timeout").contains("was sent");
+    assertThat(pings()).as("PINGs at 0.5, 1 and 1.5 s, none answered").isEqualTo(3);
   }
 }

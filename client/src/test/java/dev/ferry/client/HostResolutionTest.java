@@ -28,10 +28,14 @@ class HostResolutionTest extends FakeServerTestBase {
 
   @AfterEach
   void closeSharedGroup() {
-    if (slow != null) {
-      slow.shutdownNow();
-      slow.close();
+    // Both channels first: they need the shared loop to close their connections.
+    for (FerryChannel c : new FerryChannel[] {slow, channel}) {
+      if (c != null) {
+        c.shutdownNow();
+        c.close();
+      }
     }
+    channel = null;
     shared.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.StatusCode;
 import dev.ferry.client.EndpointStats.Ejection;
 import dev.ferry.internal.Settings;
+import dev.ferry.internal.SystemTicker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

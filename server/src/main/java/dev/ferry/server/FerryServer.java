@@ -2,31 +2,15 @@ package dev.ferry.server;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ferry.internal.Addresses;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.LogAggregator;
-import dev.ferry.internal.ProtocolPipeline;
-import dev.ferry.internal.Transports;
 import dev.ferry.internal.Settings;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.local.LocalAddress;
-import io.netty.channel.local.LocalServerChannel;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.util.HashedWheelTimer;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,25 +50,14 @@ public final class FerryServer implements AutoCloseable {
 
   private enum State { NEW, STARTING, STARTED, SHUTTING_DOWN, TERMINATED }
 
-  private final String host;
-  private final int requestedPort;
   private final String inProcessName; // null = TCP
-  private final long handshakeTimeoutMillis;
-  private final long frameReadTimeoutMillis;
-  private final ConnectionLimiter connectionLimiter;
-  private final LogAggregator plaintextRefusals = LogAggregator.create(LoggerFactory.getLogger(PlaintextRefuser.class),
-      org.slf4j.event.Level.WARN, "plaintext connections refused (TLS required)");
-  private final long heartbeatIntervalMillis;
-  private final long heartbeatTimeoutMillis;
-  private final Settings localSettings;
   private final WriteBufferWaterMark writeBufferWaterMark;
   private final MemoryBudget memoryBudget;
   private final ServerRuntime runtime;
+  private final ServerTransport transport;
+  private final ServerChannelInitializer initializer;
   private final ExecutorService ownedExecutor;
   private final ExecutorService cancelListenerPool; // null in direct mode
-  private final HashedWheelTimer timer;
-  private final EventLoopGroup bossGroup;
-  private final EventLoopGroup workerGroup;
   private final Set<ServerConnectionHandler> connections = ConcurrentHashMap.newKeySet();
   private final CountDownLatch terminated = new CountDownLatch(1);
   private final Object lock = new Object();
@@ -96,17 +69,12 @@ public final class FerryServer implements AutoCloseable {
   private volatile Runnable beforeBindForTests; // test hook: runs in start() right before the port is bound
 
   FerryServer(FerryServerBuilder b) {
-    this.host = b.host;
     this.inProcessName = b.inProcessName;
     this.tls = b.tls;
-    this.requestedPort = b.port;
-    this.handshakeTimeoutMillis = b.handshakeTimeout.toMillis();
-    this.frameReadTimeoutMillis = b.frameReadTimeout.toMillis();
-    this.connectionLimiter = new ConnectionLimiter(b.maxConnections);
-    this.heartbeatIntervalMillis = b.heartbeatInterval.toMillis();
-    this.heartbeatTimeoutMillis = b.heartbeatTimeout != null ? b.heartbeatTimeout.toMillis()
+    long heartbeatIntervalMillis = b.heartbeatInterval.toMillis();
+    long heartbeatTimeoutMillis = b.heartbeatTimeout != null ? b.heartbeatTimeout.toMillis()
         : 3 * heartbeatIntervalMillis;
-    this.localSettings = Settings.builder()
+    Settings localSettings = Settings.builder()
         .heartbeatIntervalMillis(heartbeatIntervalMillis)
         .minPingIntervalMillis(b.minClientPingInterval.toMillis())
         .maxFrameSize(b.maxFrameSize)
@@ -131,9 +99,7 @@ public final class FerryServer implements AutoCloseable {
     } else {
       this.ownedExecutor = null;
     }
-    this.timer = new HashedWheelTimer(new DefaultThreadFactory("ferry-server-timer", true), 10,
-        TimeUnit.MILLISECONDS);
-    if (executor == null) {
+    if (executor == null || b.cancelListenerExecutor != null) {
       this.cancelListenerPool = null;
     } else {
       // Threads are made as listeners need them and retire when idle (see ServerRuntime#runCancelListeners).
@@ -143,17 +109,38 @@ public final class FerryServer implements AutoCloseable {
       listeners.allowCoreThreadTimeOut(true);
       this.cancelListenerPool = listeners;
     }
-    this.runtime = new ServerRuntime(Map.copyOf(b.services), List.copyOf(b.interceptors), executor,
-        cancelListenerPool, timer, b.maxConcurrentCallsPerConnection,
+    this.runtime = new ServerRuntime(new MethodRegistry(Map.copyOf(b.services), List.copyOf(b.interceptors)),
+        executor, executor == null ? null : b.cancelListenerExecutor != null ? b.cancelListenerExecutor
+            : cancelListenerPool, b.ticker,
+        b.random, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
         b.minClientPingInterval.toMillis(), ServerListeners.of(b.listeners));
-    if (inProcessName != null) {
-      // The JVM's shared in-process loops: not the server's, so not shut down with it.
-      this.bossGroup = Transports.inProcessEventLoopGroup();
-      this.workerGroup = bossGroup;
-    } else {
-      this.bossGroup = Transports.newEventLoopGroup(1, "ferry-server-boss");
-      this.workerGroup = Transports.newEventLoopGroup(b.workerThreads, "ferry-server-io");
+    this.transport = b.transport != null ? b.transport
+        : inProcessName != null ? ServerTransport.inProcess(inProcessName)
+        : ServerTransport.tcp(b.host, b.port, b.workerThreads, heartbeatTimeoutMillis);
+    this.initializer = new ServerChannelInitializer(
+        new ServerChannelInitializer.Config(localSettings, b.handshakeTimeout.toMillis(), b.frameReadTimeout.toMillis(),
+            heartbeatIntervalMillis, heartbeatTimeoutMillis),
+        () -> tls, new ConnectionLimiter(b.maxConnections),
+        LogAggregator.create(LoggerFactory.getLogger(PlaintextRefuser.class), org.slf4j.event.Level.WARN,
+            "plaintext connections refused (TLS required)"),
+        memoryBudget, runtime, this::opened);
+  }
+
+  /** A connection was admitted (its event loop): tracked until it closes, closed at once if shutting down. */
+  private void opened(ServerConnectionHandler handler) {
+    Channel ch = handler.channel();
+    connections.add(handler);
+    runtime.listener.connectionOpened();
+    // Told at the end of the handler's channelInactive, once its calls have ended (a close future's
+    // listener would run before that): termination then means every call's end was heard.
+    handler.whenClosed(() -> {
+      runtime.listener.connectionClosed();
+      connections.remove(handler);
+      maybeTerminate();
+    });
+    if (runtime.isShuttingDown()) {
+      ch.close();
     }
   }
 
@@ -183,41 +170,27 @@ public final class FerryServer implements AutoCloseable {
       }
       state = State.STARTING;
     }
-    ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(bossGroup, workerGroup)
-        .childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            initConnection(ch);
-          }
-        });
-    SocketAddress address = transport(bootstrap);
-    bootstrap.childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, writeBufferWaterMark);
     Runnable hook = beforeBindForTests;
     if (hook != null) {
       hook.run();
     }
     Channel bound;
     try {
-      bound = bootstrap.bind(address).syncUninterruptibly().channel();
+      bound = transport.bind(initializer, writeBufferWaterMark);
     } catch (Exception e) {
       synchronized (lock) {
         state = State.SHUTTING_DOWN;
       }
       terminate();
-      throw new IOException("could not bind " + (inProcessName != null ? "in-process:" + inProcessName
-          : Addresses.describe(address)) + ": " + e.getMessage(), e);
+      throw e instanceof IOException ? (IOException) e : new IOException(e.getMessage(), e);
     }
     boolean shutDownMeanwhile;
     synchronized (lock) {
       // Published under the lock that shutdown() takes: it either sees STARTED with the channel set, or
       // it came first (state SHUTTING_DOWN) and it is up to us to close the port again.
       serverChannel = bound;
-      if (bound.localAddress() instanceof InetSocketAddress) {
-        port = ((InetSocketAddress) bound.localAddress()).getPort();
-      }
-      // The name as given: Netty's local transport lowercases it.
-      boundAddress = inProcessName != null ? "in-process:" + inProcessName : Addresses.describe(bound.localAddress());
+      port = transport.port(bound);
+      boundAddress = transport.describe(bound);
       shutDownMeanwhile = state != State.STARTING;
       if (!shutDownMeanwhile) {
         state = State.STARTED;
@@ -230,57 +203,8 @@ public final class FerryServer implements AutoCloseable {
       throw new IllegalStateException("server was shut down while starting");
     }
     log.info("Ferry server listening on {} ({}) with services {}", boundAddress,
-        tls == null ? "plaintext" : tls, runtime.serviceNames());
+        tls == null ? "plaintext" : tls, runtime.methods().serviceNames());
     return this;
-  }
-
-  /**
-   * Sets the server channel type and the options of its transport on {@code bootstrap}; returns the
-   * address to bind. In-process: Netty's local transport, which has no socket and so no socket options.
-   */
-  private SocketAddress transport(ServerBootstrap bootstrap) {
-    if (inProcessName != null) {
-      bootstrap.channel(LocalServerChannel.class);
-      return new LocalAddress(inProcessName);
-    }
-    bootstrap.channel(Transports.serverChannelType(bossGroup))
-        .option(ChannelOption.SO_BACKLOG, 1024)
-        .option(ChannelOption.SO_REUSEADDR, true); // a restarted server can bind its port again at once
-    Transports.configureChild(bootstrap, workerGroup, heartbeatTimeoutMillis);
-    return host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
-  }
-
-  private void initConnection(Channel ch) {
-    ServerTls currentTls = tls;
-    if (currentTls != null) {
-      // Before the limiter: a refusal to a TLS client is written through TLS, like everything else.
-      SslHandler ssl = currentTls.context().newHandler(ch.alloc());
-      ssl.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-      ch.pipeline().addLast(PlaintextRefuser.NAME, new PlaintextRefuser(plaintextRefusals));
-      ch.pipeline().addLast(PlaintextRefuser.TLS_HANDLER, ssl);
-    }
-    if (!connectionLimiter.admit(ch)) {
-      return; // refused: preface and ERROR(REFUSED), then closed
-    }
-    ConnectionMemory connectionMemory = new ConnectionMemory(memoryBudget, localSettings.maxFrameSize(),
-        ch.remoteAddress());
-    ProtocolPipeline.addCodec(ch.pipeline(), localSettings, handshakeTimeoutMillis, frameReadTimeoutMillis,
-        connectionMemory);
-    ProtocolPipeline.addHeartbeat(ch.pipeline(), heartbeatIntervalMillis, heartbeatTimeoutMillis,
-        localSettings.minPingIntervalMillis());
-    ServerConnectionHandler handler = new ServerConnectionHandler(runtime, connectionMemory);
-    ch.pipeline().addLast("ferry-server", handler);
-    ProtocolPipeline.addErrorHandler(ch.pipeline());
-    connections.add(handler);
-    runtime.listener.connectionOpened();
-    ch.closeFuture().addListener(f -> {
-      runtime.listener.connectionClosed();
-      connections.remove(handler);
-      maybeTerminate();
-    });
-    if (runtime.isShuttingDown()) {
-      ch.close();
-    }
   }
 
   /**
@@ -346,13 +270,16 @@ public final class FerryServer implements AutoCloseable {
       return this;
     }
     log.info("Ferry server on {} shutting down (grace {})", boundAddress, grace);
-    // Armed before anything can terminate the server (and stop the timer).
-    timer.newTimeout(t -> {
-      if (!isTerminated()) {
-        log.info("Ferry server on {}: grace period over, closing remaining connections", boundAddress);
-        shutdownNow();
-      }
-    }, Math.max(0, grace.toNanos()), TimeUnit.NANOSECONDS);
+    try {
+      transport.timers().schedule(() -> {
+        if (!isTerminated()) {
+          log.info("Ferry server on {}: grace period over, closing remaining connections", boundAddress);
+          shutdownNow();
+        }
+      }, Math.max(0, grace.toNanos()), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // The transport's loops are gone: so are the connections the grace period was for.
+    }
     runtime.startShutdown();
     serverChannel.close();
     for (ServerConnectionHandler c : connections) {
@@ -417,12 +344,7 @@ public final class FerryServer implements AutoCloseable {
       }
       state = State.TERMINATED;
     }
-    if (inProcessName == null) {
-      bossGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
-      workerGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS);
-    }
-    // stop() may not run on the timer's own thread (the grace-period task may have brought us here).
-    GlobalEventExecutor.INSTANCE.execute(timer::stop);
+    transport.release();
     if (ownedExecutor != null) {
       ownedExecutor.shutdown();
     }

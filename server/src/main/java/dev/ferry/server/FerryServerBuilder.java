@@ -3,6 +3,8 @@ package dev.ferry.server;
 import static java.util.Objects.requireNonNull;
 
 import dev.ferry.internal.Settings;
+import dev.ferry.internal.SystemTicker;
+import io.netty.util.concurrent.Ticker;
 import io.netty.util.internal.PlatformDependent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
 
 /**
  * Builds a {@link FerryServer}: get one from {@link FerryServer#builder()}. Options are checked as
@@ -69,7 +73,37 @@ public final class FerryServerBuilder {
   Duration maxConnectionAge;
   Duration maxConnectionAgeGrace = DEFAULT_MAX_CONNECTION_AGE_GRACE;
 
+  // For tests: a transport of their own (a simulated network), the clock and random numbers.
+  ServerTransport transport;
+  Ticker ticker = SystemTicker.INSTANCE;
+  DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
+  Executor cancelListenerExecutor;
+
   FerryServerBuilder() {}
+
+  /** For tests: where the server listens (default: TCP, or in-process with {@link #inProcess}). */
+  FerryServerBuilder transport(ServerTransport transport) {
+    this.transport = requireNonNull(transport, "transport");
+    return this;
+  }
+
+  /** For tests: the server's clock (default: {@link System#nanoTime()}). */
+  FerryServerBuilder ticker(Ticker ticker) {
+    this.ticker = requireNonNull(ticker, "ticker");
+    return this;
+  }
+
+  /** For tests: where cancellation listeners run (default: a small pool of the server's own). */
+  FerryServerBuilder cancelListenerExecutor(Executor executor) {
+    this.cancelListenerExecutor = requireNonNull(executor, "executor");
+    return this;
+  }
+
+  /** For tests: random numbers in [0, 1) (the jitter of max connection age; default: thread-local). */
+  FerryServerBuilder random(DoubleSupplier random) {
+    this.random = requireNonNull(random, "random");
+    return this;
+  }
 
   /**
    * PING a connection the server has written nothing to for this long; default 30 s; zero turns

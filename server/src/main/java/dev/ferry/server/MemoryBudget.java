@@ -1,11 +1,12 @@
 package dev.ferry.server;
 
+import dev.ferry.internal.LogAggregator;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The server-wide memory budget ({@link FerryServerBuilder#memoryBudget}): the bytes of frames being
@@ -19,19 +20,19 @@ import org.slf4j.LoggerFactory;
  * may always use ({@link ConnectionMemory}), so that a client sending and receiving small messages is
  * never held up by another's large ones.
  *
- * <p>Running out is logged at WARN, one line at most once a second with a count of the rest.
+ * <p>Running out is logged at WARN, aggregated ({@link LogAggregator}): the first in full, then a count
+ * a second while it goes on.
  *
  * <p>Thread-safe: used from every event loop and handler thread.
  */
 final class MemoryBudget {
   private static final Logger log = LoggerFactory.getLogger(MemoryBudget.class);
-  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final LogAggregator exhaustion =
+      LogAggregator.create(log, Level.WARN, "times the server memory budget ran out");
 
   private final long limit;
   private final AtomicLong used = new AtomicLong();
   private final Queue<Waiter> waiters = new ConcurrentLinkedQueue<>();
-  private final AtomicLong nextLogNanos = new AtomicLong(System.nanoTime());
-  private final AtomicLong unlogged = new AtomicLong();
 
   MemoryBudget(long limit) {
     this.limit = limit;
@@ -97,17 +98,9 @@ final class MemoryBudget {
     }
   }
 
-  /** Logs that the budget ran out, at most once a second, counting the occurrences in between. */
+  /** Logs that the budget ran out (aggregated: see the class comment). */
   void exhausted(String what) {
-    long now = System.nanoTime();
-    long next = nextLogNanos.get();
-    if (now - next >= 0 && nextLogNanos.compareAndSet(next, now + LOG_INTERVAL_NANOS)) {
-      long others = unlogged.getAndSet(0);
-      log.warn("Server memory budget exhausted ({} of {} bytes in use): {}{}", used.get(), limit, what,
-          others == 0 ? "" : " (and " + others + " more times since the last report)");
-    } else {
-      unlogged.incrementAndGet();
-    }
+    exhaustion.log("Server memory budget exhausted ({} of {} bytes in use): {}", used.get(), limit, what);
   }
 
   /** Someone waiting for {@code bytes} to fit, woken through {@code onRoom}. Compared by identity. */

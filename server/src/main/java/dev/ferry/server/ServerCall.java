@@ -4,20 +4,15 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import dev.ferry.FerryException;
 import dev.ferry.Metadata;
-import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.Protobufs;
-import io.netty.util.Timeout;
-import java.net.SocketAddress;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,27 +21,21 @@ import org.slf4j.LoggerFactory;
  * One unary call on the server, from its REQUEST to its single outcome: a response, an error status,
  * or a cancellation (client CANCEL, deadline, connection loss), whichever comes first. The
  * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
- * thread or the connection's event loop (where CANCEL, connection loss and the deadline are noticed;
- * the deadline timer only hands over to it). Cancellation listeners run on the server's listener pool
- * (see {@link ServerRuntime#runCancelListeners}).
+ * thread or the connection's event loop (where CANCEL, connection loss and the deadline are noticed).
+ * What the handler sees of the call is in {@link ServerCallContext}, which this class extends.
  */
-final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> implements CallContext, Runnable {
+final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
+    implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
 
   final int id;
-  private final ServerConnectionHandler connection;
   private final ServerMethod<ReqT, RespT> method;
-  private final Metadata metadata;
-  private final long deadlineNanos; // 0 = none
-  /** When the REQUEST was read (System.nanoTime), and its body's size: for {@link ServerListener}s. */
+  /** When the REQUEST was read (the server's clock), and its body's size: for {@link ServerListener}s. */
   final long startNanos;
   final int requestBytes;
   private final AtomicBoolean done = new AtomicBoolean();
-  private volatile boolean cancelled;
-  private List<Runnable> cancelListeners; // guarded by this
-  private Metadata.Builder trailers; // guarded by this
-  private java.util.Map<Key<?>, Object> attributes; // guarded by this
-  volatile Timeout deadlineTimer;
+  /** The deadline's task on the connection's event loop; set, run and cancelled there. */
+  private ScheduledFuture<?> deadlineTimer;
   // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
   // Owned by the event loop until the call starts, then by the handler's thread.
   private Frame request;
@@ -59,21 +48,33 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
       long deadlineNanos, long startNanos, int requestBytes) {
+    super(connection, method.descriptor, metadata, deadlineNanos);
     this.startNanos = startNanos;
     this.requestBytes = requestBytes;
-    this.connection = connection;
     this.id = id;
     this.method = method;
-    this.metadata = metadata;
-    this.deadlineNanos = deadlineNanos;
   }
 
-  boolean hasDeadline() {
-    return deadlineNanos != 0;
+  /**
+   * Starts watching the deadline, if any, on the connection's event loop: the call expires there, where
+   * CANCEL and connection loss are noticed too. Event loop.
+   */
+  void armDeadline() {
+    if (!hasDeadline()) {
+      return;
+    }
+    long remaining = deadlineNanos() - connection.runtime().ticker.nanoTime();
+    deadlineTimer = connection.channel().eventLoop().schedule(this::expire, Math.max(0, remaining),
+        TimeUnit.NANOSECONDS);
   }
 
-  long deadlineNanos() {
-    return deadlineNanos;
+  /** Stops watching the deadline (the call is done, or its outcome is being written). Event loop. */
+  void disarmDeadline() {
+    ScheduledFuture<?> t = deadlineTimer;
+    if (t != null) {
+      deadlineTimer = null;
+      t.cancel(false);
+    }
   }
 
   /** Keeps the call's REQUEST frame, whose memory it holds, until it starts. Event loop. */
@@ -110,7 +111,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
       if (done.get()) {
         return; // cancelled while queued
       }
-      if (hasDeadline() && deadlineNanos - System.nanoTime() <= 0) {
+      if (hasDeadline() && deadlineNanos() - connection.runtime().ticker.nanoTime() <= 0) {
         expire(); // not started: the caller has given up already
         return;
       }
@@ -163,7 +164,6 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
 
   private void succeed(RespT response) {
     if (done.compareAndSet(false, true)) {
-      cancelTimer();
       respond(StatusCode.OK, "", trailers(), response);
     }
   }
@@ -173,7 +173,6 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     if (!done.compareAndSet(false, true)) {
       return;
     }
-    cancelTimer();
     Throwable cause = unwrap(error);
     if (cause instanceof FerryException) {
       FerryException fe = (FerryException) cause;
@@ -189,10 +188,12 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     }
   }
 
-  /** The deadline passed: cancel the handler's context and tell the client. Event loop or executor. */
+  /**
+   * The deadline passed: cancel the handler's context and tell the client. Event loop (the deadline's
+   * task), or the handler executor for a call whose deadline passed before it started.
+   */
   void expire() {
     if (done.compareAndSet(false, true)) {
-      cancelTimer();
       fireCancelled();
       respond(StatusCode.DEADLINE_EXCEEDED,
           "deadline exceeded on the server for " + method.descriptor, Metadata.EMPTY, null);
@@ -201,8 +202,8 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
 
   /** The client cancelled, or the connection is gone: no response is sent. Event loop. */
   void cancelSilently() {
+    disarmDeadline();
     if (done.compareAndSet(false, true)) {
-      cancelTimer();
       fireCancelled();
     }
   }
@@ -226,124 +227,10 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> impl
     connection.sendResponse(this);
   }
 
-  private void cancelTimer() {
-    Timeout t = deadlineTimer;
-    if (t != null) {
-      t.cancel();
-    }
-  }
-
-  /** Marks the call cancelled and runs its listeners (see {@link ServerRuntime#runCancelListeners}). */
-  private void fireCancelled() {
-    List<Runnable> listeners;
-    synchronized (this) {
-      cancelled = true;
-      listeners = cancelListeners;
-      cancelListeners = null;
-    }
-    if (listeners != null) {
-      connection.runtime().runCancelListeners(() -> {
-        for (Runnable r : listeners) {
-          try {
-            r.run();
-          } catch (Throwable t) {
-            log.warn("Cancellation listener of {} threw", method.descriptor, t);
-          }
-        }
-      });
-    }
-  }
-
-  /**
-   * The deadline timer fired: expire the call on its connection's event loop. The timer thread is
-   * shared by every call on the server, so it only hands over; nothing it runs may block.
-   */
-  void deadlinePassed() {
-    try {
-      connection.channel().eventLoop().execute(this::expire);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // The event loop is gone, and with it the connection: its calls were cancelled.
-    }
-  }
-
   private static Throwable unwrap(Throwable t) {
     while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
       t = t.getCause();
     }
     return t;
-  }
-
-  private synchronized Metadata trailers() {
-    return trailers == null ? Metadata.EMPTY : trailers.build();
-  }
-
-  // ---- CallContext ----
-
-  @Override
-  public MethodDescriptor<?, ?> method() {
-    return method.descriptor;
-  }
-
-  @Override
-  public Metadata metadata() {
-    return metadata;
-  }
-
-  @Override
-  public SocketAddress remoteAddress() {
-    return connection.remoteAddress();
-  }
-
-  @Override
-  public Optional<PeerIdentity> peerIdentity() {
-    return connection.peerIdentity();
-  }
-
-  @Override
-  public Optional<Duration> timeRemaining() {
-    return hasDeadline() ? Optional.of(Duration.ofNanos(deadlineNanos - System.nanoTime())) : Optional.empty();
-  }
-
-  @Override
-  public boolean isCancelled() {
-    return cancelled;
-  }
-
-  @Override
-  public void onCancel(Runnable listener) {
-    synchronized (this) {
-      if (!cancelled) {
-        if (cancelListeners == null) {
-          cancelListeners = new ArrayList<>(2);
-        }
-        cancelListeners.add(listener);
-        return;
-      }
-    }
-    listener.run();
-  }
-
-  @Override
-  public synchronized <T> T get(Key<T> key) {
-    @SuppressWarnings("unchecked")
-    T value = attributes == null ? null : (T) attributes.get(key);
-    return value;
-  }
-
-  @Override
-  public synchronized <T> void set(Key<T> key, T value) {
-    java.util.Objects.requireNonNull(key, "key");
-    if (attributes == null) {
-      attributes = new java.util.IdentityHashMap<>(4);
-    }
-    attributes.put(key, value);
-  }
-
-  @Override
-  public synchronized void addTrailer(String key, String value) {
-    if (trailers == null) {
-      trailers = Metadata.builder();
-    }
-    trailers.add(key, value);
   }
 }

@@ -18,7 +18,6 @@ import dev.ferry.internal.WriteQueue;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.SocketAddress;
@@ -27,8 +26,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,15 +67,12 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private FrameDecoder decoder; // owns autoRead: reads are paused through it
   private WriteQueue writeQueue;
   private ResponseWriter responses;
+  private ConnectionLifetime lifetime;
+  private GracefulClose close;
   private volatile Optional<PeerIdentity> peerIdentity = Optional.empty();
+  private Runnable whenClosed; // the server's bookkeeping, run at the end of channelInactive
   private int highestRequestId;
-  private boolean goAwaySent;
   private boolean closing;
-  private boolean outputShutdown; // half-closed after a drained GOAWAY: nothing more is written
-  private ScheduledFuture<?> maxAgeTask;
-  private ScheduledFuture<?> forcedCloseTask;
-  private long idleSinceNanos;
-  private ScheduledFuture<?> idleCheck;
 
   ServerConnectionHandler(ServerRuntime server, ConnectionMemory memory) {
     this.server = server;
@@ -112,15 +106,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     decoder = ctx.pipeline().get(FrameDecoder.class);
     writeQueue = new WriteQueue(channel);
     responses = new ResponseWriter(channel, memory);
-    if (server.maxConnectionIdleNanos > 0) {
-      markIdle();
-    }
-    if (server.maxConnectionAgeNanos > 0) {
-      // +-10% jitter, so that connections opened together do not all go away together.
-      long age = (long) (server.maxConnectionAgeNanos * (0.9 + 0.2 * ThreadLocalRandom.current().nextDouble()));
-      maxAgeTask = channel.eventLoop().schedule(
-          () -> goAway(ErrorCode.NO_ERROR, "maximum connection age reached"), age, TimeUnit.NANOSECONDS);
-    }
+    close = new GracefulClose(channel, decoder, server.listener, calls::size);
+    lifetime = new ConnectionLifetime(channel, server, () -> close.goAwaySent() || !calls.isEmpty(), this::goAway);
+    lifetime.start();
   }
 
   /** Something is wrong with this connection: act on nothing more it sends. Event loop. */
@@ -150,34 +138,12 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     ctx.fireUserEventTriggered(evt);
   }
 
-  /** A call left the map: arm the idle timer or finish a drain if that was the last one. Event loop. */
+  /** A call left the map: the connection may be idle now, or done draining. Event loop. */
   private void callRemoved() {
-    if (calls.isEmpty() && server.maxConnectionIdleNanos > 0) {
-      markIdle();
+    if (calls.isEmpty()) {
+      lifetime.becameIdle();
     }
-    closeIfDrained();
-  }
-
-  private void markIdle() {
-    idleSinceNanos = channel.eventLoop().ticker().nanoTime();
-    if (idleCheck == null) {
-      idleCheck = channel.eventLoop().schedule(this::checkIdle, server.maxConnectionIdleNanos, TimeUnit.NANOSECONDS);
-    }
-  }
-
-  private void checkIdle() {
-    idleCheck = null;
-    if (goAwaySent || !channel.isActive() || !calls.isEmpty()) {
-      return; // a busy connection re-arms the check when its last call ends
-    }
-    long idleFor = channel.eventLoop().ticker().nanoTime() - idleSinceNanos;
-    if (idleFor >= server.maxConnectionIdleNanos) {
-      goAway(ErrorCode.NO_ERROR, "connection idle for " + TimeUnit.NANOSECONDS.toMillis(idleFor)
-          + " ms (maxConnectionIdle)");
-    } else {
-      idleCheck = channel.eventLoop().schedule(this::checkIdle, server.maxConnectionIdleNanos - idleFor,
-          TimeUnit.NANOSECONDS);
-    }
+    close.closeIfDrained();
   }
 
   @Override
@@ -187,7 +153,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Frame frame = (Frame) msg;
-    if (closing || outputShutdown) {
+    if (closing || close.outputShutdown()) {
       frame.release(); // the rest of a read after a connection error or after our FIN: not acted on
       return;
     }
@@ -232,13 +198,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "REQUEST id " + id
           + (calls.containsKey(id) ? " is already in flight" : " is not above the previous id " + highestRequestId));
     }
-    if (!goAwaySent && server.isShuttingDown()) {
+    if (!close.goAwaySent() && server.isShuttingDown()) {
       // The shutdown's GOAWAY has not reached this connection yet: send it now, before this request
       // counts, so that its last id tells the client this call was not processed and may be retried.
       goAway(ErrorCode.NO_ERROR, "server shutting down");
     }
     highestRequestId = id;
-    if (outputShutdown) {
+    if (close.outputShutdown()) {
       // Crossed our GOAWAY (and its FIN): its id is above the GOAWAY's last id, so the client resends it
       // elsewhere; there is no way left to answer it anyway.
       frame.release();
@@ -246,16 +212,16 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     RequestHead.Parsed<ServerMethod<?, ?>> header;
     try {
-      header = RequestHead.parse(frame.callHeader(), server);
+      header = RequestHead.parse(frame.callHeader(), server.methods());
     } catch (ProtocolException e) {
       frame.release();
       throw e;
     }
-    long receivedNanos = System.nanoTime();
+    long receivedNanos = server.ticker.nanoTime();
     String refusal = null;
     StatusCode refusalCode = null;
     ServerMethod<?, ?> method = header.method();
-    if (goAwaySent) {
+    if (close.goAwaySent()) {
       refusalCode = StatusCode.UNAVAILABLE;
       refusal = "server is shutting down; "
           + (method != null ? method.descriptor.fullName() : header.methodName()) + " was not processed";
@@ -264,7 +230,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       refusal = "too many calls in flight on this connection (limit " + server.maxConcurrentCalls() + ")";
     } else if (method == null) {
       refusalCode = StatusCode.UNIMPLEMENTED;
-      refusal = server.describeUnknown(header.methodName());
+      refusal = server.methods().describeUnknown(header.methodName());
     } else if (header.metadata() == null) {
       refusalCode = StatusCode.INVALID_ARGUMENT;
       refusal = "invalid request metadata: " + header.metadataError();
@@ -290,10 +256,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     // The decoder gives its reservation back once this frame is passed on: from here the call holds it.
     memory.hold(frame.frameLength());
     call.holdRequest(frame);
-    if (call.hasDeadline()) {
-      call.deadlineTimer = server.timer().newTimeout(t -> call.deadlinePassed(),
-          Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    }
+    call.armDeadline();
     if (!channel.isWritable() || !waitingToStart.isEmpty()) {
       // Responses are backing up: this call waits to start until they drain (channelWritabilityChanged).
       waitingToStart.add(call);
@@ -350,6 +313,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     calls.remove(call.id);
+    call.disarmDeadline();
     forget(call); // a call that expired while waiting to start gives its request back
     responses.write(call.id, call.responseCode, call.responseMessage, call.responseTrailers, call.responseBody);
     server.listener.callCompleted(call.method(), call.responseCode, call.startNanos, call.requestBytes,
@@ -393,47 +357,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** As above, closing the connection regardless after {@code graceNanos}. Event loop. */
   void goAway(ErrorCode code, String reason, long graceNanos) {
-    if (goAwaySent || !channel.isActive()) {
-      return;
-    }
-    goAwaySent = true;
-    server.listener.goAwaySent();
-    log.debug("GOAWAY to {} (last request id {}, {}): {}", Addresses.describe(remoteAddress()), highestRequestId, code, reason);
-    channel.writeAndFlush(Frame.goAway(channel.alloc(), highestRequestId, code, reason));
-    // Calls it admitted get the grace period to finish; then the connection closes regardless, so a
-    // call without a deadline or a client that stopped reading cannot keep it open.
-    forcedCloseTask = channel.eventLoop().schedule(() -> {
-      if (channel.isActive()) {
-        log.debug("Closing {} after GOAWAY: grace period over with {} calls in flight", Addresses.describe(remoteAddress()),
-            calls.size());
-        channel.close();
-      }
-    }, graceNanos, TimeUnit.NANOSECONDS);
-    closeIfDrained();
-  }
-
-  /**
-   * After GOAWAY, once the last admitted call is answered: half-close. Everything written goes out, then
-   * FIN; the connection stays open for reading until the client closes its side (a Ferry client does as
-   * soon as it has read the last response) or the GOAWAY's grace period ends. Closing outright could
-   * meet requests still on their way, and a socket closed with unread data sends a reset, which makes
-   * the client's kernel throw away the responses and the GOAWAY it has not read yet.
-   */
-  private void closeIfDrained() {
-    if (goAwaySent && calls.isEmpty() && channel.isActive() && !outputShutdown) {
-      outputShutdown = true;
-      // From here on nothing the client sends is acted upon (PROTOCOL.md 15.1), not even a malformed
-      // frame: it is read (unread bytes would make the close a reset) and discarded undecoded.
-      decoder.discardFurtherInput();
-      channel.config().setAutoRead(true);
-      channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
-        if (channel instanceof DuplexChannel) {
-          ((DuplexChannel) channel).shutdownOutput();
-        } else {
-          channel.close();
-        }
-      });
-    }
+    close.goAway(highestRequestId, code, reason, graceNanos);
   }
 
   /**
@@ -446,7 +370,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     boolean writable = ctx.channel().isWritable();
-    if (!closing && !outputShutdown && ctx.channel().isActive()) {
+    if (!closing && !close.outputShutdown() && ctx.channel().isActive()) {
       if (!writable) {
         log.debug("Client {} is not reading its responses fast enough; pausing reads from it",
             Addresses.describe(ctx.channel().remoteAddress()));
@@ -466,14 +390,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    for (ScheduledFuture<?> task : new ScheduledFuture<?>[] {idleCheck, maxAgeTask, forcedCloseTask}) {
-      if (task != null) {
-        task.cancel(false);
-      }
-    }
-    idleCheck = null;
-    maxAgeTask = null;
-    forcedCloseTask = null;
+    lifetime.stop();
+    close.stop();
     if (!calls.isEmpty()) {
       log.debug("Connection from {} closed with {} calls in flight; cancelling them", Addresses.describe(ctx.channel().remoteAddress()),
           calls.size());
@@ -485,6 +403,16 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       calls.clear();
     }
     memory.close();
+    Runnable closed = whenClosed;
+    whenClosed = null;
+    if (closed != null) {
+      closed.run();
+    }
     ctx.fireChannelInactive();
+  }
+
+  /** Runs {@code task} once the connection has closed and its calls have ended. Before it is active. */
+  void whenClosed(Runnable task) {
+    whenClosed = task;
   }
 }

@@ -18,9 +18,8 @@ import dev.ferry.internal.wire.ResponseHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.util.Timeout;
-import io.netty.util.Timer;
-import io.netty.util.TimerTask;
+import io.netty.util.concurrent.MockTicker;
+import io.netty.util.concurrent.Ticker;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,104 +35,62 @@ import org.junit.jupiter.api.Test;
  * mark waits to be sent): they start, in order, once the backlog drains; until then each still
  * completes exactly once whatever happens to it (CANCEL, its deadline, connection loss, a GOAWAY),
  * counts against the concurrency limit and keeps the connection from being idle; its request's memory
- * is given back exactly once. On an {@link EmbeddedChannel}, with a handler executor, a deadline timer
- * and a clock all driven by the test.
+ * is given back exactly once. On an {@link EmbeddedChannel}, with a handler executor and a clock both
+ * driven by the test.
  */
 class WaitingCallsTest {
-  private static final MethodDescriptor<BytesValue, BytesValue> ECHO =
-      MethodDescriptor.of("t.S/Echo", BytesValue.parser(), BytesValue.parser());
-
-  private final Queue<Runnable> handlerTasks = new ArrayDeque<>();
-  private final FakeTimer timer = new FakeTimer();
-  private final MemoryBudget budget = new MemoryBudget(1 << 20);
-  private final List<Integer> handled = new ArrayList<>();
+  private EmbeddedConnection c;
+  private Queue<Runnable> handlerTasks;
+  private List<Integer> handled;
+  private ConnectionMemory memory;
+  private MemoryBudget budget;
   private EmbeddedChannel ch;
   private ServerConnectionHandler handler;
-  private ConnectionMemory memory;
 
   private void connect(int maxConcurrentCalls, long maxIdleNanos) {
-    ServiceDefinition service = ServiceDefinition.builder("t.S")
-        .unary(ECHO, (request, context) -> {
-          handled.add(Integer.parseInt(request.getValue().toStringUtf8()));
-          return request;
-        })
-        .build();
-    ServerRuntime runtime = new ServerRuntime(Map.of("t.S", service), List.of(), handlerTasks::add, Runnable::run,
-        timer,
-        maxConcurrentCalls, maxIdleNanos, 0, TimeUnit.SECONDS.toNanos(30), 0, ServerListeners.NONE);
-    memory = new ConnectionMemory(budget, Settings.DEFAULT_MAX_FRAME_SIZE, "test");
-    FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
-        memory);
-    decoder.expectSettingsFirst(false);
-    handler = new ServerConnectionHandler(runtime, memory);
-    ch = new EmbeddedChannel(decoder, FrameEncoder.INSTANCE, handler);
+    EmbeddedConnection.Options options = EmbeddedConnection.Options.defaults().maxConcurrentCalls(maxConcurrentCalls);
+    c = new EmbeddedConnection(maxIdleNanos > 0 ? options.maxIdle(java.time.Duration.ofNanos(maxIdleNanos)) : options);
+    handlerTasks = c.handlerTasks;
+    handled = c.handled;
+    memory = c.memory;
+    budget = c.budget;
+    ch = c.ch;
+    handler = c.handler;
   }
 
   @AfterEach
   void close() {
-    if (ch != null) {
-      ch.finishAndReleaseAll();
+    if (c != null) {
+      c.close();
     }
   }
 
-  /** Responses back up: what a client that does not read causes. */
   private void backlog(boolean on) {
-    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, !on);
-    ch.runPendingTasks();
+    c.backlog(on);
   }
 
   private void send(Frame frame) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
-    enc.writeOutbound(frame);
-    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
-      ch.writeInbound(b);
-    }
-    enc.finishAndReleaseAll();
-    ch.runPendingTasks();
+    c.send(frame);
   }
 
   private void request(int id, long timeoutMicros) {
-    byte[] header = RequestHeader.newBuilder().setMethod(ECHO.fullName()).setTimeoutMicros(timeoutMicros).build()
-        .toByteArray();
-    byte[] body = BytesValue.of(ByteString.copyFromUtf8(Integer.toString(id))).toByteArray();
-    send(new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body)));
+    c.request(id, timeoutMicros);
   }
 
-  /** Runs the handlers the executor was given, and writes their responses. */
   private void runHandlers() {
-    for (Runnable r; (r = handlerTasks.poll()) != null; ) {
-      r.run();
-    }
-    ch.runPendingTasks();
+    c.runHandlers();
   }
 
-  /** Every frame written so far: request id to status for RESPONSEs, -1 for GOAWAY. */
   private List<int[]> written() {
-    List<int[]> out = new ArrayList<>();
-    EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Integer.MAX_VALUE));
-    for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-      dec.writeInbound(b);
-    }
-    for (Frame f; (f = dec.readInbound()) != null; ) {
-      try {
-        if (f.type() == FrameType.RESPONSE) {
-          ResponseHeader h = Protobufs.parse(ResponseHeader.parser(), f.callHeader());
-          out.add(new int[] {f.requestId(), h.getStatus()});
-        } else if (f.type() == FrameType.GOAWAY) {
-          out.add(new int[] {-1, (int) f.goAwayLastRequestId()});
-        }
-      } catch (Exception e) {
-        throw new AssertionError(e);
-      } finally {
-        f.release();
-      }
-    }
-    dec.finishAndReleaseAll();
-    return out;
+    return c.written();
+  }
+
+  private void passTime(long amount, TimeUnit unit) {
+    c.passTime(amount, unit);
   }
 
   private int calls() {
-    return handler.callCount();
+    return c.calls();
   }
 
   @Test
@@ -189,8 +146,7 @@ class WaitingCallsTest {
     connect(100, 0);
     backlog(true);
     request(1, 60_000_000);
-    timer.fireAll(); // the deadline: handed to the event loop
-    ch.runPendingTasks();
+    passTime(61, TimeUnit.SECONDS); // the deadline, on the event loop
     assertThat(memory.inboundHeld()).as("its request will never be parsed").isZero();
     assertThat(written()).as("its answer waits its turn too").isEmpty();
     backlog(false);
@@ -198,8 +154,7 @@ class WaitingCallsTest {
     assertThat(handled).isEmpty();
     assertThat(written()).containsExactly(new int[] {1, StatusCode.DEADLINE_EXCEEDED.value()});
     assertThat(calls()).isZero();
-    timer.fireAll();
-    ch.runPendingTasks();
+    passTime(61, TimeUnit.SECONDS);
     assertThat(written()).as("exactly once").isEmpty();
   }
 
@@ -214,8 +169,7 @@ class WaitingCallsTest {
     assertThat(calls()).isZero();
     assertThat(memory.inboundHeld()).isZero();
     runHandlers();
-    timer.fireAll();
-    ch.runPendingTasks();
+    passTime(61, TimeUnit.SECONDS);
     assertThat(handled).isEmpty();
   }
 
@@ -257,79 +211,10 @@ class WaitingCallsTest {
     connect(100, TimeUnit.SECONDS.toNanos(1));
     backlog(true);
     request(1, 0);
-    ch.advanceTimeBy(5, TimeUnit.SECONDS);
-    ch.runScheduledPendingTasks();
+    passTime(5, TimeUnit.SECONDS);
     assertThat(written()).as("no GOAWAY for a connection with a call waiting").isEmpty();
     send(Frame.cancel(1));
-    ch.advanceTimeBy(2, TimeUnit.SECONDS);
-    ch.runScheduledPendingTasks();
+    passTime(2, TimeUnit.SECONDS);
     assertThat(written()).as("idle once its last call is gone").extracting(r -> r[0]).containsExactly(-1);
-  }
-
-  /** A deadline timer that fires when the test says. */
-  private static final class FakeTimer implements Timer {
-    private final List<FakeTimeout> timeouts = new ArrayList<>();
-
-    @Override
-    public Timeout newTimeout(TimerTask task, long delay, TimeUnit unit) {
-      FakeTimeout t = new FakeTimeout(this, task);
-      timeouts.add(t);
-      return t;
-    }
-
-    void fireAll() {
-      for (FakeTimeout t : new ArrayList<>(timeouts)) {
-        timeouts.remove(t);
-        if (!t.cancelled) {
-          try {
-            t.task.run(t);
-          } catch (Exception e) {
-            throw new AssertionError(e);
-          }
-        }
-      }
-    }
-
-    @Override
-    public Set<Timeout> stop() {
-      return Set.of();
-    }
-  }
-
-  private static final class FakeTimeout implements Timeout {
-    private final Timer timer;
-    private final TimerTask task;
-    private boolean cancelled;
-
-    FakeTimeout(Timer timer, TimerTask task) {
-      this.timer = timer;
-      this.task = task;
-    }
-
-    @Override
-    public Timer timer() {
-      return timer;
-    }
-
-    @Override
-    public TimerTask task() {
-      return task;
-    }
-
-    @Override
-    public boolean isExpired() {
-      return false;
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return cancelled;
-    }
-
-    @Override
-    public boolean cancel() {
-      cancelled = true;
-      return true;
-    }
   }
 }

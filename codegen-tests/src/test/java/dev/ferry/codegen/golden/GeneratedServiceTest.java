@@ -38,13 +38,15 @@ import org.junit.jupiter.api.Test;
 class GeneratedServiceTest {
   private static FerryServer server;
   private static FerryChannel channel;
+  /** Holds "slow" calls until the test is over: they end by their deadline, never by a timer here. */
+  private static final java.util.concurrent.CountDownLatch RELEASE = new java.util.concurrent.CountDownLatch(1);
 
   /** Blocking style: SayHello implemented, SayGoodbye left to its UNIMPLEMENTED default. */
   static final class Greeter implements GreeterFerryService {
     @Override
     public HelloReply sayHello(HelloRequest request, CallContext context) throws InterruptedException {
       if (request.getName().equals("slow")) {
-        TimeUnit.SECONDS.sleep(10);
+        RELEASE.await();
       }
       String suffix = context.metadata().get("x-suffix");
       return HelloReply.newBuilder().setText("Hello, " + request.getName() + (suffix == null ? "" : suffix)).build();
@@ -112,6 +114,7 @@ class GeneratedServiceTest {
 
   @AfterAll
   static void stop() throws Exception {
+    RELEASE.countDown();
     channel.close();
     server.close();
   }

@@ -1,0 +1,170 @@
+package dev.ferry.server;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.BytesValue;
+import dev.ferry.MethodDescriptor;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameDecoder;
+import dev.ferry.internal.FrameEncoder;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.Protobufs;
+import dev.ferry.internal.Settings;
+import dev.ferry.internal.wire.RequestHeader;
+import dev.ferry.internal.wire.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.MockTicker;
+import io.netty.util.concurrent.Ticker;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One server connection on an {@link EmbeddedChannel}, for unit tests of the connection handling: the
+ * test plays the client frame by frame, runs the handler executor's and the cancellation listeners'
+ * tasks when it chooses, and moves a fake clock. Service {@code t.S} has {@link #ECHO}, which records
+ * the request's number and answers with it, and {@link #HANG}, which never answers.
+ */
+final class EmbeddedConnection implements AutoCloseable {
+  static final MethodDescriptor<BytesValue, BytesValue> ECHO =
+      MethodDescriptor.of("t.S/Echo", BytesValue.parser(), BytesValue.parser());
+  static final MethodDescriptor<BytesValue, BytesValue> HANG =
+      MethodDescriptor.of("t.S/Hang", BytesValue.parser(), BytesValue.parser());
+
+  final MockTicker ticker = Ticker.newMockTicker();
+  final Queue<Runnable> handlerTasks = new ArrayDeque<>();
+  final Queue<Runnable> listenerTasks = new ArrayDeque<>();
+  final MemoryBudget budget = new MemoryBudget(1 << 20);
+  final List<Integer> handled = new ArrayList<>();
+  final List<CallContext> contexts = new ArrayList<>();
+  final ConnectionMemory memory = new ConnectionMemory(budget, Settings.DEFAULT_MAX_FRAME_SIZE, "test");
+  final ServerConnectionHandler handler;
+  final EmbeddedChannel ch;
+
+  /** Options of the connection's server that a test may set. */
+  record Options(int maxConcurrentCalls, Duration maxIdle, Duration maxAge, Duration maxAgeGrace) {
+    static Options defaults() {
+      return new Options(100, null, null, Duration.ofSeconds(30));
+    }
+
+    Options maxConcurrentCalls(int calls) {
+      return new Options(calls, maxIdle, maxAge, maxAgeGrace);
+    }
+
+    Options maxIdle(Duration d) {
+      return new Options(maxConcurrentCalls, d, maxAge, maxAgeGrace);
+    }
+
+    Options maxAge(Duration d, Duration grace) {
+      return new Options(maxConcurrentCalls, maxIdle, d, grace);
+    }
+  }
+
+  EmbeddedConnection(Options options) {
+    ServiceDefinition service = ServiceDefinition.builder("t.S")
+        .unary(ECHO, (request, context) -> {
+          handled.add(Integer.parseInt(request.getValue().toStringUtf8()));
+          return request;
+        })
+        .unaryAsync(HANG, (request, context) -> {
+          contexts.add(context);
+          return new java.util.concurrent.CompletableFuture<>();
+        })
+        .build();
+    ServerRuntime runtime = new ServerRuntime(new MethodRegistry(Map.of("t.S", service), List.of()),
+        handlerTasks::add, listenerTasks::add, ticker, () -> 0.5, options.maxConcurrentCalls(),
+        nanos(options.maxIdle()), nanos(options.maxAge()), nanos(options.maxAgeGrace()), 0, ServerListeners.NONE);
+    FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
+        memory);
+    decoder.expectSettingsFirst(false);
+    handler = new ServerConnectionHandler(runtime, memory);
+    ch = EmbeddedChannel.builder().ticker(ticker).handlers(decoder, FrameEncoder.INSTANCE, handler).build();
+  }
+
+  private static long nanos(Duration d) {
+    return d == null ? 0 : d.toNanos();
+  }
+
+  /** Sends {@code frame} as the client would (encoded), and runs what it caused on the event loop. */
+  void send(Frame frame) {
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    enc.writeOutbound(frame);
+    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
+      ch.writeInbound(b);
+    }
+    enc.finishAndReleaseAll();
+    ch.runPendingTasks();
+  }
+
+  /** A REQUEST numbered {@code id} (its id and its body) for {@code method}, with a timeout (0 = none). */
+  void request(MethodDescriptor<?, ?> method, int id, long timeoutMicros) {
+    byte[] header = RequestHeader.newBuilder().setMethod(method.fullName()).setTimeoutMicros(timeoutMicros).build()
+        .toByteArray();
+    byte[] body = BytesValue.of(ByteString.copyFromUtf8(Integer.toString(id))).toByteArray();
+    send(new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body)));
+  }
+
+  void request(int id, long timeoutMicros) {
+    request(ECHO, id, timeoutMicros);
+  }
+
+  /** Runs the handlers the executor was given, and writes their responses. */
+  void runHandlers() {
+    for (Runnable r; (r = handlerTasks.poll()) != null; ) {
+      r.run();
+    }
+    ch.runPendingTasks();
+  }
+
+  /** Moves the fake clock on and runs what fell due on the connection's event loop. */
+  void passTime(long amount, TimeUnit unit) {
+    ticker.advance(amount, unit);
+    ch.runScheduledPendingTasks();
+    ch.runPendingTasks();
+  }
+
+  /** Responses back up (what a client that does not read causes), or drain again. */
+  void backlog(boolean on) {
+    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, !on);
+    ch.runPendingTasks();
+  }
+
+  /** Every frame written since the last look: request id to status for RESPONSEs, -1 to the last id for GOAWAY. */
+  List<int[]> written() {
+    List<int[]> out = new ArrayList<>();
+    EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Integer.MAX_VALUE));
+    for (Object o; (o = ch.readOutbound()) != null; ) {
+      dec.writeInbound(o);
+    }
+    for (Frame f; (f = dec.readInbound()) != null; ) {
+      try {
+        if (f.type() == FrameType.RESPONSE) {
+          ResponseHeader h = Protobufs.parse(ResponseHeader.parser(), f.callHeader());
+          out.add(new int[] {f.requestId(), h.getStatus()});
+        } else if (f.type() == FrameType.GOAWAY) {
+          out.add(new int[] {-1, (int) f.goAwayLastRequestId()});
+        }
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      } finally {
+        f.release();
+      }
+    }
+    dec.finishAndReleaseAll();
+    return out;
+  }
+
+  int calls() {
+    return handler.callCount();
+  }
+
+  @Override
+  public void close() {
+    ch.finishAndReleaseAll();
+  }
+}
