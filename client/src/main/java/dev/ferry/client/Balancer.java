@@ -1,14 +1,9 @@
 package dev.ferry.client;
 
 import dev.ferry.StatusCode;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.DoubleSupplier;
 import java.util.function.Function;
@@ -21,14 +16,9 @@ import org.slf4j.LoggerFactory;
  * for a pick ({@link PendingCalls}) and the channel's aggregate state; with an {@link OutlierDetector},
  * learns from each call's outcome which endpoints to avoid.
  *
- * <p><b>Dispatch.</b> A call takes a connection from the current picker, without a lock. If none has
- * room, the slow path (under the lock) asks idle endpoints to connect and looks again; then the call
- * waits in the queue, or fails at once with UNAVAILABLE when the channel is in TRANSIENT_FAILURE and
- * the call is not wait-for-ready. A call a server did not process moves to another endpoint.
- *
- * <p><b>State.</b> READY if any endpoint is ready; else CONNECTING if any is connecting (or the first
- * resolution is awaited); else TRANSIENT_FAILURE if any failed (or the resolver failed before finding
- * anything); else IDLE. A channel to one server therefore has that server's state.
+ * <p>Calls go to connections through its {@link CallDispatcher}; the subchannels are an
+ * {@link EndpointSet}; the aggregate state is an {@link AggregateState}, recomputed here whenever an
+ * endpoint's changes; every connection opened and not yet closed is in {@link OpenConnections}.
  *
  * <p><b>Endpoints.</b> A resolver update adds subchannels for new endpoints (connecting at once when the
  * channel is in use) and drains those of endpoints no longer listed: their calls in flight finish, calls
@@ -41,7 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Balancer {
   private static final Logger log = LoggerFactory.getLogger(Balancer.class);
-  private static final Subchannel[] NO_SUBCHANNELS = new Subchannel[0];
 
   private final String authority;
   private final PoolOptions pool;
@@ -55,24 +44,21 @@ final class Balancer {
   private final ChannelListener listener;
   /** Null for a channel to one fixed server, where there is nothing to learn or eject. */
   private final OutlierDetector outliers;
-  final PendingCalls pending;
+  private final PendingCalls pending;
+  private final AggregateState aggregate;
+  private final CallDispatcher dispatcher;
   final AtomicInteger connectAttempts = new AtomicInteger();
-  private final Set<ClientConnection> open = ConcurrentHashMap.newKeySet();
+  private final OpenConnections open = new OpenConnections();
 
-  private Map<InetSocketAddress, Subchannel> subchannels = new LinkedHashMap<>(); // guarded
+  private final EndpointSet endpoints = new EndpointSet(); // guarded
   private boolean shutdown; // guarded
   /** A call came, or the pool is eager: endpoints connect as soon as they appear. Guarded. */
   private boolean active;
   /** The resolver listed endpoints at least once. Guarded. */
   private boolean resolved;
-  private String resolutionFailure; // guarded
-  private volatile String lastFailure;
-  private volatile Throwable lastFailureCause;
-  private volatile ChannelState state = ChannelState.IDLE;
   private volatile Picker picker;
   private volatile Runnable refreshResolver = () -> {};
   private int roundRobinStart; // guarded
-
 
   /**
    * @param authority what the channel's messages call its servers: {@code host:port}, or the target's authority
@@ -95,6 +81,8 @@ final class Balancer {
     this.onConnectionClosed = onConnectionClosed;
     this.listener = listener;
     this.pending = new PendingCalls(pool.maxPendingCalls());
+    this.aggregate = new AggregateState(authority, listener);
+    this.dispatcher = new CallDispatcher(this, aggregate, pending, authority);
     this.outliers = balanced ? new OutlierDetector(this, options, scheduler, random, listener) : null;
     this.picker = Picker.empty(false, this);
   }
@@ -105,7 +93,7 @@ final class Balancer {
   }
 
   ChannelState state() {
-    return state;
+    return aggregate.get();
   }
 
   /** The channel's clock. */
@@ -122,45 +110,33 @@ final class Balancer {
       if (shutdown) {
         return;
       }
-      Map<InetSocketAddress, Subchannel> next = new LinkedHashMap<>();
-      double initial = medianLatency();
-      int added = 0;
-      for (Endpoint e : endpoints) {
-        if (next.containsKey(e.address())) {
-          continue;
-        }
-        Subchannel s = subchannels.remove(e.address());
-        if (s == null) {
-          s = new Subchannel(this, e, configs.apply(e), pool.size(), backoff, scheduler, random, opener, listener,
-              new EndpointStats(options.consecutiveFailures(), initial, scheduler.nanoTime()));
-          added++;
-        } else {
-          s.endpoint(e);
-        }
-        next.put(e.address(), s);
-      }
-      int removed = subchannels.size();
-      for (Subchannel gone : subchannels.values()) {
+      long now = scheduler.nanoTime();
+      double initial = this.endpoints.medianLatency(now);
+      EndpointSet.Change change = this.endpoints.update(endpoints, e -> new Subchannel(this, e, configs.apply(e),
+          pool.size(), backoff, scheduler, random, opener, listener,
+          new EndpointStats(options.consecutiveFailures(), initial, now)));
+      for (Subchannel gone : change.removed()) {
         toClose.addAll(gone.shutdown(true, "endpoint " + gone.endpoint().label() + " is no longer listed"));
       }
       boolean first = !resolved;
-      subchannels = next;
       resolved = true;
-      resolutionFailure = null;
+      aggregate.resolved();
+      int added = change.added();
+      int removed = change.removed().size();
+      int size = this.endpoints.size();
       if ((added > 0 || removed > 0) && outliers != null) {
         if (first) {
-          log.info("Channel to {}: {} endpoint{} {}", authority, next.size(), next.size() == 1 ? "" : "s",
-              labels(next.values()));
+          log.info("Channel to {}: {} endpoint{} {}", authority, size, size == 1 ? "" : "s", this.endpoints.labels());
         } else {
-          log.info("Channel to {}: endpoints now {} ({} added, {} removed)", authority, labels(next.values()), added,
-              removed);
+          log.info("Channel to {}: endpoints now {} ({} added, {} removed)", authority, this.endpoints.labels(),
+              added, removed);
         }
       }
       if (active || pool.eager()) {
         requestConnections();
       }
       if (outliers != null) {
-        outliers.endpointsChanged(next.size());
+        outliers.endpointsChanged(size);
       }
       updateState();
       rebuildPicker();
@@ -168,15 +144,7 @@ final class Balancer {
     for (ClientConnection c : toClose) {
       c.close("endpoint no longer listed by the resolver");
     }
-    drainWaiters();
-  }
-
-  private static String labels(Iterable<Subchannel> subchannels) {
-    StringBuilder b = new StringBuilder("[");
-    for (Subchannel s : subchannels) {
-      b.append(b.length() > 1 ? ", " : "").append(s.endpoint().label());
-    }
-    return b.append(']').toString();
+    dispatcher.drainWaiters();
   }
 
   /**
@@ -190,39 +158,17 @@ final class Balancer {
       if (shutdown || resolved) {
         return;
       }
-      resolutionFailure = why;
-      lastFailure = why;
-      lastFailureCause = cause;
-      before = state;
+      aggregate.resolutionFailed(why, cause);
+      before = aggregate.get();
       updateState(false);
-      now = state;
+      now = aggregate.get();
     }
     if (now == ChannelState.TRANSIENT_FAILURE) {
-      int told = pending.failFast(noConnection(why), cause) + pending.arriving.get();
+      int told = dispatcher.failWaiting(why, cause);
       if (before != now && told == 0) {
-        log.warn("Channel to {}: {} -> {} ({})", authority, before, now, why);
+        aggregate.logFailure(before, now, why, 0);
       }
     }
-  }
-
-  /** The median latency estimate of the endpoints that get calls; 0 without any. Guarded. */
-  private double medianLatency() {
-    if (subchannels.isEmpty()) {
-      return 0;
-    }
-    long now = scheduler.nanoTime();
-    double[] latencies = new double[subchannels.size()];
-    int n = 0;
-    for (Subchannel s : subchannels.values()) {
-      if (s.stats.ejection() == EndpointStats.Ejection.ACTIVE) {
-        latencies[n++] = s.stats.latency(now);
-      }
-    }
-    if (n == 0) {
-      return 0;
-    }
-    Arrays.sort(latencies, 0, n);
-    return n % 2 == 1 ? latencies[n / 2] : (latencies[n / 2 - 1] + latencies[n / 2]) / 2;
   }
 
   /** Opens every connection of every endpoint now (eager pools). */
@@ -250,28 +196,10 @@ final class Balancer {
     }
   }
 
-  /**
-   * Asks endpoints to connect, as the policy wants: every one, or for pick-first the first that is not
-   * failing. Returns whether an attempt started. Guarded.
-   */
+  /** Asks endpoints to connect, as the policy wants; returns whether an attempt started. Guarded. */
   private boolean requestConnections() {
     int before = connectAttempts.get();
-    if (options.policy() == BalancerOptions.Policy.PICK_FIRST) {
-      for (Subchannel s : subchannels.values()) {
-        ChannelState st = s.state();
-        if (st == ChannelState.TRANSIENT_FAILURE) {
-          continue; // its retries go on in the background; try the next one meanwhile
-        }
-        s.requestConnection();
-        if (s.state() == ChannelState.READY || s.state() == ChannelState.CONNECTING) {
-          break;
-        }
-      }
-    } else {
-      for (Subchannel s : subchannels.values()) {
-        s.requestConnection();
-      }
-    }
+    endpoints.requestConnections(options.policy());
     return connectAttempts.get() != before;
   }
 
@@ -279,7 +207,7 @@ final class Balancer {
 
   /** Starts {@code call} on a ready connection, or queues or fails it. Any thread. */
   void dispatch(ClientCall<?, ?> call) {
-    dispatch(call, null);
+    dispatcher.dispatch(call, null);
   }
 
   /**
@@ -287,107 +215,24 @@ final class Balancer {
    * another endpoint if one can take it. A connection's event loop.
    */
   void redispatch(ClientCall<?, ?> call, Subchannel from) {
-    dispatch(call, from);
+    dispatcher.dispatch(call, from);
   }
 
-  private void dispatch(ClientCall<?, ?> call, Subchannel exclude) {
-    ClientConnection c = picker.pick(exclude);
-    if (c == null) {
-      c = acquireSlowly(call, exclude);
-      if (c == null) {
-        return; // queued or failed
-      }
-    }
-    start(call, c);
-  }
-
-  private static void start(ClientCall<?, ?> call, ClientConnection c) {
-    if (call.bind(c)) {
-      c.start(call);
-    } else {
-      probeNotSent(c); // finished meanwhile
-    }
-  }
-
-  /** A connection was picked but no call went: a probe it may have claimed goes back. */
-  private static void probeNotSent(ClientConnection c) {
-    Subchannel s = c.subchannel();
-    if (s != null) {
-      s.stats.unclaimProbe();
-    }
-  }
-
-  private ClientConnection acquireSlowly(ClientCall<?, ?> call, Subchannel exclude) {
-    pending.arriving.incrementAndGet();
-    try {
-      return acquireOrQueue(call, exclude);
-    } finally {
-      pending.arriving.decrementAndGet();
-    }
-  }
-
-  private ClientConnection acquireOrQueue(ClientCall<?, ?> call, Subchannel exclude) {
-    boolean anyReady;
-    ChannelState now;
-    synchronized (this) {
-      if (shutdown) {
-        call.fail(StatusCode.UNAVAILABLE, "channel shut down", null);
-        return null;
-      }
-      boolean wasActive = active;
-      active = true;
-      if (requestConnections() || !wasActive) {
-        updateState();
-        rebuildPicker();
-      }
-      anyReady = picker.hasReady();
-      now = state;
-    }
-    ClientConnection c = picker.pick(exclude);
-    if (c != null) {
-      return c;
-    }
-    if (!anyReady && now == ChannelState.TRANSIENT_FAILURE && !call.waitForReady()) {
-      call.fail(StatusCode.UNAVAILABLE, noConnection(lastFailure), lastFailureCause);
+  /**
+   * A call found no connection with room: the channel is in use now, so idle endpoints are asked to
+   * connect. Returns whether some endpoint is ready and the channel's state, or null if it is shut down.
+   */
+  synchronized CallDispatcher.Room callFoundNoRoom() {
+    if (shutdown) {
       return null;
     }
-    if (!pending.reserve()) {
-      call.fail(StatusCode.RESOURCE_EXHAUSTED, anyReady
-          ? "every connection to " + authority + " is at the server's limit of calls in flight, and "
-              + pending.max() + " calls are already waiting"
-          : pending.max() + " calls are already waiting for a connection to " + authority, null);
-      return null;
+    boolean wasActive = active;
+    active = true;
+    if (requestConnections() || !wasActive) {
+      updateState();
+      rebuildPicker();
     }
-    if (!call.advance(CallProgress.IDLE, CallProgress.QUEUED)) {
-      pending.unreserve();
-      return null; // completed meanwhile (its deadline, a cancel)
-    }
-    pending.add(call);
-    drainWaiters(); // room may have appeared while we queued
-    String failure = lastFailure;
-    if (state == ChannelState.TRANSIENT_FAILURE && failure != null) {
-      // A connection attempt failed while this call was on its way into the queue, after the waiting
-      // calls were failed: fail it now rather than at the next attempt.
-      pending.failFast(noConnection(failure), lastFailureCause);
-    }
-    return null;
-  }
-
-  /** Starts waiting calls while some connection has room for them. Any thread. */
-  void drainWaiters() {
-    while (!pending.isEmpty()) {
-      ClientConnection c = picker.pick(null);
-      if (c == null) {
-        return;
-      }
-      ClientCall<?, ?> call = pending.pollLive();
-      if (call == null) {
-        c.release();
-        probeNotSent(c);
-        return;
-      }
-      start(call, c);
-    }
+    return new CallDispatcher.Room(picker.hasReady(), aggregate.get());
   }
 
   /**
@@ -395,7 +240,7 @@ final class Balancer {
    * outcome; a waiting call may take the room it freed. Any thread.
    */
   void callDone(ClientCall<?, ?> call) {
-    pending.callDone(call);
+    dispatcher.callDone(call);
     if (outliers != null) {
       CallProgress progress = call.progressAtDone();
       ClientConnection c = call.connectionAtDone();
@@ -405,9 +250,7 @@ final class Balancer {
         record(c.subchannel(), now, now - call.startNanos(), call.outcome(), call.statusFromServer());
       }
     }
-    if (pending.waiting() > 0) {
-      drainWaiters();
-    }
+    dispatcher.drainIfWaiting();
   }
 
   /** {@code s} served a call: its latency estimate and failure counts learn, and ejection may follow. */
@@ -417,17 +260,6 @@ final class Balancer {
     if (v != EndpointStats.Verdict.NONE && outliers != null) {
       outliers.verdict(s, v, status);
     }
-  }
-
-  /**
-   * Why a call cannot have a connection: the last failure, which names the server ("could not connect
-   * to host:port: connection refused"), so that the address is said once; other reasons are framed.
-   */
-  private String noConnection(String reason) {
-    if (reason == null) {
-      reason = "no endpoint is ready";
-    }
-    return reason.contains(authority) ? reason : "no connection to " + authority + " is ready (" + reason + ")";
   }
 
   // ---- subchannel events ----
@@ -447,7 +279,7 @@ final class Balancer {
       updateState();
       rebuildPicker();
     }
-    drainWaiters();
+    dispatcher.drainWaiters();
   }
 
   void connectFailed(Subchannel s, Subchannel.Slot slot, ClientConnection c, String reason, Throwable cause) {
@@ -457,23 +289,17 @@ final class Balancer {
       if (!s.onConnectFailed(slot, c, reason, cause)) {
         return;
       }
-      lastFailure = reason;
-      lastFailureCause = cause;
-      before = state;
+      aggregate.failed(reason, cause);
+      before = aggregate.get();
       updateState(false);
-      now = state;
+      now = aggregate.get();
       rebuildPicker();
     }
     if (now == ChannelState.TRANSIENT_FAILURE) {
-      int told = pending.failFast(noConnection(reason), cause) + pending.arriving.get();
+      int told = dispatcher.failWaiting(reason, cause);
       if (before != now) {
         // Said once: to the calls that fail with the reason, or, when none is there to hear it, here.
-        if (told == 0) {
-          log.warn("Channel to {}: {} -> {} ({})", authority, before, now, reason);
-        } else {
-          log.info("Channel to {}: {} -> {} (the reason went to {} waiting call{})", authority, before, now,
-              told, told == 1 ? "" : "s");
-        }
+        aggregate.logFailure(before, now, reason, told);
       }
     }
     refreshResolver.run();
@@ -499,7 +325,7 @@ final class Balancer {
       updateState();
       rebuildPicker();
     }
-    drainWaiters();
+    dispatcher.drainWaiters();
     refreshResolver.run();
   }
 
@@ -522,7 +348,7 @@ final class Balancer {
         rebuildPicker();
       }
     }
-    drainWaiters();
+    dispatcher.drainWaiters();
     onConnectionClosed.run();
   }
 
@@ -532,90 +358,20 @@ final class Balancer {
     updateState(true);
   }
 
-  /**
-   * Recomputes the aggregate state and logs a change; a change to TRANSIENT_FAILURE only if
-   * {@code logTransientFailure} (else the caller logs it, knowing who was told).
-   */
+  /** See {@link AggregateState#update}. Guarded. */
   private void updateState(boolean logTransientFailure) {
-    ChannelState next;
-    if (shutdown) {
-      next = ChannelState.SHUTDOWN;
-    } else if (subchannels.isEmpty()) {
-      next = resolutionFailure != null ? ChannelState.TRANSIENT_FAILURE
-          : active ? ChannelState.CONNECTING : ChannelState.IDLE;
-    } else {
-      boolean connecting = false;
-      boolean failing = false;
-      next = ChannelState.IDLE;
-      for (Subchannel s : subchannels.values()) {
-        ChannelState st = s.state();
-        if (st == ChannelState.READY) {
-          next = ChannelState.READY;
-          break;
-        }
-        connecting |= st == ChannelState.CONNECTING;
-        failing |= st == ChannelState.TRANSIENT_FAILURE;
-      }
-      if (next != ChannelState.READY) {
-        next = connecting ? ChannelState.CONNECTING : failing ? ChannelState.TRANSIENT_FAILURE : ChannelState.IDLE;
-      }
-    }
-    ChannelState previous = state;
-    if (next != previous) {
-      state = next;
-      listener.stateChanged(previous, next);
-      if (next == ChannelState.TRANSIENT_FAILURE) {
-        if (logTransientFailure) {
-          log.warn("Channel to {}: {} -> {} ({})", authority, previous, next, lastFailure);
-        }
-      } else {
-        log.info("Channel to {}: {} -> {}", authority, previous, next);
-      }
-    }
+    aggregate.update(endpoints.all(), shutdown, active, logTransientFailure);
   }
 
   /** Publishes a picker of the endpoints as they are now. Guarded. */
   void rebuildPicker() {
-    if (shutdown) {
-      picker = Picker.empty(false, this);
-      return;
-    }
-    List<Subchannel> primary = new ArrayList<>(subchannels.size());
-    List<Subchannel> fallback = new ArrayList<>(0);
-    Subchannel probe = null;
-    boolean needsConnection = false;
-    for (Subchannel s : subchannels.values()) {
-      needsConnection |= s.needsConnection();
-      if (!s.hasReady()) {
-        continue;
-      }
-      EndpointStats.Ejection e = s.stats.ejection();
-      if (e == EndpointStats.Ejection.PROBE_READY && probe == null) {
-        probe = s;
-      }
-      if (e != EndpointStats.Ejection.ACTIVE || s.isSuspect()) {
-        fallback.add(s);
-      } else {
-        primary.add(s);
-      }
-    }
-    Subchannel[] p = primary.toArray(NO_SUBCHANNELS);
-    Subchannel[] f = fallback.toArray(NO_SUBCHANNELS);
-    switch (options.policy()) {
-      case ROUND_ROBIN:
-        picker = new Picker.RoundRobin(p, f, probe, needsConnection, this, roundRobinStart++);
-        break;
-      case PICK_FIRST:
-        picker = new Picker.PickFirst(p, f, probe, needsConnection, this);
-        break;
-      default:
-        picker = new Picker.PowerOfTwoChoices(p, f, probe, needsConnection, this, random, scheduler::nanoTime);
-    }
+    picker = shutdown ? Picker.empty(false, this)
+        : Picker.of(options.policy(), endpoints.all(), this, random, scheduler::nanoTime, roundRobinStart++);
   }
 
   /** The endpoints now, in the resolver's order. Guarded. */
   List<Subchannel> subchannels() {
-    return new ArrayList<>(subchannels.values());
+    return new ArrayList<>(endpoints.all());
   }
 
   // ---- shutdown ----
@@ -624,7 +380,7 @@ final class Balancer {
   List<ClientConnection> shutdown() {
     synchronized (this) {
       shutdown = true;
-      for (Subchannel s : subchannels.values()) {
+      for (Subchannel s : endpoints.all()) {
         s.shutdown(false, "channel shut down");
       }
       if (outliers != null) {
@@ -633,28 +389,15 @@ final class Balancer {
       updateState();
       rebuildPicker();
     }
-    pending.failFast("channel shut down", null);
-    for (ClientCall<?, ?> call; (call = pending.pollLive()) != null; ) {
-      call.fail(StatusCode.UNAVAILABLE, "channel shut down", null);
-    }
-    return new ArrayList<>(open);
+    dispatcher.shutdown();
+    return open.list();
   }
 
   // ---- for stats and tests ----
 
   /** For {@link ChannelStats}: the open connections that are connecting, ready and draining, in that order. */
   int[] connectionsByState() {
-    int[] counts = new int[3];
-    for (ClientConnection c : open) {
-      if (!c.handshakeFuture().isDone()) {
-        counts[0]++;
-      } else if (c.isReady()) {
-        counts[1]++;
-      } else if (c.handshakeFuture().isSuccess()) {
-        counts[2]++; // handshake done, takes no new calls, not closed yet
-      }
-    }
-    return counts;
+    return open.byState();
   }
 
   /** Whether every connection has closed. */
@@ -680,7 +423,7 @@ final class Balancer {
   /** For tests: the connections new calls may go to. */
   synchronized List<ClientConnection> readyConnections() {
     List<ClientConnection> all = new ArrayList<>();
-    for (Subchannel s : subchannels.values()) {
+    for (Subchannel s : endpoints.all()) {
       all.addAll(s.readyConnections());
     }
     return all;
@@ -688,7 +431,7 @@ final class Balancer {
 
   /** For tests: every connection not yet closed, including draining ones. */
   Set<ClientConnection> openConnections() {
-    return Set.copyOf(open);
+    return open.set();
   }
 
   /** For tests: the outlier detector (null for a channel to one fixed server). */
@@ -696,7 +439,7 @@ final class Balancer {
     return outliers;
   }
 
-  /** For tests: the picker now. */
+  /** The picker now: where the dispatcher takes connections from, without a lock. */
   Picker picker() {
     return picker;
   }

@@ -8,16 +8,11 @@ import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Settings;
-import dev.ferry.internal.Transports;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,7 +69,7 @@ public final class FerryChannel implements AutoCloseable {
   private volatile ClientTls tls; // null = plaintext
   private final long defaultTimeoutNanos;
   private final EventLoopGroup group;
-  private final boolean ownsGroup;
+  private final ChannelLifecycle lifecycle;
 
   /** Calls started and not yet finished. (No set of them: every way a call can end reaches it anyway.) */
   private final AtomicInteger active = new AtomicInteger();
@@ -87,13 +82,8 @@ public final class FerryChannel implements AutoCloseable {
   private final ClientTransport transport;
   private final AtomicLong droppedResponses = new AtomicLong();
   private final AtomicBoolean heartbeatNoticeLogged = new AtomicBoolean();
-  private final Object lock = new Object();
   private volatile boolean shutdown;
-  /** Guarded by {@link #lock}: no connection may be opened any more. */
-  private boolean closing;
-  private final AtomicBoolean terminating = new AtomicBoolean();
-  private final ChannelStats stats = new Stats();
-  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+  private final ChannelStats stats;
 
   FerryChannel(FerryChannelBuilder b) {
     this.ticker = b.ticker;
@@ -109,17 +99,8 @@ public final class FerryChannel implements AutoCloseable {
     this.transport = b.transport != null ? b.transport : ClientTransport.of(config);
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
-    if (b.eventLoopGroup != null && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
-      throw new IllegalArgumentException(b.inProcess
-          ? "eventLoopGroup: a socket group cannot run in-process connections (expected: a group of Netty's "
-              + "LocalIoHandler, or none)"
-          : "eventLoopGroup: an in-process group cannot run TCP connections (expected: NIO or epoll)");
-    }
-    // In-process channels run on the JVM's shared in-process loops, which are nobody's to shut down.
-    this.ownsGroup = b.eventLoopGroup == null && !b.inProcess;
-    this.group = b.eventLoopGroup != null ? b.eventLoopGroup
-        : b.inProcess ? Transports.inProcessEventLoopGroup()
-        : Transports.newEventLoopGroup(1, "ferry-client");
+    this.lifecycle = new ChannelLifecycle(b);
+    this.group = lifecycle.group();
     Scheduler scheduler = b.scheduler != null ? b.scheduler : Scheduler.of(group, b.ticker);
     Subchannel.Opener opener = (subchannel, slot) -> ClientConnection.open(subchannel.config(), transport, tls,
         group.next(), call -> redispatch(call, subchannel), droppedResponses, slot);
@@ -127,16 +108,19 @@ public final class FerryChannel implements AutoCloseable {
       this.authority = config.authority();
       this.resolution = null;
       this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, false, scheduler, b.random,
-          endpoint -> config, opener, this::maybeTerminated, listener);
+          endpoint -> config, opener, lifecycle::maybeTerminated, listener);
+      this.stats = ChannelGauges.forServer(this, balancer, config.host(), config.port());
       balancer.updateEndpoints(List.of(Endpoint.fixed(b.host, b.port)));
     } else {
       NameResolver resolver = Targets.resolver(b.target, b.resolverProviders,
           new NameResolver.Args(group.next(), b.resolverOptions), scheduler, b.dnsLookup);
       this.authority = resolver.authority();
       this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, true, scheduler, b.random,
-          config::forEndpoint, opener, this::maybeTerminated, listener);
+          config::forEndpoint, opener, lifecycle::maybeTerminated, listener);
+      this.stats = ChannelGauges.forTarget(this, balancer, authority);
       this.resolution = new Resolution(resolver, balancer, scheduler, b.resolverOptions, b.target);
     }
+    lifecycle.terminateWhen(balancer::allClosed, () -> listener.channelTerminated(stats));
     listener.channelCreated(stats);
     if (b.pool.eager()) {
       balancer.connectAll();
@@ -380,14 +364,7 @@ public final class FerryChannel implements AutoCloseable {
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
     checkNotOnEventLoop("awaitTermination");
-    try {
-      terminated.get(CallOptions.saturatedNanos(timeout), TimeUnit.NANOSECONDS);
-      return true;
-    } catch (TimeoutException e) {
-      return false;
-    } catch (ExecutionException e) {
-      return true;
-    }
+    return lifecycle.awaitTermination(timeout);
   }
 
   /** Whether {@link #shutdown()} or {@link #shutdownNow()} was called. */
@@ -397,7 +374,7 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Whether the channel has terminated (see {@link #awaitTermination}). */
   public boolean isTerminated() {
-    return terminated.isDone();
+    return lifecycle.isTerminated();
   }
 
   /**
@@ -408,7 +385,7 @@ public final class FerryChannel implements AutoCloseable {
   @Override
   public void close() {
     shutdown();
-    if (onOwnEventLoop()) {
+    if (lifecycle.onOwnEventLoop()) {
       return;
     }
     try {
@@ -424,48 +401,18 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Stops opening connections and closes those open (failing their calls); terminates once all closed. */
   private void closeConnections(String reason) {
-    synchronized (lock) {
-      closing = true;
-    }
+    lifecycle.startClosing();
     if (resolution != null) {
       resolution.shutdown();
     }
     for (ClientConnection c : balancer.shutdown()) {
       c.close(reason);
     }
-    maybeTerminated();
-  }
-
-  private void maybeTerminated() {
-    boolean done;
-    synchronized (lock) {
-      done = closing && balancer.allClosed();
-    }
-    if (!done || !terminating.compareAndSet(false, true)) {
-      return;
-    }
-    listener.channelTerminated(stats);
-    if (ownsGroup) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
-    } else {
-      terminated.complete(null);
-    }
-  }
-
-  private boolean onOwnEventLoop() {
-    for (EventExecutor e : group) {
-      if (e.inEventLoop()) {
-        return true;
-      }
-    }
-    return false;
+    lifecycle.maybeTerminated();
   }
 
   private void checkNotOnEventLoop(String what) {
-    if (onOwnEventLoop()) {
-      throw new IllegalStateException(what + " called on the channel's event loop thread "
-          + Thread.currentThread().getName() + ", which must stay free to complete calls (it would deadlock)");
-    }
+    lifecycle.checkNotOnEventLoop(what);
   }
 
   // ---- for tests ----
@@ -494,84 +441,6 @@ public final class FerryChannel implements AutoCloseable {
   @Override
   public String toString() {
     return "FerryChannel{" + authority + (shutdown ? ", shut down" : "") + '}';
-  }
-
-  /** What {@link ChannelListener}s read for gauges. */
-  private final class Stats implements ChannelStats {
-    @Override
-    public String host() {
-      if (resolution == null) {
-        return config.host();
-      }
-      int colon = singlePortAt();
-      return colon > 0 ? stripBrackets(authority.substring(0, colon)) : authority;
-    }
-
-    @Override
-    public int port() {
-      if (resolution == null) {
-        return config.port();
-      }
-      int colon = singlePortAt();
-      return colon > 0 ? Integer.parseInt(authority.substring(colon + 1)) : 0;
-    }
-
-    /** Where the port starts in an authority that is one {@code host:port}; -1 otherwise (a list, a name). */
-    private int singlePortAt() {
-      int colon = authority.lastIndexOf(':');
-      return colon > 0 && authority.indexOf(',') < 0 && isPort(authority.substring(colon + 1)) ? colon : -1;
-    }
-
-    @Override
-    public ChannelState state() {
-      return FerryChannel.this.state();
-    }
-
-    @Override
-    public int activeCalls() {
-      return active.get();
-    }
-
-    @Override
-    public int waitingCalls() {
-      return balancer.waitingCalls();
-    }
-
-    @Override
-    public int connectingConnections() {
-      return balancer.connectionsByState()[0];
-    }
-
-    @Override
-    public int readyConnections() {
-      return balancer.connectionsByState()[1];
-    }
-
-    @Override
-    public int drainingConnections() {
-      return balancer.connectionsByState()[2];
-    }
-
-    @Override
-    public String toString() {
-      return FerryChannel.this.toString();
-    }
-  }
-
-  private static boolean isPort(String s) {
-    if (s.isEmpty() || s.length() > 5) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static String stripBrackets(String host) {
-    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
   }
 
   private static int toMillisInt(Duration d) {

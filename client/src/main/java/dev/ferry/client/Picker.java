@@ -1,8 +1,11 @@
 package dev.ferry.client;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.DoubleSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * Chooses the connection for one call: an immutable snapshot of the endpoints the balancer offers, and
@@ -40,6 +43,46 @@ abstract class Picker {
   /** The picker of a channel with no endpoint ready. */
   static Picker empty(boolean needsConnection, Balancer balancer) {
     return new PowerOfTwoChoices(NONE, NONE, null, needsConnection, balancer, () -> 0, () -> 0);
+  }
+
+  /**
+   * A picker of {@code subchannels} as they are now, for {@code policy}: ready endpoints that are
+   * neither ejected nor suspect are primary, other ready ones fallback, and the first ejected one whose
+   * ejection is over is the probe.
+   *
+   * @param roundRobinStart where a round-robin picker starts (pickers in turn start at different endpoints)
+   */
+  static Picker of(BalancerOptions.Policy policy, Iterable<Subchannel> subchannels, Balancer balancer,
+      DoubleSupplier random, LongSupplier clock, int roundRobinStart) {
+    List<Subchannel> primary = new ArrayList<>();
+    List<Subchannel> fallback = new ArrayList<>(0);
+    Subchannel probe = null;
+    boolean needsConnection = false;
+    for (Subchannel s : subchannels) {
+      needsConnection |= s.needsConnection();
+      if (!s.hasReady()) {
+        continue;
+      }
+      EndpointStats.Ejection e = s.stats.ejection();
+      if (e == EndpointStats.Ejection.PROBE_READY && probe == null) {
+        probe = s;
+      }
+      if (e != EndpointStats.Ejection.ACTIVE || s.isSuspect()) {
+        fallback.add(s);
+      } else {
+        primary.add(s);
+      }
+    }
+    Subchannel[] p = primary.toArray(NONE);
+    Subchannel[] f = fallback.toArray(NONE);
+    switch (policy) {
+      case ROUND_ROBIN:
+        return new RoundRobin(p, f, probe, needsConnection, balancer, roundRobinStart);
+      case PICK_FIRST:
+        return new PickFirst(p, f, probe, needsConnection, balancer);
+      default:
+        return new PowerOfTwoChoices(p, f, probe, needsConnection, balancer, random, clock);
+    }
   }
 
   /** Whether some endpoint is ready (primary or fallback). */
@@ -108,10 +151,10 @@ abstract class Picker {
     /** How much cheaper an endpoint must be to win on cost rather than on calls in flight. */
     static final double TOLERANCE = 1.25;
     private final DoubleSupplier random;
-    private final java.util.function.LongSupplier clock;
+    private final LongSupplier clock;
 
     PowerOfTwoChoices(Subchannel[] primary, Subchannel[] fallback, Subchannel probe, boolean needsConnection,
-        Balancer balancer, DoubleSupplier random, java.util.function.LongSupplier clock) {
+        Balancer balancer, DoubleSupplier random, LongSupplier clock) {
       super(primary, fallback, probe, needsConnection, balancer);
       this.random = random;
       this.clock = clock;
