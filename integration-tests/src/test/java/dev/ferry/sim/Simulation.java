@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One run of the deterministic simulation: a Ferry client and server (restarted at times), or, for about
  * a third of the seeds, a client of two or three servers behind one {@code static://} target (balanced:
- * picks, outlier ejection, calls moved to another server), connected through a {@link SimNetwork}, driven by one seeded {@link Random} on one thread, on a fake clock.
+ * picks, outlier ejection, calls moved to another server), connected through a {@link SimNetwork},
+ * driven by one seeded {@link Random} on one thread, on a fake clock.
  * The schedule starts calls (to methods that answer at once, later, with an error, or never), cancels
  * them, lets time pass, moves bytes in chunks of random size, and injects faults: black holes, resets,
  * corrupted frames, server restarts (graceful and abrupt), refused connections. Then it heals the

@@ -78,17 +78,22 @@ class FleetTest {
 
   @Test
   void aServerTenTimesSlowerLosesItsTrafficAndGetsItBackWhenItRecovers() throws Exception {
+    // 20 ms of work per call, 200 ms on the slow server: long enough that a busy machine's scheduling
+    // delays (tens of ms at a load of 15-25 on 2 cores) do not blur the tenfold difference, which they
+    // did at 2 ms and 20 ms: the fast servers looked slow too, and the slow one kept 8-10% of the calls.
+    // (Its share grows with the square of the fast servers' latency: cost is latency x calls in flight.)
     for (Fleet.Member m : fleet.members) {
-      m.serviceMicros = 2_000;
+      m.serviceMicros = 20_000;
     }
     Fleet.Member slow = fleet.members.get(2);
-    // At most 64 in flight (ten times what this rate needs): a stall of a busy machine must not pile up calls.
+    // At most 64 in flight (what this rate needs, with room): a stall of a busy machine must not pile up
+    // calls; when it binds, calls are fewer per second, and shares are counted over calls anyway.
     Load load = new Load(channel, 2_000, 20_000, 64).start();
     load.awaitStarted(1_000);
-    slow.serviceMicros = 20_000;
+    slow.serviceMicros = 200_000;
     int slowFrom = load.started();
     load.awaitStarted(slowFrom + 5_000);
-    slow.serviceMicros = 2_000;
+    slow.serviceMicros = 20_000;
     int recoveredFrom = load.started();
     load.awaitStarted(recoveredFrom + 12_000);
     load.finish();
