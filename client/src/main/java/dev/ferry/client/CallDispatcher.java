@@ -135,7 +135,13 @@ final class CallDispatcher {
    * not wait-for-ready. Returns how many calls heard the reason (or are about to, on entering the queue).
    */
   int failWaiting(String reason, Throwable cause) {
-    return pending.failFast(state.noConnection(reason), cause) + pending.arriving.get();
+    // A call on its way into the queue hears the reason either way: failed here if it is in the queue
+    // by now, or by itself, finding TRANSIENT_FAILURE, once it is. One that entered the queue just after
+    // the queue was failed, and left "arriving" just before it was read, is in neither count: the count
+    // taken before failing covers it, so that the reason is not logged again as if nobody had heard it.
+    int arrivingBefore = pending.arriving.get();
+    int told = pending.failFast(state.noConnection(reason), cause) + pending.arriving.get();
+    return told > 0 ? told : arrivingBefore;
   }
 
   /** The channel shut down: every waiting call fails. */
