@@ -9,6 +9,9 @@ import dev.ferry.server.ServiceDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
@@ -19,7 +22,9 @@ import org.apache.curator.test.TestingServer;
 /**
  * A fleet for tests: a real ZooKeeper server in this JVM (curator-test's {@link TestingServer}) and Ferry
  * servers on loopback that register in it. Each server answers {@link #WHO} with its name, after an
- * adjustable service time, or fails every call when told to.
+ * adjustable service time, or fails every call when told to. The service time is a timer, not a
+ * handler thread held: a slow server's calls must not wait for its few handler threads, which would
+ * make it (and its share of the calls) a matter of its thread pool instead of its latency.
  */
 final class Fleet implements AutoCloseable {
   static final String SERVICE = "test.Fleet";
@@ -31,6 +36,12 @@ final class Fleet implements AutoCloseable {
   final TestingServer zk;
   final List<Member> members = new ArrayList<>();
   private final List<AutoCloseable> resources = new ArrayList<>();
+  /** Completes calls when their service time is over. */
+  private final ScheduledExecutorService serviceTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "fleet-service-time");
+    t.setDaemon(true);
+    return t;
+  });
   private int next;
 
   Fleet() throws Exception {
@@ -54,9 +65,9 @@ final class Fleet implements AutoCloseable {
 
   /** Starts a server on a free port of 127.0.0.1 and registers it (its own ZooKeeper session). */
   Member start(Duration deregistrationDelay) throws Exception {
-    Member m = new Member("s" + (++next));
+    Member m = new Member("s" + (++next), serviceTimer);
     m.server = FerryServer.builder().host("127.0.0.1").port(0)
-        .addService(ServiceDefinition.builder(SERVICE).unary(WHO, (request, context) -> m.answer()).build())
+        .addService(ServiceDefinition.builder(SERVICE).unaryAsync(WHO, (request, context) -> m.answer()).build())
         .addListener(new dev.ferry.server.ServerListener() {
           @Override
           public void shutdownStarted() {
@@ -96,6 +107,7 @@ final class Fleet implements AutoCloseable {
       resources.get(i).close();
     }
     zk.close();
+    serviceTimer.shutdownNow();
   }
 
   /** One server of the fleet. */
@@ -110,20 +122,27 @@ final class Fleet implements AutoCloseable {
     /** Runs when the server's shutdown starts, before any GOAWAY. */
     volatile Runnable onShutdownStarted;
 
-    Member(String name) {
+    private final ScheduledExecutorService serviceTimer;
+
+    Member(String name, ScheduledExecutorService serviceTimer) {
       this.name = name;
+      this.serviceTimer = serviceTimer;
     }
 
-    private StringValue answer() throws InterruptedException {
+    private CompletableFuture<StringValue> answer() {
       calls.incrementAndGet();
       if (failing) {
-        throw new FerryException(StatusCode.UNAVAILABLE, name + " is out of order");
+        return CompletableFuture.failedFuture(new FerryException(StatusCode.UNAVAILABLE, name + " is out of order"));
       }
+      StringValue reply = StringValue.of(name);
       long micros = serviceMicros;
-      if (micros > 0) {
-        TimeUnit.MICROSECONDS.sleep(micros); // the server's work: its service time, not a test's wait
+      if (micros <= 0) {
+        return CompletableFuture.completedFuture(reply);
       }
-      return StringValue.of(name);
+      // The server's work: its service time, not a test's wait.
+      CompletableFuture<StringValue> answer = new CompletableFuture<>();
+      serviceTimer.schedule(() -> answer.complete(reply), micros, TimeUnit.MICROSECONDS);
+      return answer;
     }
   }
 }

@@ -78,10 +78,11 @@ class FleetTest {
 
   @Test
   void aServerTenTimesSlowerLosesItsTrafficAndGetsItBackWhenItRecovers() throws Exception {
-    // 20 ms of work per call, 200 ms on the slow server: long enough that a busy machine's scheduling
-    // delays (tens of ms at a load of 15-25 on 2 cores) do not blur the tenfold difference, which they
-    // did at 2 ms and 20 ms: the fast servers looked slow too, and the slow one kept 8-10% of the calls.
-    // (Its share grows with the square of the fast servers' latency: cost is latency x calls in flight.)
+    // 20 ms per call, 200 ms on the slow server (timers, not handler threads: see Fleet): long enough
+    // that a busy machine's scheduling delays (tens of ms at a load of 15-25 on 2 cores) do not blur the
+    // tenfold difference, which they did at 2 ms and 20 ms: the fast servers looked slow too, and the
+    // slow one kept 6-10% of the calls (its share grows with the square of the fast servers' latency,
+    // cost being latency x calls in flight).
     for (Fleet.Member m : fleet.members) {
       m.serviceMicros = 20_000;
     }
