@@ -151,7 +151,8 @@ class FleetTest {
     load.awaitStarted(500);
     fleet.zk.stop();
     int stoppedAt = load.started();
-    load.awaitStarted(stoppedAt + 1_000 * outageSeconds);
+    // The outage lasts a thousand calls per second of it: the wait allows it at least twice that.
+    load.awaitStarted(stoppedAt + 1_000 * outageSeconds, Duration.ofSeconds(Math.max(60, 2L * outageSeconds + 30)));
     fleet.zk.restart();
     Fleet.Member late = fleet.start(DEREGISTRATION_DELAY);
     await("calls reach the server registered after the outage").atMost(Duration.ofSeconds(60))

@@ -97,7 +97,12 @@ final class Load {
 
   /** Waits until at least {@code n} calls were started (at most 60 s). */
   void awaitStarted(int n) {
-    await(n + " calls started").atMost(Duration.ofSeconds(60)).until(() -> started.get() >= n);
+    awaitStarted(n, Duration.ofSeconds(60));
+  }
+
+  /** Waits until at least {@code n} calls were started, at most {@code atMost}. */
+  void awaitStarted(int n, Duration atMost) {
+    await(n + " calls started").atMost(atMost).until(() -> started.get() >= n);
   }
 
   int started() {
