@@ -83,6 +83,10 @@ final class ClientCall<RespT extends MessageLite, T> {
   private CallProgress progressAtDone;
   /** The status the call completed with, and its response's size: for {@link ChannelListener}s, as above. */
   private StatusCode outcome;
+  /** Whether {@link #outcome} is what the server answered (not a failure raised on this side). */
+  private boolean statusFromServer;
+  /** The connection the call was on when it completed (for the balancer); written before {@code onDone}. */
+  private ClientConnection connectionAtDone;
   private int responseBytes;
   /**
    * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
@@ -169,6 +173,19 @@ final class ClientCall<RespT extends MessageLite, T> {
     return outcome;
   }
 
+  /** Whether the outcome is the server's answer rather than a failure raised here. Read by {@code onDone}. */
+  boolean statusFromServer() {
+    return statusFromServer;
+  }
+
+  /**
+   * The connection the call was on when it completed (the last it was handed to), or null if none.
+   * Read by {@code onDone}.
+   */
+  ClientConnection connectionAtDone() {
+    return connectionAtDone;
+  }
+
   /** The size of the response message (OK responses); 0 otherwise. Read by {@code onDone}. */
   int responseBytes() {
     return responseBytes;
@@ -234,6 +251,7 @@ final class ClientCall<RespT extends MessageLite, T> {
   private void releaseConnection() {
     Object previous = CONNECTION.getAndSet(this, RELEASED);
     if (previous instanceof ClientConnection) {
+      connectionAtDone = (ClientConnection) previous;
       ((ClientConnection) previous).release();
     }
   }
@@ -350,6 +368,7 @@ final class ClientCall<RespT extends MessageLite, T> {
     }
     Metadata trailers = header.trailers();
     StatusCode code = header.status();
+    statusFromServer = true;
     if (code != StatusCode.OK) {
       completeExceptionally(new FerryException(code, header.message(), trailers, null));
       return true;
@@ -358,6 +377,7 @@ final class ClientCall<RespT extends MessageLite, T> {
     try {
       message = Protobufs.parse(method.responseParser(), frame.body());
     } catch (InvalidProtocolBufferException e) {
+      statusFromServer = false; // the server said OK; this side could not read what it sent
       completeExceptionally(new FerryException(StatusCode.INTERNAL,
           "could not parse response of " + method.fullName() + ": " + e.getMessage(), trailers, e));
       return true;
