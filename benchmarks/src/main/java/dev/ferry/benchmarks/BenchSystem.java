@@ -46,11 +46,11 @@ interface BenchSystem extends AutoCloseable {
     FERRY_TLS_OPENSSL("ferry-tls-openssl"),
     /** gRPC-java over TLS (its shaded Netty picks OpenSSL when it can) (S7). */
     GRPC_TLS("grpc-tls"),
-    /** Three servers; a channel to one of them, built from its host and port (S9). */
+    /** Three servers; a channel to one of them, built from its host and port (S11). */
     FERRY_ONE_ADDRESS("ferry-one-address"),
-    /** Three servers; a channel to one of them, built from {@code static://} with that one (S9). */
+    /** Three servers; a channel to one of them, built from {@code static://} with that one (S11). */
     FERRY_STATIC_ONE("ferry-static-1"),
-    /** Three servers behind one channel: {@code static://} with all three, power of two choices (S9). */
+    /** Three servers behind one channel: {@code static://} with all three, power of two choices (S11). */
     FERRY_STATIC_THREE("ferry-static-3");
 
     /** The systems of scenarios S1 to S6. */

@@ -103,8 +103,8 @@ public final class LoadBenchmark {
     if (scenarios.contains("s5")) {
       s5IdleCost();
     }
-    if (scenarios.contains("s9")) {
-      s9ManyServers();
+    if (scenarios.contains("s11")) {
+      s11ManyServers();
     }
     if (scenarios.contains("s8")) {
       s8Metrics();
@@ -118,7 +118,7 @@ public final class LoadBenchmark {
     keys.put("S6 allocation per call", "bytes_per_call");
     keys.put("S7 TLS and interceptors", "qps");
     keys.put("S8 metrics installed", "qps");
-    keys.put("S9 many servers", "qps");
+    keys.put("S11 many servers", "qps");
     System.out.println(report.table(keys));
     report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
     report.writeJson(out);
@@ -317,7 +317,7 @@ public final class LoadBenchmark {
    * of two choices): 1 connection per server x 128 in flight, 0 B, direct executors, the order rotating
    * every round: calls per second and p99.
    */
-  private void s9ManyServers() throws Exception {
+  private void s11ManyServers() throws Exception {
     Payload p = payload(0);
     Config config = new Config(1, true, false);
     String label = "3 servers, 1 conn each x 128 in flight, 0B direct";
@@ -342,16 +342,16 @@ public final class LoadBenchmark {
       }
     }
     for (Kind kind : kinds) {
-      report.add("S9 many servers", label, kind.label, samples.get(kind.label));
+      report.add("S11 many servers", label, kind.label, samples.get(kind.label));
     }
     Map<String, List<Double>> one = samples.get(Kind.FERRY_ONE_ADDRESS.label);
     for (Kind kind : kinds.subList(1, kinds.size())) {
       Map<String, List<Double>> other = samples.get(kind.label);
-      System.out.printf(Locale.ROOT, "  S9 %s/%s over %d rounds: calls/s %.3f (ratio of medians; pairwise %s), "
+      System.out.printf(Locale.ROOT, "  S11 %s/%s over %d rounds: calls/s %.3f (ratio of medians; pairwise %s), "
           + "p99 %.0f vs %.0f us%n", kind.label, Kind.FERRY_ONE_ADDRESS.label, rounds, ratio(other, one, "qps"),
           pairwise(other.get("qps"), one.get("qps")), median(other.get("p99_us")), median(one.get("p99_us")));
     }
-    printProgress("S9", label);
+    printProgress("S11", label);
   }
 
   private static double ratio(Map<String, List<Double>> a, Map<String, List<Double>> b, String metric) {
