@@ -110,10 +110,11 @@ class FleetTest {
     // room to spare), under 5% of the next 4,000 go to it. A fair share would be 33%.
     int slowShare = load.answeredBy(slow.name, slowFrom + 1_000, slowFrom + 5_000);
     assertThat(slowShare).as("calls to the slow server of 4,000 (%s)", dbg).isLessThan(200);
-    // Recovered: in the last 4,000 of the next 12,000 calls (6 s at this rate), it has its share again,
-    // within a wide margin (20% where 33% is fair: P2C spreads by load, which is noisy on a busy machine).
-    int backShare = load.answeredBy(slow.name, recoveredFrom + 8_000, recoveredFrom + 12_000);
-    assertThat(backShare).as("calls to the recovered server of 4,000 (%s)", dbg).isGreaterThan(800);
+    // Recovered: from 4,000 calls after it recovered (2 s at this rate) to 12,000 (6 s), it has its fair
+    // share again, within 10% (at least 30% where 33% is fair). Measured at loads of 8-10 on 2 cores: back
+    // to 160-170 calls per 500 within the first 2,000.
+    int backShare = load.answeredBy(slow.name, recoveredFrom + 4_000, recoveredFrom + 12_000);
+    assertThat(backShare).as("calls to the recovered server of 8,000 (%s)", dbg).isGreaterThanOrEqualTo(2_400);
     assertThat(load.errors()).as("errors: %s", load.errorMessages()).isZero();
   }
 
@@ -141,12 +142,12 @@ class FleetTest {
 
   /**
    * ZooKeeper stopped while calls run: the channel keeps the servers it knows, and sees new registrations
-   * once ZooKeeper is back. The outage here is 3,000 calls (3 s at this rate); {@code -Dferry.zk.outage=60}
-   * runs it for 60,000 calls (60 s), past the sessions' timeouts.
+   * once ZooKeeper is back. The outage is 60,000 calls (60 s at this rate, longer on a busy machine), past
+   * the sessions' timeouts; {@code -Dferry.zk.outage=N} runs it for N thousand calls.
    */
   @Test
   void zooKeeperDownWhileCallsRunCostsNothingAndNewServersAppearWhenItIsBack() throws Exception {
-    int outageSeconds = Integer.getInteger("ferry.zk.outage", 3);
+    int outageSeconds = Integer.getInteger("ferry.zk.outage", 60);
     Load load = new Load(channel, 1_000, 1_000 * (outageSeconds + 60)).start();
     load.awaitStarted(500);
     fleet.zk.stop();
