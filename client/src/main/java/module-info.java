@@ -13,4 +13,7 @@ module dev.ferry.client {
   requires io.netty.common;
   requires io.netty.resolver;
   requires org.slf4j;
+
+  // Name resolvers for target schemes beyond the built-in static:// and dns:// (zk:// and others).
+  uses dev.ferry.client.NameResolverProvider;
 }

@@ -45,7 +45,13 @@ interface BenchSystem extends AutoCloseable {
     /** Ferry over TLS 1.3 with OpenSSL (BoringSSL, netty-tcnative) (S7). */
     FERRY_TLS_OPENSSL("ferry-tls-openssl"),
     /** gRPC-java over TLS (its shaded Netty picks OpenSSL when it can) (S7). */
-    GRPC_TLS("grpc-tls");
+    GRPC_TLS("grpc-tls"),
+    /** Three servers; a channel to one of them, built from its host and port (S11). */
+    FERRY_ONE_ADDRESS("ferry-one-address"),
+    /** Three servers; a channel to one of them, built from {@code static://} with that one (S11). */
+    FERRY_STATIC_ONE("ferry-static-1"),
+    /** Three servers behind one channel: {@code static://} with all three, power of two choices (S11). */
+    FERRY_STATIC_THREE("ferry-static-3");
 
     /** The systems of scenarios S1 to S6. */
     static final java.util.List<Kind> CORE = java.util.List.of(FERRY, GRPC, CEILING);
@@ -70,6 +76,12 @@ interface BenchSystem extends AutoCloseable {
           return FerrySystem.start(config, dev.ferry.TlsProvider.JDK, false, label);
         case FERRY_TLS_OPENSSL:
           return FerrySystem.start(config, dev.ferry.TlsProvider.OPENSSL, false, label);
+        case FERRY_ONE_ADDRESS:
+          return FerrySystem.startFleet(config, 3, 0, label);
+        case FERRY_STATIC_ONE:
+          return FerrySystem.startFleet(config, 3, 1, label);
+        case FERRY_STATIC_THREE:
+          return FerrySystem.startFleet(config, 3, 3, label);
         case GRPC:
           return GrpcSystem.start(config, false);
         case GRPC_TLS:

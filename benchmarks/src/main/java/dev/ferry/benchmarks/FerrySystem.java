@@ -34,14 +34,59 @@ final class FerrySystem implements BenchSystem {
   static final MethodDescriptor<Payload, Payload> ECHO =
       MethodDescriptor.of("ferry.bench.Bench/Echo", Payload.parser(), Payload.parser());
 
-  private final FerryServer server;
+  private final java.util.List<FerryServer> servers;
   private final FerryChannel channel;
   private final String name;
 
   private FerrySystem(FerryServer server, FerryChannel channel, String name) {
-    this.server = server;
+    this(java.util.List.of(server), channel, name);
+  }
+
+  private FerrySystem(java.util.List<FerryServer> servers, FerryChannel channel, String name) {
+    this.servers = servers;
     this.channel = channel;
     this.name = name;
+  }
+
+  /**
+   * {@code servers} echo servers on 127.0.0.1 and one channel: to the first one by host and port
+   * ({@code targeted} 0), or built from a {@code static://} target listing the first {@code targeted}
+   * (the default balancer, power of two choices). Each server gets {@code config.connections()}
+   * connections of the channel.
+   */
+  static FerrySystem startFleet(Config config, int servers, int targeted, String name) throws Exception {
+    java.util.List<FerryServer> started = new java.util.ArrayList<>();
+    for (int i = 0; i < servers; i++) {
+      FerryServerBuilder sb = FerryServer.builder().host("127.0.0.1").port(0)
+          .addService(ServiceDefinition.builder("ferry.bench.Bench").unary(ECHO, (req, ctx) -> req).build())
+          .maxConcurrentCallsPerConnection(100_000);
+      if (config.directExecutor()) {
+        sb.directExecutor();
+      }
+      if (!config.heartbeats()) {
+        sb.heartbeatInterval(Duration.ZERO);
+      }
+      started.add(sb.build().start());
+    }
+    FerryChannelBuilder cb;
+    if (targeted == 0) {
+      cb = FerryChannel.builder("127.0.0.1", started.get(0).port());
+    } else {
+      StringBuilder target = new StringBuilder("static://");
+      for (int i = 0; i < targeted; i++) {
+        target.append(i > 0 ? "," : "").append("127.0.0.1:").append(started.get(i).port());
+      }
+      cb = FerryChannel.builder(target.toString());
+    }
+    FerryChannel channel = cb
+        .pool(PoolOptions.builder().size(config.connections()).eager(true).maxPendingCalls(1_000_000).build())
+        .heartbeat(config.heartbeats() ? HeartbeatOptions.DEFAULT : HeartbeatOptions.DISABLED)
+        .build();
+    FerrySystem system = new FerrySystem(started, channel, name);
+    for (int i = 0; i < config.connections() * Math.max(1, targeted) * 8; i++) {
+      channel.blockingCall(ECHO, Payload.getDefaultInstance(), CallOptions.DEFAULT);
+    }
+    return system;
   }
 
   /** A pass-through server interceptor: what having one installed costs. */
@@ -157,7 +202,11 @@ final class FerrySystem implements BenchSystem {
   @Override
   public void close() throws Exception {
     channel.close();
-    server.shutdownNow();
-    server.awaitTermination(Duration.ofSeconds(10));
+    for (FerryServer server : servers) {
+      server.shutdownNow();
+    }
+    for (FerryServer server : servers) {
+      server.awaitTermination(Duration.ofSeconds(10));
+    }
   }
 }

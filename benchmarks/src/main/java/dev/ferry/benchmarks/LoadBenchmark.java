@@ -103,6 +103,9 @@ public final class LoadBenchmark {
     if (scenarios.contains("s5")) {
       s5IdleCost();
     }
+    if (scenarios.contains("s11")) {
+      s11ManyServers();
+    }
     if (scenarios.contains("s8")) {
       s8Metrics();
     }
@@ -115,6 +118,7 @@ public final class LoadBenchmark {
     keys.put("S6 allocation per call", "bytes_per_call");
     keys.put("S7 TLS and interceptors", "qps");
     keys.put("S8 metrics installed", "qps");
+    keys.put("S11 many servers", "qps");
     System.out.println(report.table(keys));
     report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
     report.writeJson(out);
@@ -305,6 +309,49 @@ public final class LoadBenchmark {
           median(plain.get("bytes_per_call")));
     }
     printProgress("S8", label);
+  }
+
+  /**
+   * Three servers: a channel to one of them by host and port, one built from {@code static://} with that
+   * server alone (what balancing costs when there is nothing to balance), and one with all three (power
+   * of two choices): 1 connection per server x 128 in flight, 0 B, direct executors, the order rotating
+   * every round: calls per second and p99.
+   */
+  private void s11ManyServers() throws Exception {
+    Payload p = payload(0);
+    Config config = new Config(1, true, false);
+    String label = "3 servers, 1 conn each x 128 in flight, 0B direct";
+    List<Kind> kinds = List.of(Kind.FERRY_ONE_ADDRESS, Kind.FERRY_STATIC_ONE, Kind.FERRY_STATIC_THREE);
+    for (Kind kind : kinds) {
+      try (BenchSystem system = kind.start(config)) {
+        Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
+      }
+    }
+    Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
+    for (int round = 0; round < rounds; round++) {
+      for (int i = 0; i < kinds.size(); i++) {
+        Kind kind = kinds.get((round + i) % kinds.size());
+        try (BenchSystem system = kind.start(config)) {
+          Measurement m = Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
+          Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());
+          forSystem.computeIfAbsent("qps", k -> new ArrayList<>()).add(m.qps());
+          forSystem.computeIfAbsent("qps_per_cpu_s", k -> new ArrayList<>()).add(m.qpsPerCpuSecond());
+          forSystem.computeIfAbsent("p99_us", k -> new ArrayList<>()).add(m.p99Micros());
+          forSystem.computeIfAbsent("errors", k -> new ArrayList<>()).add((double) m.errors());
+        }
+      }
+    }
+    for (Kind kind : kinds) {
+      report.add("S11 many servers", label, kind.label, samples.get(kind.label));
+    }
+    Map<String, List<Double>> one = samples.get(Kind.FERRY_ONE_ADDRESS.label);
+    for (Kind kind : kinds.subList(1, kinds.size())) {
+      Map<String, List<Double>> other = samples.get(kind.label);
+      System.out.printf(Locale.ROOT, "  S11 %s/%s over %d rounds: calls/s %.3f (ratio of medians; pairwise %s), "
+          + "p99 %.0f vs %.0f us%n", kind.label, Kind.FERRY_ONE_ADDRESS.label, rounds, ratio(other, one, "qps"),
+          pairwise(other.get("qps"), one.get("qps")), median(other.get("p99_us")), median(one.get("p99_us")));
+    }
+    printProgress("S11", label);
   }
 
   private static double ratio(Map<String, List<Double>> a, Map<String, List<Double>> b, String metric) {

@@ -5,7 +5,7 @@ import dev.ferry.StatusCode;
 
 /**
  * Hears what a channel does, for metrics: calls starting and ending, transparent retries, the
- * channel's state, reconnects, GOAWAYs and dead connections. Installed with
+ * channel's state, reconnects, GOAWAYs, dead connections and ejected endpoints. Installed with
  * {@code FerryChannel.builder(host, port).addListener(listener)}; every method does nothing by default,
  * so an implementation overrides only what it needs. A channel without listeners pays nothing for them.
  *
@@ -35,8 +35,8 @@ public interface ChannelListener {
 
   /**
    * The channel's connectivity state changed (the transitions {@link FerryChannel#state()} shows). On
-   * the thread that caused it (any), while the channel holds its pool's lock: do not call the channel
-   * from here.
+   * the thread that caused it (any), while the channel holds its balancer's lock: do not call the
+   * channel from here.
    */
   default void stateChanged(ChannelState from, ChannelState to) {}
 
@@ -66,7 +66,7 @@ public interface ChannelListener {
   /**
    * The channel opens a connection again in a place where it had one or tried one before: after that
    * connection closed, went away (GOAWAY) or failed to connect. (The first connection of each place in
-   * the pool is not a reconnect.) Any thread, while the channel holds its pool's lock.
+   * the pool is not a reconnect.) Any thread, while the channel holds its balancer's lock.
    */
   default void reconnecting() {}
 
@@ -78,4 +78,12 @@ public interface ChannelListener {
    * what it was sent): it is considered dead. Event loop.
    */
   default void heartbeatTimedOut() {}
+
+  /**
+   * The balancer ejected {@code endpoint}: it gets no calls for {@code duration}, then one probe (see
+   * {@link BalancerOptions}). Only channels built from a target ({@link FerryChannel#builder(String)})
+   * eject. On the thread whose call outcome decided it (or a timer's), while the channel holds its
+   * balancer's lock: do not call the channel from here.
+   */
+  default void endpointEjected(Endpoint endpoint, java.time.Duration duration) {}
 }

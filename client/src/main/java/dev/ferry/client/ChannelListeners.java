@@ -108,5 +108,10 @@ final class ChannelListeners {
     public void heartbeatTimedOut() {
       each(ChannelListener::heartbeatTimedOut);
     }
+
+    @Override
+    public void endpointEjected(Endpoint endpoint, java.time.Duration duration) {
+      each(l -> l.endpointEjected(endpoint, duration));
+    }
   }
 }

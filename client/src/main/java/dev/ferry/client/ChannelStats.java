@@ -6,10 +6,13 @@ package dev.ferry.client;
  * at the channel now (counting connections walks them: cheap, not free).
  */
 public interface ChannelStats {
-  /** The server's host name or address, as configured. */
+  /**
+   * The server's host name or address, as configured. For a channel built from a target, what its
+   * resolver calls the servers: the DNS name, the service name, or a static target's list as written.
+   */
   String host();
 
-  /** The server's port, as configured. */
+  /** The server's port, as configured; for a target, its port if it names one, else 0. */
   int port();
 
   /** The channel's connectivity state, as {@link FerryChannel#state()}. */

@@ -83,6 +83,10 @@ final class ClientCall<RespT extends MessageLite, T> {
   private CallProgress progressAtDone;
   /** The status the call completed with, and its response's size: for {@link ChannelListener}s, as above. */
   private StatusCode outcome;
+  /** Whether {@link #outcome} is what the server answered (not a failure raised on this side). */
+  private boolean statusFromServer;
+  /** The connection the call was on when it completed (for the balancer); written before {@code onDone}. */
+  private ClientConnection connectionAtDone;
   private int responseBytes;
   /**
    * The ClientConnection the call is counted on, null before that, or {@link #RELEASED} once the call
@@ -175,6 +179,19 @@ final class ClientCall<RespT extends MessageLite, T> {
     return outcome;
   }
 
+  /** Whether the outcome is the server's answer rather than a failure raised here. Read by {@code onDone}. */
+  boolean statusFromServer() {
+    return statusFromServer;
+  }
+
+  /**
+   * The connection the call was on when it completed (the last it was handed to), or null if none.
+   * Read by {@code onDone}.
+   */
+  ClientConnection connectionAtDone() {
+    return connectionAtDone;
+  }
+
   /** The size of the response message (OK responses); 0 otherwise. Read by {@code onDone}. */
   int responseBytes() {
     return responseBytes;
@@ -240,6 +257,7 @@ final class ClientCall<RespT extends MessageLite, T> {
   private void releaseConnection() {
     Object previous = CONNECTION.getAndSet(this, RELEASED);
     if (previous instanceof ClientConnection) {
+      connectionAtDone = (ClientConnection) previous;
       ((ClientConnection) previous).release();
     }
   }
@@ -356,6 +374,7 @@ final class ClientCall<RespT extends MessageLite, T> {
     }
     Metadata trailers = header.trailers();
     StatusCode code = header.status();
+    statusFromServer = true;
     if (code != StatusCode.OK) {
       completeExceptionally(new FerryException(code, header.message(), trailers, null));
       return true;
@@ -366,6 +385,7 @@ final class ClientCall<RespT extends MessageLite, T> {
       message = Protobufs.parse(method.responseParser(), stream == null || !stream.serverStreams()
           ? frame.body() : io.netty.buffer.Unpooled.EMPTY_BUFFER);
     } catch (InvalidProtocolBufferException e) {
+      statusFromServer = false; // the server said OK; this side could not read what it sent
       completeExceptionally(new FerryException(StatusCode.INTERNAL,
           "could not parse response of " + method.fullName() + ": " + e.getMessage(), trailers, e));
       return true;

@@ -64,6 +64,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private final Consumer<ClientCall<?, ?>> redispatch;
   private final AtomicLong droppedResponses;
   private final Runnable onDraining;
+  private final Runnable onHeartbeatDeath;
   private final Consumer<String> heartbeatAdjusted;
   private final ChannelListener listener;
   private final RequestIdMap<ClientCall<?, ?>> pending = new RequestIdMap<>();
@@ -96,8 +97,9 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
    * @param listener the channel's listener
    */
   ClientCallHandler(String authority, Promise<Settings> handshake, Consumer<ClientCall<?, ?>> redispatch,
-      AtomicLong droppedResponses, Runnable onDraining, Consumer<String> heartbeatAdjusted, Ticker ticker,
-      ChannelListener listener) {
+      AtomicLong droppedResponses, Runnable onDraining, Runnable onHeartbeatDeath,
+      Consumer<String> heartbeatAdjusted, Ticker ticker, ChannelListener listener) {
+    this.onHeartbeatDeath = requireNonNull(onHeartbeatDeath, "onHeartbeatDeath");
     this.requests = new RequestHeads(requireNonNull(ticker, "ticker"));
     this.heartbeatAdjusted = requireNonNull(heartbeatAdjusted, "heartbeatAdjusted");
     this.listener = requireNonNull(listener, "listener");
@@ -242,6 +244,15 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     if (ctx.channel().isActive()) {
       ctx.writeAndFlush(Frame.cancel(id), ctx.voidPromise());
     }
+    closeIfDrained();
+  }
+
+  /**
+   * This side stops using the connection (its endpoint left the resolver's list): no new calls, those
+   * in flight finish, then it closes.
+   */
+  void drain(String why) {
+    startDraining(why);
     closeIfDrained();
   }
 
@@ -415,6 +426,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     closing = true;
     if (cause instanceof HeartbeatTimeoutException) {
       listener.heartbeatTimedOut();
+      onHeartbeatDeath.run();
     }
     if (!handshake.isDone() || !pending.isEmpty()) {
       // The reason reaches the calls in flight, or the pool (which tells waiting calls, or logs it):

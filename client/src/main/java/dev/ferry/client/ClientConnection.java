@@ -38,8 +38,11 @@ final class ClientConnection {
     /** Called once, right after the connection object exists (before any other callback). */
     void bind(ClientConnection connection);
 
-    /** The connection takes no new calls any more (GOAWAY, ids exhausted); called on its event loop. */
+    /** The connection takes no new calls any more (GOAWAY, ids exhausted, drained); called on its event loop. */
     void draining();
+
+    /** The connection is dead: the server sent nothing for the heartbeat timeout. Event loop. */
+    default void heartbeatTimedOut() {}
   }
 
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -48,6 +51,8 @@ final class ClientConnection {
   private final ClientCallHandler handler;
   private final WriteQueue writeQueue;
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+  /** The endpoint this connection belongs to; set once, before the connection is offered to any call. */
+  private Subchannel subchannel;
 
   /**
    * What a connection needs to know, fixed for the channel's life.
@@ -64,10 +69,11 @@ final class ClientConnection {
    *     differs from {@code heartbeat} (the server's SETTINGS raised it)
    * @param ticker the channel's clock, which call deadlines are measured on
    * @param listener the channel's listener (GOAWAYs, dead connections, retries)
+   * @param label what messages call the server, or null for {@code host:port}
    */
   record Config(String host, int port, Settings localSettings, int connectTimeoutMillis,
       long handshakeTimeoutMillis, HeartbeatOptions heartbeat, boolean inProcess, HostResolver resolver,
-      Consumer<String> heartbeatAdjusted, Ticker ticker, ChannelListener listener) {
+      Consumer<String> heartbeatAdjusted, Ticker ticker, ChannelListener listener, String label) {
     // (TLS is passed to open() separately: it can be replaced while the channel runs.)
     Config {
       requireNonNull(host, "host");
@@ -80,7 +86,19 @@ final class ClientConnection {
     }
 
     String authority() {
-      return inProcess ? "in-process:" + host : Addresses.hostPort(host, port);
+      return label != null ? label : inProcess ? "in-process:" + host : Addresses.hostPort(host, port);
+    }
+
+    /**
+     * The configuration of connections to {@code endpoint}: its host (for TLS, and for the lookup before
+     * each connect unless its address is resolved already) and port.
+     */
+    Config forEndpoint(Endpoint endpoint) {
+      java.net.InetSocketAddress address = endpoint.address();
+      HostResolver r = address.isUnresolved() ? resolver
+          : (h, p) -> java.util.concurrent.CompletableFuture.completedFuture(address);
+      return new Config(endpoint.host(), endpoint.port(), localSettings, connectTimeoutMillis, handshakeTimeoutMillis,
+          heartbeat, inProcess, r, heartbeatAdjusted, ticker, listener, endpoint.label());
     }
   }
 
@@ -102,7 +120,8 @@ final class ClientConnection {
   static ClientConnection open(Config config, ClientTransport transport, ClientTls tls, EventLoop eventLoop,
       Consumer<ClientCall<?, ?>> redispatch, AtomicLong droppedResponses, Listener listener) {
     ClientCallHandler handler = new ClientCallHandler(config.authority(), eventLoop.newPromise(), redispatch,
-        droppedResponses, listener::draining, config.heartbeatAdjusted(), config.ticker(), config.listener());
+        droppedResponses, listener::draining, listener::heartbeatTimedOut, config.heartbeatAdjusted(),
+        config.ticker(), config.listener());
     ChannelFuture connected = transport.connect(eventLoop, new ClientChannelInitializer(config.localSettings(),
         config.handshakeTimeoutMillis(), config.heartbeat(), handler, tls, config.host(), config.port()), config);
     Channel channel = connected.channel();
@@ -122,6 +141,16 @@ final class ClientConnection {
     handler.connectFailed(cause);
     channel.close();
     closeFuture.complete(null);
+  }
+
+  /** The endpoint this connection belongs to, or null for a connection opened outside a balancer. */
+  Subchannel subchannel() {
+    return subchannel;
+  }
+
+  /** Called once, by the subchannel that opened this connection, before any call can be bound to it. */
+  void subchannel(Subchannel s) {
+    this.subchannel = s;
   }
 
   /** Succeeds with the server's settings once calls may be written; fails if the connection never got there. */
@@ -247,6 +276,20 @@ final class ClientConnection {
         handler.shutDown(reason);
       }
       channel.close();
+    });
+  }
+
+  /**
+   * Takes no new calls from now on, as if the server had sent GOAWAY: calls in flight finish, calls
+   * not yet written move to another connection, and the connection closes after its last call.
+   */
+  void drain(String reason) {
+    execute(() -> {
+      if (eventLoop.inEventLoop()) {
+        handler.drain(reason);
+      } else {
+        channel.close();
+      }
     });
   }
 

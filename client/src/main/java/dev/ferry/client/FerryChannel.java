@@ -9,17 +9,12 @@ import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.StreamReader;
 import dev.ferry.internal.Settings;
-import dev.ferry.internal.Transports;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,8 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A client of one Ferry server: makes unary and streaming calls over multiplexed connections. Thread-safe; make
- * one per server and share it.
+ * A client of one Ferry server, or of the servers behind a target ({@link #builder(String)}): makes unary
+ * and streaming calls over a small pool of multiplexed connections per server. Thread-safe; make one per
+ * server (or service) and share it.
  *
  * <pre>{@code
  * try (FerryChannel channel = FerryChannel.builder("localhost", 7000).build()) {
@@ -75,23 +71,22 @@ public final class FerryChannel implements AutoCloseable {
   private volatile ClientTls tls; // null = plaintext
   private final long defaultTimeoutNanos;
   private final EventLoopGroup group;
-  private final boolean ownsGroup;
+  private final ChannelLifecycle lifecycle;
 
   /** Calls started and not yet finished. (No set of them: every way a call can end reaches it anyway.) */
   private final AtomicInteger active = new AtomicInteger();
-  private final ConnectionPool pool;
+  private final Balancer balancer;
+  /** Null for a channel to one fixed server. */
+  private final Resolution resolution;
+  /** What messages and metrics call the servers: {@code host:port}, or the resolver's authority. */
+  private final String authority;
   private final StreamCalls streams;
   private final Ticker ticker;
   private final ClientTransport transport;
   private final AtomicLong droppedResponses = new AtomicLong();
   private final AtomicBoolean heartbeatNoticeLogged = new AtomicBoolean();
-  private final Object lock = new Object();
   private volatile boolean shutdown;
-  /** Guarded by {@link #lock}: no connection may be opened any more. */
-  private boolean closing;
-  private final AtomicBoolean terminating = new AtomicBoolean();
-  private final ChannelStats stats = new Stats();
-  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+  private final ChannelStats stats;
 
   FerryChannel(FerryChannelBuilder b) {
     this.ticker = b.ticker;
@@ -104,29 +99,45 @@ public final class FerryChannel implements AutoCloseable {
     this.streams = new StreamCalls(this, b.streamWindow, b.ticker);
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
         b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker,
-        listener);
+        listener, null);
     this.tls = b.tls;
     this.transport = b.transport != null ? b.transport : ClientTransport.of(config);
     this.interceptors = b.interceptors.toArray(new ClientInterceptor[0]);
     this.defaultTimeoutNanos = b.defaultTimeout == null ? 0 : CallOptions.saturatedNanos(b.defaultTimeout);
-    if (b.eventLoopGroup != null && b.inProcess != Transports.isInProcess(b.eventLoopGroup)) {
-      throw new IllegalArgumentException(b.inProcess
-          ? "eventLoopGroup: a socket group cannot run in-process connections (expected: a group of Netty's "
-              + "LocalIoHandler, or none)"
-          : "eventLoopGroup: an in-process group cannot run TCP connections (expected: NIO or epoll)");
+    this.lifecycle = new ChannelLifecycle(b);
+    this.group = lifecycle.group();
+    Scheduler scheduler = b.scheduler != null ? b.scheduler : Scheduler.of(group, b.ticker);
+    Subchannel.Opener opener = (subchannel, slot) -> ClientConnection.open(subchannel.config(), transport, tls,
+        group.next(), call -> redispatch(call, subchannel), droppedResponses, slot);
+    if (b.target == null) {
+      this.authority = config.authority();
+      this.resolution = null;
+      this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, false, scheduler, b.random,
+          endpoint -> config, opener, lifecycle::maybeTerminated, listener);
+      this.stats = ChannelGauges.forServer(this, balancer, config.host(), config.port());
+      balancer.updateEndpoints(List.of(Endpoint.fixed(b.host, b.port)));
+    } else {
+      NameResolver resolver = Targets.resolver(b.target, b.resolverProviders,
+          new NameResolver.Args(group.next(), b.resolverOptions), scheduler, b.dnsLookup);
+      this.authority = resolver.authority();
+      this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, true, scheduler, b.random,
+          config::forEndpoint, opener, lifecycle::maybeTerminated, listener);
+      this.stats = ChannelGauges.forTarget(this, balancer, authority);
+      this.resolution = new Resolution(resolver, balancer, scheduler, b.resolverOptions, b.target);
     }
-    // In-process channels run on the JVM's shared in-process loops, which are nobody's to shut down.
-    this.ownsGroup = b.eventLoopGroup == null && !b.inProcess;
-    this.group = b.eventLoopGroup != null ? b.eventLoopGroup
-        : b.inProcess ? Transports.inProcessEventLoopGroup()
-        : Transports.newEventLoopGroup(1, "ferry-client");
-    this.pool = new ConnectionPool(config.authority(), b.pool, b.backoff, group, b.random,
-        slot -> ClientConnection.open(config, transport, tls, group.next(), this::dispatch, droppedResponses, slot),
-        this::maybeTerminated, listener);
+    lifecycle.terminateWhen(balancer::allClosed, () -> listener.channelTerminated(stats));
     listener.channelCreated(stats);
     if (b.pool.eager()) {
-      pool.connectAll();
+      balancer.connectAll();
     }
+    if (resolution != null) {
+      resolution.start();
+    }
+  }
+
+  /** A server did not process {@code call} (or never got it): it moves, to another server if there is one. */
+  private void redispatch(ClientCall<?, ?> call, Subchannel from) {
+    balancer.redispatch(call, from);
   }
 
   /** A connection's heartbeat times differ from the configured ones: said once per channel, at INFO. */
@@ -139,12 +150,35 @@ public final class FerryChannel implements AutoCloseable {
 
   /** The channel's connectivity state; transitions are logged (INFO, WARN for TRANSIENT_FAILURE). */
   public ChannelState state() {
-    return shutdown ? ChannelState.SHUTDOWN : pool.state();
+    return shutdown ? ChannelState.SHUTDOWN : balancer.state();
   }
 
   /** A builder of a channel to the server at {@code host:port}. */
   public static FerryChannelBuilder builder(String host, int port) {
     return new FerryChannelBuilder(host, port);
+  }
+
+  /**
+   * A builder of a channel to the servers {@code target} names, found by a {@link NameResolver} and
+   * balanced ({@link BalancerOptions}):
+   *
+   * <ul>
+   *   <li>{@code static://10.0.0.1:7070,10.0.0.2:7070}: a fixed list ({@code [v6]:port} for IPv6);
+   *   <li>{@code dns:///kv.internal:7070}: every A and AAAA record of the name, looked up again every
+   *       {@link ResolverOptions#refreshInterval()} and after connection failures and GOAWAYs;
+   *   <li>{@code zk://zk1:2181,zk2:2181/ferry.examples.kvstore.KvStore}: the servers registered in
+   *       ZooKeeper under that service name (with {@code ferry-discovery-zookeeper});
+   *   <li>any other scheme a {@link NameResolverProvider} on the class path resolves.
+   * </ul>
+   *
+   * <p>Each server gets its own pool of {@link PoolOptions#size()} connections. The resolver starts
+   * when the channel is built; connections open on the first call (or at once, if the pool is eager).
+   *
+   * @throws IllegalArgumentException if {@code target} is not {@code scheme://...}; an unknown scheme or
+   *     a malformed target fails {@link FerryChannelBuilder#build()}
+   */
+  public static FerryChannelBuilder builder(String target) {
+    return FerryChannelBuilder.forTarget(target);
   }
 
   /**
@@ -157,7 +191,7 @@ public final class FerryChannel implements AutoCloseable {
     if (name.isEmpty()) {
       throw new IllegalArgumentException("name: \"\" (expected: the in-process server's name)");
     }
-    return new FerryChannelBuilder(name);
+    return FerryChannelBuilder.inProcess(name);
   }
 
   // ---- calls ----
@@ -362,14 +396,14 @@ public final class FerryChannel implements AutoCloseable {
     return interceptors;
   }
 
-  /** Hands {@code call} to the pool: a ready connection, the waiting queue, or a fast failure. Any thread. */
+  /** Hands {@code call} to the balancer: a ready connection, the waiting queue, or a fast failure. Any thread. */
   private void dispatch(ClientCall<?, ?> call) {
-    pool.dispatch(call);
+    balancer.dispatch(call);
   }
 
   private void callDone(ClientCall<?, ?> call) {
     int left = active.decrementAndGet();
-    pool.callDone(call);
+    balancer.callDone(call);
     listener.callCompleted(call.method(), call.outcome(), call.startNanos(), call.request().getSerializedSize(),
         call.responseBytes());
     if (shutdown && left == 0) {
@@ -427,14 +461,7 @@ public final class FerryChannel implements AutoCloseable {
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
     checkNotOnEventLoop("awaitTermination");
-    try {
-      terminated.get(CallOptions.saturatedNanos(timeout), TimeUnit.NANOSECONDS);
-      return true;
-    } catch (TimeoutException e) {
-      return false;
-    } catch (ExecutionException e) {
-      return true;
-    }
+    return lifecycle.awaitTermination(timeout);
   }
 
   /** Whether {@link #shutdown()} or {@link #shutdownNow()} was called. */
@@ -444,7 +471,7 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Whether the channel has terminated (see {@link #awaitTermination}). */
   public boolean isTerminated() {
-    return terminated.isDone();
+    return lifecycle.isTerminated();
   }
 
   /**
@@ -455,7 +482,7 @@ public final class FerryChannel implements AutoCloseable {
   @Override
   public void close() {
     shutdown();
-    if (onOwnEventLoop()) {
+    if (lifecycle.onOwnEventLoop()) {
       return;
     }
     try {
@@ -471,45 +498,18 @@ public final class FerryChannel implements AutoCloseable {
 
   /** Stops opening connections and closes those open (failing their calls); terminates once all closed. */
   private void closeConnections(String reason) {
-    synchronized (lock) {
-      closing = true;
+    lifecycle.startClosing();
+    if (resolution != null) {
+      resolution.shutdown();
     }
-    for (ClientConnection c : pool.shutdown()) {
+    for (ClientConnection c : balancer.shutdown()) {
       c.close(reason);
     }
-    maybeTerminated();
-  }
-
-  private void maybeTerminated() {
-    boolean done;
-    synchronized (lock) {
-      done = closing && pool.allClosed();
-    }
-    if (!done || !terminating.compareAndSet(false, true)) {
-      return;
-    }
-    listener.channelTerminated(stats);
-    if (ownsGroup) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> terminated.complete(null));
-    } else {
-      terminated.complete(null);
-    }
-  }
-
-  private boolean onOwnEventLoop() {
-    for (EventExecutor e : group) {
-      if (e.inEventLoop()) {
-        return true;
-      }
-    }
-    return false;
+    lifecycle.maybeTerminated();
   }
 
   private void checkNotOnEventLoop(String what) {
-    if (onOwnEventLoop()) {
-      throw new IllegalStateException(what + " called on the channel's event loop thread "
-          + Thread.currentThread().getName() + ", which must stay free to complete calls (it would deadlock)");
-    }
+    lifecycle.checkNotOnEventLoop(what);
   }
 
   // ---- for tests ----
@@ -526,66 +526,18 @@ public final class FerryChannel implements AutoCloseable {
 
   /** A connection new calls may go to, or null if none is ready. */
   ClientConnection currentConnection() {
-    List<ClientConnection> ready = pool.readyConnections();
+    List<ClientConnection> ready = balancer.readyConnections();
     return ready.isEmpty() ? null : ready.get(0);
   }
 
-  /** The pool, for tests. */
-  ConnectionPool pool() {
-    return pool;
+  /** The balancer (endpoints, connections, waiting calls), for tests. */
+  Balancer balancer() {
+    return balancer;
   }
 
   @Override
   public String toString() {
-    return "FerryChannel{" + config.authority() + (shutdown ? ", shut down" : "") + '}';
-  }
-
-  /** What {@link ChannelListener}s read for gauges. */
-  private final class Stats implements ChannelStats {
-    @Override
-    public String host() {
-      return config.host();
-    }
-
-    @Override
-    public int port() {
-      return config.port();
-    }
-
-    @Override
-    public ChannelState state() {
-      return FerryChannel.this.state();
-    }
-
-    @Override
-    public int activeCalls() {
-      return active.get();
-    }
-
-    @Override
-    public int waitingCalls() {
-      return pool.waitingCalls();
-    }
-
-    @Override
-    public int connectingConnections() {
-      return pool.connectionsByState()[0];
-    }
-
-    @Override
-    public int readyConnections() {
-      return pool.connectionsByState()[1];
-    }
-
-    @Override
-    public int drainingConnections() {
-      return pool.connectionsByState()[2];
-    }
-
-    @Override
-    public String toString() {
-      return FerryChannel.this.toString();
-    }
+    return "FerryChannel{" + authority + (shutdown ? ", shut down" : "") + '}';
   }
 
   private static int toMillisInt(Duration d) {

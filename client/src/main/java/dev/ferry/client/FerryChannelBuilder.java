@@ -8,18 +8,29 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
 
 /**
- * Builds a {@link FerryChannel}: get one from {@link FerryChannel#builder(String, int)} or
+ * Builds a {@link FerryChannel}: get one from {@link FerryChannel#builder(String, int)} (one server),
+ * {@link FerryChannel#builder(String)} (the servers a target resolves to) or
  * {@link FerryChannel#inProcessBuilder(String)}. Options are checked as they are set. Not thread-safe.
  */
 public final class FerryChannelBuilder {
   final String host;
   final int port;
   final boolean inProcess;
+  /** The target URI, or null for a channel to one {@code host:port} (or an in-process server). */
+  final String target;
+  BalancerOptions balancer = BalancerOptions.DEFAULT;
+  ResolverOptions resolverOptions = ResolverOptions.DEFAULT;
+  final Map<String, NameResolverProvider> resolverProviders = new LinkedHashMap<>();
+  DnsNameResolver.Lookup dnsLookup = DnsNameResolver.Lookup.SYSTEM;
+  Scheduler scheduler; // null: the channel's event loops and ticker
   Duration defaultTimeout;
   int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
   int streamWindow = Settings.DEFAULT_STREAM_WINDOW;
@@ -48,12 +59,26 @@ public final class FerryChannelBuilder {
     this.host = host;
     this.port = port;
     this.inProcess = false;
+    this.target = null;
   }
 
-  FerryChannelBuilder(String inProcessName) {
-    this.host = inProcessName;
+  private FerryChannelBuilder(String name, boolean inProcess) {
+    this.host = name;
     this.port = 0;
-    this.inProcess = true;
+    this.inProcess = inProcess;
+    this.target = inProcess ? null : name;
+  }
+
+  /** A builder of a channel to the in-process server {@code name}. */
+  static FerryChannelBuilder inProcess(String name) {
+    return new FerryChannelBuilder(name, true);
+  }
+
+  /** A builder of a channel to the servers {@code target} resolves to (its scheme is checked here). */
+  static FerryChannelBuilder forTarget(String target) {
+    requireNonNull(target, "target");
+    Targets.scheme(target);
+    return new FerryChannelBuilder(target, false);
   }
 
   /**
@@ -163,6 +188,51 @@ public final class FerryChannelBuilder {
    */
   public FerryChannelBuilder tls(ClientTls tls) {
     this.tls = requireNonNull(tls, "tls");
+    return this;
+  }
+
+  /**
+   * How calls are spread over the servers of a target, and when a failing one is ejected; default
+   * {@link BalancerOptions#DEFAULT} (power of two choices). A channel to one {@code host:port} has
+   * nothing to balance and ignores it.
+   */
+  public FerryChannelBuilder balancer(BalancerOptions balancer) {
+    this.balancer = requireNonNull(balancer, "balancer");
+    return this;
+  }
+
+  /**
+   * How the channel follows its target's resolver (refresh interval, coalescing of updates); default
+   * {@link ResolverOptions#DEFAULT}. Ignored by a channel to one {@code host:port}.
+   */
+  public FerryChannelBuilder resolverOptions(ResolverOptions options) {
+    this.resolverOptions = requireNonNull(options, "options");
+    return this;
+  }
+
+  /**
+   * Resolves targets of {@code provider}'s scheme with it, instead of a provider found with
+   * {@link java.util.ServiceLoader} (or a built-in one) for that scheme.
+   */
+  public FerryChannelBuilder resolverProvider(NameResolverProvider provider) {
+    requireNonNull(provider, "provider");
+    String scheme = requireNonNull(provider.scheme(), "provider.scheme()").toLowerCase(Locale.ROOT);
+    if (scheme.isEmpty()) {
+      throw new IllegalArgumentException("provider.scheme(): \"\" (expected: a URI scheme such as \"zk\")");
+    }
+    resolverProviders.put(scheme, provider);
+    return this;
+  }
+
+  /** For tests: looks up every address of a {@code dns:///} target's host (default: the JDK's resolver). */
+  FerryChannelBuilder dnsLookup(DnsNameResolver.Lookup lookup) {
+    this.dnsLookup = requireNonNull(lookup, "lookup");
+    return this;
+  }
+
+  /** For tests: the clock and timers of the balancer, resolver and reconnect backoff. */
+  FerryChannelBuilder scheduler(Scheduler scheduler) {
+    this.scheduler = requireNonNull(scheduler, "scheduler");
     return this;
   }
 

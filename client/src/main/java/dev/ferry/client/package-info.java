@@ -16,6 +16,10 @@
  * <ul>
  *   <li>the channel: {@link dev.ferry.client.FerryChannel}, built by {@link dev.ferry.client.FerryChannelBuilder},
  *       its {@link dev.ferry.client.ChannelState};
+ *   <li>many servers behind one channel: {@link dev.ferry.client.BalancerOptions},
+ *       {@link dev.ferry.client.ResolverOptions}, and the name resolver SPI
+ *       ({@link dev.ferry.client.NameResolverProvider}, {@link dev.ferry.client.NameResolver},
+ *       {@link dev.ferry.client.Endpoint});
  *   <li>per call: {@link dev.ferry.client.CallOptions} and {@link dev.ferry.client.Response} (a message
  *       with its trailers);
  *   <li>the channel's immutable options: {@link dev.ferry.client.PoolOptions},
@@ -24,7 +28,7 @@
  *   <li>{@link dev.ferry.client.ClientInterceptor}, for code around every call;
  *   <li>{@link dev.ferry.client.AbstractStub}, the base class of generated stubs.
  * </ul>
- * Everything else in this package is package-private (the call state machine, the connection pool, the
- * per-connection handler); the wire protocol lives in {@code dev.ferry.internal}, which is not API.
+ * Everything else in this package is package-private (the call state machine, the balancer and its
+ * subchannels, the per-connection handler); the wire protocol lives in {@code dev.ferry.internal}, which is not API.
  */
 package dev.ferry.client;

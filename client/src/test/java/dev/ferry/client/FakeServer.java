@@ -73,6 +73,10 @@ final class FakeServer implements AutoCloseable {
   private volatile Consumer<FakeRequest> responder;
 
   private FakeServer(Supplier<ChannelHandler> childHandler) {
+    this("127.0.0.1", 0, childHandler);
+  }
+
+  private FakeServer(String host, int port, Supplier<ChannelHandler> childHandler) {
     serverChannel = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -82,7 +86,7 @@ final class FakeServer implements AutoCloseable {
             ch.pipeline().addLast(childHandler.get());
           }
         })
-        .bind("127.0.0.1", 0)
+        .bind(host, port)
         .syncUninterruptibly()
         .channel();
   }
@@ -92,10 +96,19 @@ final class FakeServer implements AutoCloseable {
     return start(Settings.DEFAULTS);
   }
 
+  /** A Ferry server announcing the default settings on {@code host:port} (port 0: any free one). */
+  static FakeServer start(String host, int port) {
+    return start(host, port, Settings.DEFAULTS);
+  }
+
   /** A Ferry server announcing {@code settings}. */
   static FakeServer start(Settings settings) {
+    return start("127.0.0.1", 0, settings);
+  }
+
+  private static FakeServer start(String host, int port, Settings settings) {
     FakeServer[] self = new FakeServer[1];
-    self[0] = new FakeServer(() -> new ChannelInitializer<Channel>() {
+    self[0] = new FakeServer(host, port, () -> new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
         ProtocolPipeline.addCodec(ch.pipeline(), settings, 10_000);
@@ -172,6 +185,12 @@ final class FakeServer implements AutoCloseable {
 
   int port() {
     return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  /** {@code host:port} as bound. */
+  String address() {
+    InetSocketAddress a = (InetSocketAddress) serverChannel.localAddress();
+    return a.getAddress().getHostAddress() + ":" + a.getPort();
   }
 
   /**

@@ -69,7 +69,7 @@ class NoDoubleSendTest {
     // c3 waits in the pool: the connection is at the server's limit of 2.
     CompletableFuture<StringValue> c3 = ch.call(ECHO, s("c3"));
     server.runTasks();
-    assertThat(ch.pool().waitingCalls()).isEqualTo(1);
+    assertThat(ch.balancer().waitingCalls()).isEqualTo(1);
 
     // RESPONSE(1) and a protocol error in one read of the client's.
     first.sendTogether(new CallFrame(FrameType.RESPONSE, 1, CallHeader.of(ResponseHeader.getDefaultInstance()),

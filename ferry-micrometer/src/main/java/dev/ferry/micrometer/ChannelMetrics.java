@@ -5,10 +5,12 @@ import dev.ferry.StatusCode;
 import dev.ferry.client.ChannelListener;
 import dev.ferry.client.ChannelState;
 import dev.ferry.client.ChannelStats;
+import dev.ferry.client.Endpoint;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -84,6 +86,11 @@ final class ChannelMetrics implements ChannelListener {
     target.heartbeatTimeouts.increment();
   }
 
+  @Override
+  public void endpointEjected(Endpoint endpoint, Duration duration) {
+    target.ejections.increment();
+  }
+
   /**
    * The meters of one target ({@code host:port}), shared by the channels to it; its gauges sum over the
    * channels open now.
@@ -98,6 +105,7 @@ final class ChannelMetrics implements ChannelListener {
     final Counter reconnects;
     final Counter goAways;
     final Counter heartbeatTimeouts;
+    final Counter ejections;
     final Map<ChannelState, Counter> stateChanges = new EnumMap<>(ChannelState.class);
     private final FerryMetrics metrics;
     private volatile CallMeters other; // created on the first call tagged _OTHER
@@ -116,6 +124,8 @@ final class ChannelMetrics implements ChannelListener {
       goAways = counter(metrics, FerryMetrics.CLIENT_GOAWAYS_RECEIVED, "GOAWAYs received from the server");
       heartbeatTimeouts = counter(metrics, FerryMetrics.CLIENT_HEARTBEAT_TIMEOUTS,
           "Connections closed because the server sent nothing for the heartbeat timeout");
+      ejections = counter(metrics, FerryMetrics.CLIENT_EJECTIONS,
+          "Servers the balancer stopped calling for a while because their calls failed");
       for (ChannelState s : ChannelState.values()) {
         stateChanges.put(s, Counter.builder(FerryMetrics.CLIENT_STATE_CHANGES)
             .description("Channel state transitions, by the state entered")

@@ -124,6 +124,11 @@ public final class FerryMetrics {
   public static final String CLIENT_GOAWAYS_RECEIVED = "ferry.client.goaways.received";
   /** Counter {@value}: connections closed because the server went silent (heartbeat timeout). */
   public static final String CLIENT_HEARTBEAT_TIMEOUTS = "ferry.client.heartbeat.timeouts";
+  /**
+   * Counter {@value}: servers the balancer ejected for failing (channels built from a target; the server's
+   * address is not a tag).
+   */
+  public static final String CLIENT_EJECTIONS = "ferry.client.balancer.ejections";
 
   /**
    * Duration buckets from 100 µs to 10 s, for {@link Builder#durationBuckets}: those OpenTelemetry advises

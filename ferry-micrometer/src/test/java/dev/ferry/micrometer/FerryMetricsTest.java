@@ -8,6 +8,7 @@ import com.google.protobuf.StringValue;
 import dev.ferry.FerryException;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.client.BalancerOptions;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.ChannelListener;
 import dev.ferry.client.ChannelState;
@@ -278,6 +279,32 @@ class FerryMetricsTest {
     channel.close();
     assertThat(registry.get(FerryMetrics.CLIENT_CONNECTIONS).tag(FerryMetrics.STATE, "ready").gauge().value())
         .as("a terminated channel counts no more").isZero();
+  }
+
+  @Test
+  void balancerEjectionsAreCounted() throws Exception {
+    FerryServer healthy = FerryServer.builder().host("127.0.0.1").port(0)
+        .addService(ServiceDefinition.builder(SERVICE).unary(GET, (r, c) -> r).build()).build().start();
+    resources.add(healthy::shutdownNow);
+    FerryServer failing = FerryServer.builder().host("127.0.0.1").port(0)
+        .addService(ServiceDefinition.builder(SERVICE).unary(GET, (r, c) -> {
+          throw new FerryException(StatusCode.UNAVAILABLE, "out of order");
+        }).build()).build().start();
+    resources.add(failing::shutdownNow);
+    // Round robin: every other call goes to the failing server, whatever the timing.
+    FerryChannel channel = FerryChannel.builder("static://127.0.0.1:" + healthy.port() + ",127.0.0.1:" + failing.port())
+        .balancer(BalancerOptions.builder().policy(BalancerOptions.Policy.ROUND_ROBIN).build())
+        .addListener(metrics.channelListener()).build();
+    resources.add(channel);
+    int failures = 0;
+    for (int i = 0; i < 100 && registry.get(FerryMetrics.CLIENT_EJECTIONS).counter().count() == 0; i++) {
+      failures += channel.call(GET, StringValue.of("x"), TEN_SECONDS).handle((v, t) -> t == null ? 0 : 1).get();
+    }
+    assertThat(registry.get(FerryMetrics.CLIENT_EJECTIONS).counter().count()).isEqualTo(1);
+    assertThat(failures).as("ejected on its fifth failure in a row").isEqualTo(BalancerOptions.DEFAULT_CONSECUTIVE_FAILURES);
+    assertThat(registry.get(FerryMetrics.CLIENT_EJECTIONS).counter().getId().getTag(FerryMetrics.SERVER_ADDRESS))
+        .as("the target, never the ejected server's address")
+        .isEqualTo("127.0.0.1:" + healthy.port() + ",127.0.0.1:" + failing.port());
   }
 
   @Test

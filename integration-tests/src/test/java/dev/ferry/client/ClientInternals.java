@@ -20,11 +20,11 @@ public final class ClientInternals {
     if (channel.activeCalls() != 0) {
       found.add("activeCalls=" + channel.activeCalls());
     }
-    ConnectionPool pool = channel.pool();
-    if (pool.waitingCalls() != 0 || pool.queuedCalls() != 0) {
-      found.add("waiting calls: " + pool.waitingCalls() + " counted, " + pool.queuedCalls() + " queued");
+    Balancer balancer = channel.balancer();
+    if (balancer.waitingCalls() != 0 || balancer.queuedCalls() != 0) {
+      found.add("waiting calls: " + balancer.waitingCalls() + " counted, " + balancer.queuedCalls() + " queued");
     }
-    for (ClientConnection c : pool.openConnections()) {
+    for (ClientConnection c : balancer.openConnections()) {
       int pending = c.pendingCount();
       if (pending != 0 || c.inFlight() != 0) {
         found.add(c + ": pending map " + pending + ", counted in flight " + c.inFlight());
@@ -40,7 +40,7 @@ public final class ClientInternals {
 
   /** Connections of the channel not yet closed (connecting, ready or draining). */
   public static int openConnections(FerryChannel channel) {
-    return channel.pool().openConnections().size();
+    return channel.balancer().openConnections().size();
   }
 
   /** Responses that matched no call in flight (late after a deadline or cancel) and were dropped. */
@@ -48,8 +48,30 @@ public final class ClientInternals {
     return channel.droppedResponses();
   }
 
+  /**
+   * Makes {@code builder}'s {@code dns:///} target resolve host names through {@code addresses} (name to
+   * IP literals) instead of the system's resolver.
+   */
+  public static FerryChannelBuilder dnsLookup(FerryChannelBuilder builder, java.util.Map<String, List<String>> addresses) {
+    return builder.dnsLookup(host -> {
+      List<String> ips = addresses.get(host);
+      if (ips == null) {
+        return java.util.concurrent.CompletableFuture.failedFuture(new java.net.UnknownHostException(host));
+      }
+      List<java.net.InetAddress> out = new ArrayList<>();
+      for (String ip : ips) {
+        try {
+          out.add(java.net.InetAddress.getByAddress(host, java.net.InetAddress.getByName(ip).getAddress()));
+        } catch (java.net.UnknownHostException e) {
+          return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+      }
+      return java.util.concurrent.CompletableFuture.completedFuture(out);
+    });
+  }
+
   /** Connection attempts the channel's pool has started. */
   public static int connectAttempts(FerryChannel channel) {
-    return channel.pool().connectAttempts();
+    return channel.balancer().connectAttempts();
   }
 }

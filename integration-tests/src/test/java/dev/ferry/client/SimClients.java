@@ -23,6 +23,17 @@ public final class SimClients {
   }
 
   /**
+   * A channel builder for {@code target} (several servers, balanced) whose connections come from
+   * {@code network}: host names are the network's, never looked up.
+   */
+  public static FerryChannelBuilder targetBuilder(String target, SimConnector network, Ticker ticker,
+      DoubleSupplier random) {
+    ClientTransport transport = (loop, initializer, config) -> network.connect(initializer, config.host(),
+        config.port());
+    return FerryChannel.builder(target).transport(transport).ticker(ticker).random(random);
+  }
+
+  /**
    * What a channel that should be quiet still holds: calls counted as active or waiting, and per
    * open connection, calls in its pending map or counted in flight on it. Read on the caller's thread,
    * which in the simulation is every event loop's.
@@ -32,7 +43,7 @@ public final class SimClients {
     if (channel.activeCalls() != 0) {
       found.add("activeCalls=" + channel.activeCalls());
     }
-    ConnectionPool pool = channel.pool();
+    Balancer pool = channel.balancer();
     if (pool.waitingCalls() != 0 || pool.queuedCalls() != 0) {
       found.add("waiting calls: " + pool.waitingCalls() + " counted, " + pool.queuedCalls() + " queued");
     }

@@ -34,8 +34,10 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One run of the deterministic simulation: a Ferry client and server (restarted at times), connected
- * through a {@link SimNetwork}, driven by one seeded {@link Random} on one thread, on a fake clock.
+ * One run of the deterministic simulation: a Ferry client and server (restarted at times), or, for about
+ * a third of the seeds, a client of two or three servers behind one {@code static://} target (balanced:
+ * picks, outlier ejection, calls moved to another server), connected through a {@link SimNetwork},
+ * driven by one seeded {@link Random} on one thread, on a fake clock.
  * The schedule starts calls (to methods that answer at once, later, with an error, or never), cancels
  * them, lets time pass, moves bytes in chunks of random size, and injects faults: black holes, resets,
  * corrupted frames, server restarts (graceful and abrupt), refused connections. Then it heals the
@@ -43,7 +45,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>every call completes exactly once, and none hangs once the network is healthy;
- *   <li>no call runs twice on a server, and none reported as not sent or not processed ran at all;
+ *   <li>no call runs twice (on one server or across several), and none reported as not sent or not
+ *       processed ran at all;
  *   <li>a call with a deadline completes within one step of it;
  *   <li>at the end no call is left in a pending map, waiting queue or in-flight count, and every buffer
  *       was released;
@@ -64,7 +67,6 @@ final class Simulation {
       MethodDescriptor.of("sim.S/Hang", BytesValue.parser(), BytesValue.parser());
   private static final String HOST = "kv";
   private static final int PORT = 7070;
-  private static final String ADDRESS = HOST + ":" + PORT;
   /** The longest single step of the clock: a deadline may fire this late (and no later). */
   private static final long MAX_STEP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
@@ -81,10 +83,14 @@ final class Simulation {
   private final Map<Long, CallRecord> calls = new LinkedHashMap<>();
   private final List<CompletableFuture<BytesValue>> slowAnswers = new ArrayList<>();
   private final Config config;
-  private FerryServer server;
+  /** The servers' addresses: {@code kv:7070} alone, or {@code kv1:7070, kv2:7070, ...} behind a target. */
+  private final List<String> addresses = new ArrayList<>();
+  /** The servers by index; null while one is down. */
+  private final FerryServer[] servers;
+  /** When each server that is down starts again; -1 for none. */
+  private final long[] restartAtNanos;
   private FerryChannel channel;
   private long nextCallId = 1;
-  private long restartAtNanos = -1;
 
   Simulation(long seed) {
     this.seed = seed;
@@ -94,6 +100,15 @@ final class Simulation {
     this.handlers = new SimExecutor("handler");
     this.cancelListeners = new SimExecutor("cancel-listener");
     this.config = new Config(random);
+    // Drawn apart from the schedule's numbers, so that a seed with one server runs exactly as before
+    // several could be simulated (and the seeds in SimulationTest.REGRESSIONS still find what they found).
+    int count = new Random(seed * 0x9E3779B97F4A7C15L).nextInt(3) == 0 ? 2 + (int) (seed & 1) : 1;
+    for (int i = 0; i < count; i++) {
+      addresses.add(count == 1 ? HOST + ":" + PORT : HOST + (i + 1) + ":" + PORT);
+    }
+    this.servers = new FerryServer[count];
+    this.restartAtNanos = new long[count];
+    java.util.Arrays.fill(restartAtNanos, -1);
   }
 
   /** The knobs a seed sets. */
@@ -133,10 +148,17 @@ final class Simulation {
 
   /** Runs the whole schedule and the checks. */
   Result run() {
-    trace("seed " + seed + ": " + config);
+    trace("seed " + seed + ": " + config + (servers.length > 1 ? ", servers " + addresses : ""));
     try {
-      startServer();
-      channel = SimClients.builder(HOST, PORT, network.connector(), ticker, random::nextDouble)
+      for (int i = 0; i < servers.length; i++) {
+        startServer(i);
+      }
+      // One server: a channel to its host and port; several: one target, balanced (power of two choices,
+      // outlier ejection), whose calls a server did not process move to another.
+      channel = (servers.length == 1
+          ? SimClients.builder(HOST, PORT, network.connector(), ticker, random::nextDouble)
+          : SimClients.targetBuilder("static://" + String.join(",", addresses), network.connector(), ticker,
+              random::nextDouble))
           .eventLoopGroup(home.eventLoop())
           .pool(PoolOptions.builder().size(config.poolSize).build())
           .heartbeat(HeartbeatOptions.of(Duration.ofSeconds(1), Duration.ofSeconds(4)))
@@ -175,9 +197,11 @@ final class Simulation {
     network.deliver(false);
     runHandlers(random.nextInt(4));
     advance(random.nextInt(10) == 0 ? MAX_STEP_NANOS : random.nextInt((int) TimeUnit.MILLISECONDS.toNanos(20)));
-    if (restartAtNanos >= 0 && ticker.nanoTime() >= restartAtNanos) {
-      restartAtNanos = -1;
-      startServer();
+    for (int i = 0; i < servers.length; i++) {
+      if (restartAtNanos[i] >= 0 && ticker.nanoTime() >= restartAtNanos[i]) {
+        restartAtNanos[i] = -1;
+        startServer(i);
+      }
     }
   }
 
@@ -250,27 +274,33 @@ final class Simulation {
           trace((stall ? "stall " : "resume ") + link);
         }
         break;
-      case 6:
-        if (server != null && restartAtNanos < 0) {
-          trace("graceful restart");
-          FerryServer old = server;
-          server = null;
+      case 6: {
+        int i = servers.length == 1 ? 0 : random.nextInt(servers.length);
+        if (servers[i] != null && restartAtNanos[i] < 0) {
+          trace("graceful restart" + serverName(i));
+          FerryServer old = servers[i];
+          servers[i] = null;
           old.shutdown(Duration.ofMillis(random.nextInt(3_000)));
-          restartAtNanos = ticker.nanoTime() + TimeUnit.MILLISECONDS.toNanos(random.nextInt(2_000));
+          restartAtNanos[i] = ticker.nanoTime() + TimeUnit.MILLISECONDS.toNanos(random.nextInt(2_000));
         }
         break;
-      case 7:
-        if (server != null && restartAtNanos < 0) {
-          trace("crash and restart");
-          FerryServer old = server;
-          server = null;
+      }
+      case 7: {
+        int i = servers.length == 1 ? 0 : random.nextInt(servers.length);
+        if (servers[i] != null && restartAtNanos[i] < 0) {
+          trace("crash and restart" + serverName(i));
+          FerryServer old = servers[i];
+          servers[i] = null;
           old.shutdownNow();
           for (SimNetwork.Link l : network.liveLinks()) {
-            l.reset();
+            if (l.address.equals(addresses.get(i))) {
+              l.reset();
+            }
           }
-          restartAtNanos = ticker.nanoTime() + TimeUnit.MILLISECONDS.toNanos(random.nextInt(3_000));
+          restartAtNanos[i] = ticker.nanoTime() + TimeUnit.MILLISECONDS.toNanos(random.nextInt(3_000));
         }
         break;
+      }
       default:
         if (link != null) {
           trace("close " + link + " from the client");
@@ -280,7 +310,7 @@ final class Simulation {
     }
   }
 
-  /** Heals the network: no black holes or stalls any more, and a server listening. */
+  /** Heals the network: no black holes or stalls any more, and every server listening. */
   private void heal() {
     trace("heal");
     for (SimNetwork.Link l : network.liveLinks()) {
@@ -289,9 +319,11 @@ final class Simulation {
       l.up.stalled = false;
       l.down.stalled = false;
     }
-    if (server == null) {
-      restartAtNanos = -1;
-      startServer();
+    for (int i = 0; i < servers.length; i++) {
+      if (servers[i] == null) {
+        restartAtNanos[i] = -1;
+        startServer(i);
+      }
     }
   }
 
@@ -324,8 +356,10 @@ final class Simulation {
     trace("shut down");
     shuttingDown = true;
     channel.shutdownNow();
-    if (server != null) {
-      server.shutdownNow();
+    for (FerryServer server : servers) {
+      if (server != null) {
+        server.shutdownNow();
+      }
     }
     for (int i = 0; i < 50; i++) {
       network.deliver(true);
@@ -347,7 +381,8 @@ final class Simulation {
     }
     for (Map.Entry<Long, Integer> e : executions.entrySet()) {
       if (e.getValue() > 1) {
-        violation("call " + e.getKey() + " ran " + e.getValue() + " times on the server");
+        violation("call " + e.getKey() + " ran " + e.getValue() + " times on the server"
+            + (servers.length > 1 ? "s" : ""));
       }
     }
     for (String left : SimClients.leftovers(channel)) {
@@ -418,11 +453,17 @@ final class Simulation {
 
   // ---- the server ----
 
-  private void startServer() {
-    trace("start server");
-    FerryServerBuilder b = SimServers.builder("kv", network.listenerFor(ADDRESS), home.eventLoop(), ticker,
+  /** " kv2" for server 1 of several; "" when there is one. */
+  private String serverName(int i) {
+    return servers.length == 1 ? "" : " " + addresses.get(i);
+  }
+
+  private void startServer(int i) {
+    trace("start server" + serverName(i));
+    String address = addresses.get(i);
+    FerryServerBuilder b = SimServers.builder(servers.length == 1 ? HOST : address, network.listenerFor(address), home.eventLoop(), ticker,
         random::nextDouble, cancelListeners)
-        .addService(service())
+        .addService(service(serverName(i)))
         .maxConcurrentCallsPerConnection(config.maxCallsPerConnection)
         .heartbeatInterval(config.heartbeatInterval)
         .heartbeatTimeout(config.heartbeatTimeout)
@@ -439,28 +480,28 @@ final class Simulation {
       b.maxConnectionAge(config.maxConnectionAge).maxConnectionAgeGrace(Duration.ofSeconds(2));
     }
     try {
-      server = b.build().start();
+      servers[i] = b.build().start();
     } catch (Exception e) {
       throw new AssertionError(e);
     }
   }
 
-  private ServiceDefinition service() {
+  private ServiceDefinition service(String name) {
     return ServiceDefinition.builder("sim.S")
-        .unary(ECHO, (request, context) -> executed(request))
+        .unary(ECHO, (request, context) -> executed(request, name))
         .unaryAsync(SLOW, (request, context) -> {
-          BytesValue reply = executed(request);
+          BytesValue reply = executed(request, name);
           CompletableFuture<BytesValue> answer = new CompletableFuture<>();
           slowAnswers.add(answer);
           home.eventLoop().schedule(() -> answer.complete(reply), random.nextInt(3_000), TimeUnit.MILLISECONDS);
           return answer;
         })
         .unary(FAIL, (request, context) -> {
-          executed(request);
+          executed(request, name);
           throw new FerryException(StatusCode.FAILED_PRECONDITION, "failing on purpose");
         })
         .unaryAsync(HANG, (request, context) -> {
-          executed(request);
+          executed(request, name);
           CompletableFuture<BytesValue> never = new CompletableFuture<>();
           context.onCancel(() -> never.cancel(false));
           return never;
@@ -468,10 +509,10 @@ final class Simulation {
         .build();
   }
 
-  private BytesValue executed(BytesValue request) {
+  private BytesValue executed(BytesValue request, String server) {
     long id = request.getValue().asReadOnlyByteBuffer().getLong();
     executions.merge(id, 1, Integer::sum);
-    trace("server runs " + id);
+    trace("server" + server + " runs " + id);
     return request;
   }
 

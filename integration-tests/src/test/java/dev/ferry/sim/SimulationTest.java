@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  *       -Dferry.sim.seed=SEED
  * </pre>
  *
- * which prints the whole trace. By default seeds 1 to 2,000 run (a few seconds); {@code -Dferry.sim.seeds=N}
+ * which prints the whole trace. By default seeds 1 to 2,000 run (under a minute); {@code -Dferry.sim.seeds=N}
  * runs N of them from {@code -Dferry.sim.from} (default 1). Seeds that once found a bug stay below as
  * regressions.
  */

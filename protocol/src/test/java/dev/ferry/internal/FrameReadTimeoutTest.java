@@ -18,7 +18,17 @@ class FrameReadTimeoutTest {
     FrameDecoder d = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE,
         timeoutMillis);
     d.expectSettingsFirst(false);
-    return new EmbeddedChannel(d);
+    return frozen(new EmbeddedChannel(d));
+  }
+
+  /**
+   * {@code ch} with its clock stopped: only {@link #advance} moves it. (An embedded channel's clock
+   * otherwise runs on with real time too, and a busy machine's few milliseconds between two steps
+   * showed up in the elapsed times these tests check to the millisecond.)
+   */
+  private static EmbeddedChannel frozen(EmbeddedChannel ch) {
+    ch.freezeTime();
+    return ch;
   }
 
   /** One PING frame (24 bytes), encoded. */
@@ -134,7 +144,7 @@ class FrameReadTimeoutTest {
     FrameDecoder d = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE,
         TIMEOUT_MILLIS);
     d.expectSettingsFirst(false);
-    EmbeddedChannel ch = new EmbeddedChannel(d);
+    EmbeddedChannel ch = frozen(new EmbeddedChannel(d));
     ByteBuf frame = ping(3);
     try {
       ch.writeInbound(frame.readRetainedSlice(12));
@@ -164,7 +174,7 @@ class FrameReadTimeoutTest {
     FrameDecoder d = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE,
         TIMEOUT_MILLIS);
     d.expectSettingsFirst(false);
-    EmbeddedChannel ch = new EmbeddedChannel(d);
+    EmbeddedChannel ch = frozen(new EmbeddedChannel(d));
     ByteBuf frame = ping(3);
     try {
       // A slow reader: reading stretches of 30 ms, each bringing one byte, between pauses of 2 s. The
