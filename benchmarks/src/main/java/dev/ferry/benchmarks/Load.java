@@ -31,6 +31,7 @@ final class Load {
     recorder.reset();
     long cpu0 = ProcessCounters.cpuNanos();
     java.util.Map<Long, Long> alloc0 = ProcessCounters.allocationSnapshot();
+    Profiling.resume();
     long calls0 = completed.get();
     long errors0 = errors.get();
     long t0 = System.nanoTime();
@@ -40,6 +41,7 @@ final class Load {
     long errors1 = errors.get();
     java.util.Map<Long, Long> alloc1 = ProcessCounters.allocationSnapshot();
     long cpu1 = ProcessCounters.cpuNanos();
+    Profiling.pause(calls1 - calls0, (cpu1 - cpu0) / 1e9);
     Histogram h = recorder.getIntervalHistogram();
     state.stop = true;
     if (!drained.await(30, TimeUnit.SECONDS)) {

@@ -172,6 +172,7 @@ public final class LoadBenchmark {
     System.out.println(report.table(keys));
     report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
     report.writeJson(out);
+    Profiling.dump();
     System.out.printf("Results written to %s (%.0f s)%n", out, (System.nanoTime() - started) / 1e9);
   }
 
