@@ -24,7 +24,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM[,SYSTEM]]
- *       [--nio] [--conns 1,4] [--inflight 16,128,1024] [--sizes 0,1024] [--executors direct,pooled]
+ *       [--warmup SECONDS] [--nio] [--conns 1,4] [--inflight 16,128,1024] [--sizes 0,1024] [--executors direct,pooled]
  *       [s1 s2 s3 s4 s5 s6 s7 s9 s10]
  * </pre>
  *
@@ -42,6 +42,8 @@ public final class LoadBenchmark {
   private final Map<String, Double> peak = new LinkedHashMap<>();
   /** For profiling and A/B runs: run these systems only (--only ferry,netty-ceiling); null = all. */
   private Set<Kind> only;
+  /** The JIT warm-up of each system before anything is measured (--warmup); below 0 = the mode's default. */
+  private double warmupSeconds = -1;
   /** S2's configurations (--conns, --inflight, --sizes, --executors); null = the mode's default. */
   private int[] conns;
   private int[] inFlights;
@@ -59,6 +61,7 @@ public final class LoadBenchmark {
     boolean quick = false;
     int rounds = -1;
     Set<Kind> only = null;
+    double warmupSeconds = -1;
     int[] conns = null;
     int[] inFlights = null;
     int[] sizes = null;
@@ -81,6 +84,9 @@ public final class LoadBenchmark {
           for (String name : args[++i].split(",")) {
             only.add(Kind.of(name.trim()));
           }
+          break;
+        case "--warmup":
+          warmupSeconds = Double.parseDouble(args[++i]);
           break;
         case "--nio":
           // Before anything reads it: Transports decides once, when its class is loaded.
@@ -110,6 +116,7 @@ public final class LoadBenchmark {
     }
     LoadBenchmark bench = new LoadBenchmark(quick, rounds > 0 ? rounds : quick ? 1 : 3);
     bench.only = only;
+    bench.warmupSeconds = warmupSeconds;
     bench.conns = conns;
     bench.inFlights = inFlights;
     bench.sizes = sizes;
@@ -182,14 +189,19 @@ public final class LoadBenchmark {
 
   /** JIT warm-up of every system's hot path before anything is measured. */
   private void warmUp() throws Exception {
-    long nanos = TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
+    long nanos = warmupSeconds >= 0 ? (long) (warmupSeconds * 1e9) : TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
     for (Kind kind : Kind.CORE) {
       if (!runs(kind)) {
         continue;
       }
       for (boolean direct : new boolean[] {true, false}) {
         try (BenchSystem system = kind.start(new Config(1, direct, false))) {
-          Load.closedLoop(system, payload(0), 128, nanos / 2, nanos / 2);
+          // Both payload shapes: a 1 KiB body takes paths (copies, parsing) that an empty one does not.
+          Profiling.suspend(true);
+          Load.closedLoop(system, payload(0), 128, nanos / 4, nanos / 4);
+          Load.closedLoop(system, payload(1024), 128, nanos / 4, nanos / 4);
+        } finally {
+          Profiling.suspend(false);
         }
       }
     }

@@ -27,12 +27,18 @@ final class Profiling {
   private static boolean started;
   private static long calls;
   private static double cpuSeconds;
+  private static boolean suspended;
 
   private Profiling() {}
 
+  /** While suspended (the warm-up), measured blocks are not profiled. */
+  static void suspend(boolean suspend) {
+    suspended = suspend;
+  }
+
   /** A measured block starts. */
   static void resume() {
-    if (OPTIONS == null) {
+    if (OPTIONS == null || suspended) {
       return;
     }
     run((started ? "resume," : "start,") + OPTIONS);
@@ -41,7 +47,7 @@ final class Profiling {
 
   /** A measured block ended, with {@code n} calls completed in {@code cpu} seconds of process CPU. */
   static void pause(long n, double cpu) {
-    if (OPTIONS == null) {
+    if (OPTIONS == null || suspended) {
       return;
     }
     run("stop");
