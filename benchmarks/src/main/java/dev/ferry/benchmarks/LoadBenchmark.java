@@ -275,6 +275,8 @@ public final class LoadBenchmark {
               out.put("qps_per_cpu_s", m.qpsPerCpuSecond());
               out.put("p99_us", m.p99Micros());
               out.put("bytes_per_call", m.bytesPerCall());
+              out.put("cores", m.cores());
+              out.put("busiest_thread", m.busiestThread());
               out.put("errors", (double) m.errors());
               return out;
             });
