@@ -25,6 +25,7 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM[,SYSTEM]]
  *       [--warmup SECONDS] [--nio] [--conns 1,4] [--inflight 16,128,1024] [--sizes 0,1024] [--executors direct,pooled]
+ *       [--large 64,1024]
  *       [s1 s2 s3 s4 s5 s6 s7 s9 s10]
  * </pre>
  *
@@ -49,6 +50,8 @@ public final class LoadBenchmark {
   private int[] inFlights;
   private int[] sizes;
   private List<Executor> executors;
+  /** S4's payload sizes in KiB (--large 64,1024); null = both. */
+  private int[] largeKib;
 
   private LoadBenchmark(boolean quick, int rounds) {
     this.quick = quick;
@@ -65,6 +68,7 @@ public final class LoadBenchmark {
     int[] conns = null;
     int[] inFlights = null;
     int[] sizes = null;
+    int[] largeKib = null;
     List<Executor> executors = null;
     Path out = Path.of("benchmarks/target/results.json");
     Set<String> scenarios = new LinkedHashSet<>();
@@ -101,6 +105,9 @@ public final class LoadBenchmark {
         case "--sizes":
           sizes = ints(args[++i]);
           break;
+        case "--large":
+          largeKib = ints(args[++i]);
+          break;
         case "--executors":
           executors = new ArrayList<>();
           for (String name : args[++i].split(",")) {
@@ -121,6 +128,7 @@ public final class LoadBenchmark {
     bench.inFlights = inFlights;
     bench.sizes = sizes;
     bench.executors = executors;
+    bench.largeKib = largeKib;
     bench.run(scenarios, out);
   }
 
@@ -447,7 +455,8 @@ public final class LoadBenchmark {
   }
 
   private void s4LargePayloads() throws Exception {
-    for (int size : new int[] {64 * 1024, 1024 * 1024}) {
+    int[] kib = largeKib != null ? largeKib : new int[] {64, 1024};
+    for (int size : java.util.Arrays.stream(kib).map(k -> k * 1024).toArray()) {
       Payload p = payload(size);
       Config config = new Config(1, true, false);
       String label = String.format("1 conn x 4 in flight, %d KiB each way", size / 1024);
