@@ -407,10 +407,12 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   /**
    * Sends {@code call}, which is on no connection ({@link CallProgress#IDLE}) because it never reached
    * this one's server or the server did not process it, again on another connection unless it has
-   * moved too often; then it fails with UNAVAILABLE.
+   * moved too often; then it fails with UNAVAILABLE. A wait-for-ready call is always sent again: it
+   * waits for a ready connection until its deadline, and a server restarting (GOAWAY after GOAWAY on
+   * the connections it is handed to) is exactly what it asked to ride out.
    */
   private void retryOrFail(ClientCall<?, ?> call, String why, Throwable cause) {
-    if (call.attempts() < MAX_DISPATCHES) {
+    if (call.attempts() < MAX_DISPATCHES || call.waitForReady()) {
       log.debug("Retrying {} on another connection: {}", call.method(), why);
       listener.callRetried(call.method());
       redispatch.accept(call);

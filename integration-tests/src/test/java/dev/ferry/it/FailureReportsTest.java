@@ -66,7 +66,8 @@ class FailureReportsTest {
       assertThat(e.description()).startsWith("connection to 127.0.0.1:" + proxy.port() + " ")
           .doesNotContain("(..)").doesNotContain("error(-").doesNotContain("/127.0.0.1")
           .endsWith("(request for ferry.test.TestService/Hang was sent)");
-      await().atMost(Duration.ofSeconds(10)).until(() -> ClientInternals.activeCalls(channel) == 0);
+      // A call gives its slot back before its future completes.
+      assertThat(ClientInternals.activeCalls(channel)).isZero();
     }
   }
 }

@@ -210,8 +210,11 @@ class UnaryRpcTest {
     CallContext ctx = service.hanging.poll(10, TimeUnit.SECONDS);
     assertThat(ctx).isNotNull();
     assertThat(ctx.isCancelled()).isFalse();
+    java.util.concurrent.CountDownLatch heard = new java.util.concurrent.CountDownLatch(1);
+    ctx.onCancel(heard::countDown);
     assertThat(call.cancel(true)).isTrue();
-    await().atMost(Duration.ofSeconds(10)).until(ctx::isCancelled);
+    assertThat(heard.await(10, TimeUnit.SECONDS)).as("the handler heard the cancel").isTrue();
+    assertThat(ctx.isCancelled()).isTrue();
     assertThat(call).isCancelled();
     // The connection still works afterwards.
     assertThat(channel.blockingCall(TestService.ECHO, BytesValue.getDefaultInstance(), CallOptions.DEFAULT))

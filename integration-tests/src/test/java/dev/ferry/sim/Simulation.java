@@ -129,6 +129,8 @@ final class Simulation {
     }
   }
 
+  private boolean shuttingDown; // the channel is being shut down: calls may fail as never sent
+
   /** Runs the whole schedule and the checks. */
   Result run() {
     trace("seed " + seed + ": " + config);
@@ -182,7 +184,8 @@ final class Simulation {
   private void startCall() {
     long id = nextCallId++;
     MethodDescriptor<BytesValue, BytesValue> method = pick(ECHO, ECHO, ECHO, SLOW, FAIL, HANG);
-    CallOptions.Builder options = CallOptions.builder().waitForReady(random.nextInt(3) == 0);
+    boolean waitForReady = random.nextInt(3) == 0;
+    CallOptions.Builder options = CallOptions.builder().waitForReady(waitForReady);
     long timeoutNanos = 0;
     if (method == HANG || random.nextInt(3) > 0) {
       timeoutNanos = TimeUnit.MILLISECONDS.toNanos(50 + random.nextInt(5_000));
@@ -191,7 +194,7 @@ final class Simulation {
     byte[] body = new byte[8 + (random.nextInt(20) == 0 ? random.nextInt(70_000) : random.nextInt(64))];
     ByteBuffer.wrap(body).putLong(id);
     long start = ticker.nanoTime();
-    CallRecord record = new CallRecord(id, method, start, timeoutNanos == 0 ? 0 : start + timeoutNanos);
+    CallRecord record = new CallRecord(id, method, start, timeoutNanos == 0 ? 0 : start + timeoutNanos, waitForReady);
     calls.put(id, record);
     trace("call " + id + " " + method.fullName() + (timeoutNanos > 0 ? " timeout " + timeoutNanos / 1_000_000 + " ms" : ""));
     CompletableFuture<BytesValue> future = channel.call(method, BytesValue.of(ByteString.copyFrom(body)),
@@ -319,6 +322,7 @@ final class Simulation {
 
   private void shutDown() {
     trace("shut down");
+    shuttingDown = true;
     channel.shutdownNow();
     if (server != null) {
       server.shutdownNow();
@@ -479,12 +483,15 @@ final class Simulation {
     final MethodDescriptor<BytesValue, BytesValue> method;
     final long startNanos;
     final long deadlineNanos; // 0 = none
+    final boolean waitForReady;
     CompletableFuture<BytesValue> future;
     int completions;
     boolean cancelled;
 
-    CallRecord(long id, MethodDescriptor<BytesValue, BytesValue> method, long startNanos, long deadlineNanos) {
+    CallRecord(long id, MethodDescriptor<BytesValue, BytesValue> method, long startNanos, long deadlineNanos,
+        boolean waitForReady) {
       this.id = id;
+      this.waitForReady = waitForReady;
       this.method = method;
       this.startNanos = startNanos;
       this.deadlineNanos = deadlineNanos;
@@ -500,6 +507,12 @@ final class Simulation {
       if (completions > 1) {
         violation("call " + id + " completed again: " + outcome);
         return;
+      }
+      if (waitForReady && !shuttingDown && e instanceof FerryException
+          && ((FerryException) e).code() == StatusCode.UNAVAILABLE
+          && (e.getMessage().contains("was not sent") || e.getMessage().contains("was not processed"))) {
+        violation("wait-for-ready call " + id + " failed although its request was never processed: "
+            + e.getMessage());
       }
       if (deadlineNanos != 0 && now - deadlineNanos > MAX_STEP_NANOS) {
         violation("call " + id + " completed " + TimeUnit.NANOSECONDS.toMillis(now - deadlineNanos)

@@ -27,9 +27,11 @@ class SimulationTest {
    * Seeds that found bugs; each still runs, whatever range the properties select. 66 and 109 found the
    * double execution of the hardening issue (a call written but not flushed when the rest of the read
    * failed its connection was also sent elsewhere) with its fix reverted: a corrupt frame read with a
-   * RESPONSE that freed a slot.
+   * RESPONSE that freed a slot. 14, 1022 and 1122 found wait-for-ready calls failed as "not processed"
+   * when a graceful restart or max connection age moved them more than three times (GOAWAY after
+   * GOAWAY, refused connects); they are now sent again until their deadline.
    */
-  private static final long[] REGRESSIONS = {66, 109};
+  private static final long[] REGRESSIONS = {66, 109, 14, 1022, 1122};
 
   @Test
   void everySeedKeepsEveryPromise() {

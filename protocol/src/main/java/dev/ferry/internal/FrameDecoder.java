@@ -209,7 +209,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
           : "unknown frame type 0x" + Integer.toHexString(typeCode));
     }
     long payloadLength = length - Frame.HEADER_SIZE;
-    checkHeader(in, type, requestId, metaLength, payloadLength);
+    String violation = FrameRules.headerViolation(type, requestId, metaLength, payloadLength, maxMetadataSize);
+    if (violation != null) {
+      throw fail(in, ErrorCode.PROTOCOL_ERROR, violation);
+    }
     if (budget != null && reserved == 0 && !reserve((int) length)) {
       return; // reading paused; the budget calls back when there may be room
     }
@@ -220,7 +223,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       return;
     }
     cumulationTarget = 0;
-    checkPayloadContent(in, type, at + Frame.HEADER_SIZE, (int) payloadLength);
+    ProtocolException bad = FrameRules.payloadViolation(in, type, at + Frame.HEADER_SIZE, (int) payloadLength);
+    if (bad != null) {
+      throw fail(in, bad.errorCode(), bad.getMessage());
+    }
     in.skipBytes(Frame.HEADER_SIZE);
     ByteBuf payload = payloadLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) payloadLength);
     out.add(new Frame(type, flags, (int) requestId, (int) metaLength, payload));
@@ -408,76 +414,6 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     if (budget != null) {
       givePassedOnBack();
       releaseReserved();
-    }
-  }
-
-  private void checkHeader(ByteBuf in, FrameType type, long requestId, long metaLength, long payloadLength) {
-    if (requestId > Frame.MAX_REQUEST_ID) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR, type + " frame with request id " + requestId
-          + " (the top bit is reserved)");
-    }
-    if (type.isCallFrame() && requestId == 0) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR, type + " frame with request id 0 (expected: >= 1)");
-    }
-    if (!type.isCallFrame() && requestId != 0) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR,
-          type + " frame with request id " + requestId + " (expected: 0 for connection frames)");
-    }
-    if (metaLength > payloadLength) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR, type + " frame header length " + metaLength
-          + " exceeds its payload of " + payloadLength + " bytes");
-    }
-    if (metaLength > maxMetadataSize) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR, type + " frame with a call header of " + metaLength
-          + " bytes exceeds the maximum metadata size " + maxMetadataSize);
-    }
-    if (!type.hasCallHeader() && metaLength != 0) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR, type + " frame with header length " + metaLength
-          + " (expected: 0)");
-    }
-    switch (type) {
-      case CANCEL:
-        checkPayload(in, type, payloadLength, payloadLength == 0, "0 bytes");
-        break;
-      case PING:
-      case PONG:
-        checkPayload(in, type, payloadLength, payloadLength == 8, "8 bytes");
-        break;
-      case GOAWAY:
-        checkPayload(in, type, payloadLength, payloadLength >= 8, "at least 8 bytes");
-        break;
-      case ERROR:
-        checkPayload(in, type, payloadLength, payloadLength >= 4, "at least 4 bytes");
-        break;
-      case SETTINGS:
-        checkPayload(in, type, payloadLength, payloadLength % 6 == 0, "a multiple of 6 bytes");
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** Checks what can only be checked once the whole payload is here: SETTINGS values, GOAWAY's id. */
-  private void checkPayloadContent(ByteBuf in, FrameType type, int payloadAt, int payloadLength) {
-    if (type == FrameType.SETTINGS) {
-      try {
-        Settings.decode(in.slice(payloadAt, payloadLength));
-      } catch (ProtocolException e) {
-        throw fail(in, e.errorCode(), e.getMessage());
-      }
-    } else if (type == FrameType.GOAWAY) {
-      long lastId = in.getUnsignedInt(payloadAt);
-      if (lastId > Frame.MAX_REQUEST_ID) {
-        throw fail(in, ErrorCode.PROTOCOL_ERROR,
-            "GOAWAY with last request id " + lastId + " (the top bit is reserved)");
-      }
-    }
-  }
-
-  private void checkPayload(ByteBuf in, FrameType type, long payloadLength, boolean ok, String expected) {
-    if (!ok) {
-      throw fail(in, ErrorCode.PROTOCOL_ERROR,
-          type + " payload of " + payloadLength + " bytes (expected: " + expected + ")");
     }
   }
 

@@ -132,7 +132,9 @@ public final class FerryServer implements AutoCloseable {
     Channel ch = handler.channel();
     connections.add(handler);
     runtime.listener.connectionOpened();
-    ch.closeFuture().addListener(f -> {
+    // Told at the end of the handler's channelInactive, once its calls have ended (a close future's
+    // listener would run before that): termination then means every call's end was heard.
+    handler.whenClosed(() -> {
       runtime.listener.connectionClosed();
       connections.remove(handler);
       maybeTerminate();

@@ -70,6 +70,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private ConnectionLifetime lifetime;
   private GracefulClose close;
   private volatile Optional<PeerIdentity> peerIdentity = Optional.empty();
+  private Runnable whenClosed; // the server's bookkeeping, run at the end of channelInactive
   private int highestRequestId;
   private boolean closing;
 
@@ -402,6 +403,16 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       calls.clear();
     }
     memory.close();
+    Runnable closed = whenClosed;
+    whenClosed = null;
+    if (closed != null) {
+      closed.run();
+    }
     ctx.fireChannelInactive();
+  }
+
+  /** Runs {@code task} once the connection has closed and its calls have ended. Before it is active. */
+  void whenClosed(Runnable task) {
+    whenClosed = task;
   }
 }
