@@ -8,7 +8,6 @@ import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.ResponseHead;
 import dev.ferry.internal.Settings;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -20,11 +19,7 @@ import io.netty.channel.ChannelOutboundBuffer;
  * room for are replaced by a short RESOURCE_EXHAUSTED, so that no encoding ever allocates memory the
  * budget did not grant (an encoder that runs out of direct memory stalls its event loop in garbage
  * collections). The memory of a response is given back once it has been written to the socket, or its
- * write failed: per batch, not per response. Responses are written with the void promise, and each
- * flush first ends the batch ({@link #endBatch}) with one empty write that carries the batch's bytes
- * on its promise; the channel completes writes in order, so when that one completes, every response
- * before it has too. (A failed response write is reported to the pipeline by the void promise, as
- * before by the listener.)
+ * write failed.
  *
  * <p>Writes do not flush: a WriteQueue batch flushes once at its end, refusals written while reading
  * are flushed by the caller. Event loop only.
@@ -33,7 +28,6 @@ final class ResponseWriter {
   private final Channel channel;
   private final ConnectionMemory memory;
   private Settings remote = Settings.DEFAULTS;
-  private long unbatched; // bytes of responses written since the last batch ended
 
   ResponseWriter(Channel channel, ConnectionMemory memory) {
     this.channel = channel;
@@ -68,34 +62,9 @@ final class ResponseWriter {
       size = Frame.HEADER_SIZE + header.serializedSize();
       memory.forceResponse(size);
     }
-    // An unencodable message is turned into INTERNAL by the encoder. The bytes are given back with the
-    // batch's (endBatch).
-    unbatched += size;
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), channel.voidPromise());
-  }
-
-  /**
-   * Ends the batch of responses written since the last call: their memory is given back once all of
-   * them are on the socket (or failed). Called before each flush.
-   */
-  void endBatch() {
-    long bytes = unbatched;
-    if (bytes > 0) {
-      unbatched = 0;
-      channel.write(Unpooled.EMPTY_BUFFER, channel.newPromise().addListener(new Written(bytes)));
-    }
-  }
-
-  /**
-   * The connection closed: responses written since the last batch ended never will be sent (the channel
-   * has failed and released them), so their memory is given back here.
-   */
-  void close() {
-    long bytes = unbatched;
-    if (bytes > 0) {
-      unbatched = 0;
-      memory.releaseResponse(bytes);
-    }
+    // An unencodable message is turned into INTERNAL by the encoder, on the same promise.
+    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body),
+        channel.newPromise().addListener(new Written(size)));
   }
 
   /** {@code message} cut to what the client's MAX_METADATA_SIZE leaves room for, as a status message. */
@@ -109,7 +78,7 @@ final class ResponseWriter {
     return out == null ? 0 : out.totalPendingWriteBytes();
   }
 
-  /** Gives a batch's memory back; a failed write is reported as the void promise would. */
+  /** Gives a response's memory back; a failed write is reported as the void promise would. */
   private final class Written implements ChannelFutureListener {
     private final long bytes;
 

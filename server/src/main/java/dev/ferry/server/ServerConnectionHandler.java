@@ -17,7 +17,7 @@ import dev.ferry.internal.TooManyPingsEvent;
 import dev.ferry.internal.WriteQueue;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.SocketAddress;
@@ -47,11 +47,8 @@ import org.slf4j.event.Level;
  * <p>Threads: Netty callbacks and every access to {@link #calls} run on the connection's event loop.
  * {@link #sendResponse} may be called from any thread; it hops to the event loop through the
  * connection's {@link WriteQueue}, which batches responses into one flush.
- *
- * <p>Outbound, it only watches flushes: each one closes the batch of responses written before it
- * ({@link ResponseWriter#endBatch}), whose memory is given back once that batch is on the socket.
  */
-final class ServerConnectionHandler extends ChannelDuplexHandler {
+final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerConnectionHandler.class);
   /** Any client can send ERROR; a flood of them is one line per second, not one per connection. */
   private static final LogAggregator clientErrors =
@@ -244,7 +241,7 @@ final class ServerConnectionHandler extends ChannelDuplexHandler {
       // the refusal turn into RESOURCE_EXHAUSTED.
       server.listener.callRefused(method == null ? null : method.descriptor, refusalCode);
       responses.write(id, refusalCode, responses.fitted(refusalCode, refusal), Metadata.EMPTY, null);
-      channel.flush(); // through this handler's flush(), which ends the batch
+      ctx.flush();
       return;
     }
     long deadline = 0;
@@ -297,13 +294,6 @@ final class ServerConnectionHandler extends ChannelDuplexHandler {
   /** Sends a call's outcome and forgets it. Any thread. */
   void sendResponse(ServerCall<?, ?> call) {
     writeQueue.enqueue(call);
-  }
-
-  /** Every flush that passes here ends a batch of responses: one write promise per batch, not per response. */
-  @Override
-  public void flush(ChannelHandlerContext ctx) {
-    responses.endBatch();
-    ctx.flush();
   }
 
   /**
@@ -412,7 +402,6 @@ final class ServerConnectionHandler extends ChannelDuplexHandler {
       }
       calls.clear();
     }
-    responses.close();
     memory.close();
     Runnable closed = whenClosed;
     whenClosed = null;

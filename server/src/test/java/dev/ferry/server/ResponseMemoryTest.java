@@ -5,16 +5,6 @@ import static dev.ferry.server.EmbeddedConnection.ECHO;
 import static dev.ferry.server.EmbeddedConnection.requestFrame;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.BytesValue;
-import dev.ferry.Metadata;
-import dev.ferry.StatusCode;
-import dev.ferry.internal.FrameEncoder;
-import dev.ferry.internal.Settings;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.embedded.EmbeddedChannel;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -83,33 +73,5 @@ class ResponseMemoryTest {
     assertThat(c.written()).isEmpty();
     assertThat(c.budget.used()).isZero();
     assertThat(c.memory.inboundHeld()).isZero();
-  }
-
-  @Test
-  void aBatchEndedAndOneNotYetEndedGiveTheirMemoryBackOnceWhenTheConnectionCloses() {
-    MemoryBudget budget = new MemoryBudget(1 << 20);
-    ConnectionMemory memory = new ConnectionMemory(budget, Settings.DEFAULT_MAX_FRAME_SIZE, "test");
-    List<Throwable> reported = new ArrayList<>();
-    EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
-      @Override
-      public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        reported.add(cause); // the failed writes, reported as a void promise reports them
-      }
-    });
-    ResponseWriter responses = new ResponseWriter(ch, memory);
-    BytesValue body = BytesValue.getDefaultInstance();
-    responses.write(1, StatusCode.OK, "", Metadata.EMPTY, body);
-    responses.write(3, StatusCode.OK, "", Metadata.EMPTY, body);
-    responses.endBatch(); // 1 and 3: given back by the batch's promise, which the close fails
-    responses.write(5, StatusCode.OK, "", Metadata.EMPTY, body); // not in a batch yet: the close gives it back
-    assertThat(budget.used()).isPositive();
-    ch.unsafe().close(ch.voidPromise()); // no flush: every write fails
-    ch.runPendingTasks();
-    responses.close();
-    assertThat(budget.used()).isZero();
-    responses.close();
-    assertThat(budget.used()).as("exactly once").isZero();
-    assertThat(reported).isNotEmpty();
-    ch.finishAndReleaseAll();
   }
 }
