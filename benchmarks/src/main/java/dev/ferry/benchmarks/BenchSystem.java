@@ -13,10 +13,32 @@ interface BenchSystem extends AutoCloseable {
     void done(Throwable error);
   }
 
-  /** How a system is started for one measurement. */
-  record Config(int connections, boolean directExecutor, boolean heartbeats) {
+  /** Where the server runs its handlers. */
+  enum Executor {
+    /** On the connection's event loop. */
+    DIRECT,
+    /** The framework's default handler pool. */
+    POOLED,
+    /** A virtual thread per call ({@code Executors.newVirtualThreadPerTaskExecutor()}, Java 21+; Ferry only). */
+    VIRTUAL
+  }
+
+  /**
+   * How a system is started for one measurement.
+   *
+   * @param handlerSleepMillis how long the echo handler blocks (sleeps) before answering; 0 = not at all
+   */
+  record Config(int connections, Executor executor, boolean heartbeats, int handlerSleepMillis) {
+    Config(int connections, boolean directExecutor, boolean heartbeats) {
+      this(connections, directExecutor ? Executor.DIRECT : Executor.POOLED, heartbeats, 0);
+    }
+
+    boolean directExecutor() {
+      return executor == Executor.DIRECT;
+    }
+
     String executorName() {
-      return directExecutor ? "direct" : "pooled";
+      return executor.name().toLowerCase(java.util.Locale.ROOT);
     }
   }
 
@@ -36,9 +58,9 @@ interface BenchSystem extends AutoCloseable {
     CEILING("netty-ceiling"),
     /** Ferry with one pass-through interceptor on each side (S7). */
     FERRY_INTERCEPTED("ferry-intercepted"),
-    /** Ferry with ferry-micrometer's meters on both sides, as created by default (S8). */
+    /** Ferry with ferry-micrometer's meters on both sides, as created by default (S10). */
     FERRY_METRICS("ferry-metrics"),
-    /** Ferry with ferry-micrometer's meters and histograms of durations and sizes on both sides (S8). */
+    /** Ferry with ferry-micrometer's meters and histograms of durations and sizes on both sides (S10). */
     FERRY_METRICS_HISTOGRAMS("ferry-metrics-histograms"),
     /** Ferry over TLS 1.3 with the JDK's provider (S7). */
     FERRY_TLS_JDK("ferry-tls-jdk"),
@@ -60,6 +82,18 @@ interface BenchSystem extends AutoCloseable {
 
     Kind(String label) {
       this.label = label;
+    }
+
+    /** The system called {@code name}: its label ({@code netty-ceiling}) or its constant's name. */
+    static Kind of(String name) {
+      for (Kind k : values()) {
+        if (k.label.equalsIgnoreCase(name) || k.name().equalsIgnoreCase(name.replace('-', '_'))) {
+          return k;
+        }
+      }
+      throw new IllegalArgumentException("system: " + name + " (expected one of: "
+          + java.util.Arrays.stream(values()).map(k -> k.label).collect(java.util.stream.Collectors.joining(", "))
+          + ")");
     }
 
     BenchSystem start(Config config) throws Exception {

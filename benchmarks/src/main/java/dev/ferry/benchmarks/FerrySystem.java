@@ -25,6 +25,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Ferry: an echo service on a FerryServer, called through one FerryChannel with a pool; optionally over
@@ -37,15 +39,33 @@ final class FerrySystem implements BenchSystem {
   private final java.util.List<FerryServer> servers;
   private final FerryChannel channel;
   private final String name;
+  private final ExecutorService ownedExecutor; // null unless this system made the server's executor
 
-  private FerrySystem(FerryServer server, FerryChannel channel, String name) {
-    this(java.util.List.of(server), channel, name);
+  private FerrySystem(FerryServer server, FerryChannel channel, String name, ExecutorService ownedExecutor) {
+    this(java.util.List.of(server), channel, name, ownedExecutor);
   }
 
-  private FerrySystem(java.util.List<FerryServer> servers, FerryChannel channel, String name) {
+  private FerrySystem(java.util.List<FerryServer> servers, FerryChannel channel, String name,
+      ExecutorService ownedExecutor) {
     this.servers = servers;
     this.channel = channel;
     this.name = name;
+    this.ownedExecutor = ownedExecutor;
+  }
+
+  /** Whether this JVM has virtual threads (Java 21+). */
+  static boolean virtualThreadsAvailable() {
+    try {
+      Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
+      return true;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
+  }
+
+  /** {@code Executors.newVirtualThreadPerTaskExecutor()}, called reflectively: this module compiles for Java 17. */
+  private static ExecutorService newVirtualThreadPerTaskExecutor() throws Exception {
+    return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
   }
 
   /**
@@ -82,7 +102,7 @@ final class FerrySystem implements BenchSystem {
         .pool(PoolOptions.builder().size(config.connections()).eager(true).maxPendingCalls(1_000_000).build())
         .heartbeat(config.heartbeats() ? HeartbeatOptions.DEFAULT : HeartbeatOptions.DISABLED)
         .build();
-    FerrySystem system = new FerrySystem(started, channel, name);
+    FerrySystem system = new FerrySystem(started, channel, name, null);
     for (int i = 0; i < config.connections() * Math.max(1, targeted) * 8; i++) {
       channel.blockingCall(ECHO, Payload.getDefaultInstance(), CallOptions.DEFAULT);
     }
@@ -107,7 +127,7 @@ final class FerrySystem implements BenchSystem {
     }
   };
 
-  /** Which of ferry-micrometer's meters to install on both sides (S8). */
+  /** Which of ferry-micrometer's meters to install on both sides (S10). */
   enum Metrics {
     NONE,
     /** {@code FerryMetrics.create(registry)}: counts and totals, no histograms. */
@@ -147,11 +167,22 @@ final class FerrySystem implements BenchSystem {
       case HISTOGRAMS -> FerryMetrics.builder(registry).durationBuckets(FerryMetrics.RECOMMENDED_DURATION_BUCKETS)
           .sizeBuckets(64, 1024, 16 * 1024, 256 * 1024).build();
     };
+    int sleep = config.handlerSleepMillis();
     FerryServerBuilder sb = FerryServer.builder().host("127.0.0.1").port(0)
-        .addService(ServiceDefinition.builder("ferry.bench.Bench").unary(ECHO, (req, ctx) -> req).build())
+        .addService(ServiceDefinition.builder("ferry.bench.Bench").unary(ECHO, sleep == 0 ? (req, ctx) -> req
+            : (req, ctx) -> {
+              Thread.sleep(sleep); // a handler that blocks, as one waiting for a database would
+              return req;
+            }).build())
         .maxConcurrentCallsPerConnection(100_000);
-    if (config.directExecutor()) {
-      sb.directExecutor();
+    ExecutorService virtual = null;
+    switch (config.executor()) {
+      case DIRECT -> sb.directExecutor();
+      case VIRTUAL -> {
+        virtual = newVirtualThreadPerTaskExecutor();
+        sb.executor(virtual);
+      }
+      default -> { } // the server's default pool
     }
     if (!config.heartbeats()) {
       sb.heartbeatInterval(Duration.ZERO);
@@ -181,7 +212,7 @@ final class FerrySystem implements BenchSystem {
         .pool(PoolOptions.builder().size(config.connections()).eager(true).maxPendingCalls(1_000_000).build())
         .heartbeat(config.heartbeats() ? HeartbeatOptions.DEFAULT : HeartbeatOptions.DISABLED)
         .build();
-    FerrySystem system = new FerrySystem(server, channel, name);
+    FerrySystem system = new FerrySystem(server, channel, name, virtual);
     // Every connection up before anything is measured.
     for (int i = 0; i < config.connections() * 4; i++) {
       channel.blockingCall(ECHO, Payload.getDefaultInstance(), CallOptions.DEFAULT);
@@ -207,6 +238,9 @@ final class FerrySystem implements BenchSystem {
     }
     for (FerryServer server : servers) {
       server.awaitTermination(Duration.ofSeconds(10));
+    }
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdownNow();
     }
   }
 }

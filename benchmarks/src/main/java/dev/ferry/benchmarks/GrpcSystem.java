@@ -1,6 +1,7 @@
 package dev.ferry.benchmarks;
 
 import dev.ferry.benchmarks.proto.Payload;
+import dev.ferry.internal.Transports;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -9,6 +10,10 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
@@ -35,11 +40,13 @@ final class GrpcSystem implements BenchSystem {
   private final ManagedChannel[] channels;
   private final AtomicInteger next = new AtomicInteger();
   private final String name;
+  private final NioEventLoopGroup[] nioGroups; // made here for the NIO rows, shut down on close; else empty
 
-  private GrpcSystem(Server server, ManagedChannel[] channels, String name) {
+  private GrpcSystem(Server server, ManagedChannel[] channels, String name, NioEventLoopGroup... nioGroups) {
     this.name = name;
     this.server = server;
     this.channels = channels;
+    this.nioGroups = nioGroups;
   }
 
   static GrpcSystem start(Config config, boolean tls) throws Exception {
@@ -59,6 +66,19 @@ final class GrpcSystem implements BenchSystem {
     if (config.directExecutor()) {
       sb.directExecutor();
     }
+    // On the NIO rows (--nio) gRPC runs on NIO too: one server and one client loop per core.
+    boolean nio = !Transports.nativeEpoll();
+    NioEventLoopGroup serverBoss = null;
+    NioEventLoopGroup serverWorkers = null;
+    NioEventLoopGroup clientGroup = null;
+    if (nio) {
+      serverBoss = new NioEventLoopGroup(1, new DefaultThreadFactory("grpc-nio-boss", true));
+      serverWorkers = new NioEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+          new DefaultThreadFactory("grpc-nio-server", true));
+      clientGroup = new NioEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+          new DefaultThreadFactory("grpc-nio-client", true));
+      sb.channelType(NioServerSocketChannel.class).bossEventLoopGroup(serverBoss).workerEventLoopGroup(serverWorkers);
+    }
     if (config.heartbeats()) {
       // The same heartbeat policy as Ferry's defaults: keepalive every 10 s, permitted by the server.
       sb.permitKeepAliveTime(5, TimeUnit.SECONDS).keepAliveTime(30, TimeUnit.SECONDS);
@@ -69,6 +89,9 @@ final class GrpcSystem implements BenchSystem {
       NettyChannelBuilder cb = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
           .directExecutor()
           .maxInboundMessageSize(16 * 1024 * 1024);
+      if (nio) {
+        cb.channelType(NioSocketChannel.class).eventLoopGroup(clientGroup);
+      }
       if (tls) {
         cb.sslContext(GrpcSslContexts.forClient().trustManager(BenchCertificates.ca().toFile()).build());
       } else {
@@ -79,7 +102,8 @@ final class GrpcSystem implements BenchSystem {
       }
       channels[i] = cb.build();
     }
-    GrpcSystem system = new GrpcSystem(server, channels, tls ? Kind.GRPC_TLS.label : Kind.GRPC.label);
+    GrpcSystem system = new GrpcSystem(server, channels, tls ? Kind.GRPC_TLS.label : Kind.GRPC.label,
+        nio ? new NioEventLoopGroup[] {clientGroup, serverWorkers, serverBoss} : new NioEventLoopGroup[0]);
     for (ManagedChannel c : channels) {
       for (int i = 0; i < 4; i++) {
         ClientCalls.blockingUnaryCall(c, ECHO, CallOptions.DEFAULT, Payload.getDefaultInstance());
@@ -121,5 +145,8 @@ final class GrpcSystem implements BenchSystem {
       c.awaitTermination(10, TimeUnit.SECONDS);
     }
     server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    for (NioEventLoopGroup g : nioGroups) {
+      g.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
   }
 }

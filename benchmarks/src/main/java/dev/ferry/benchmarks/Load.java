@@ -31,6 +31,8 @@ final class Load {
     recorder.reset();
     long cpu0 = ProcessCounters.cpuNanos();
     java.util.Map<Long, Long> alloc0 = ProcessCounters.allocationSnapshot();
+    java.util.Map<Long, Long> threads0 = ProcessCounters.threadCpuSnapshot();
+    Profiling.resume();
     long calls0 = completed.get();
     long errors0 = errors.get();
     long t0 = System.nanoTime();
@@ -38,8 +40,10 @@ final class Load {
     long t1 = System.nanoTime();
     long calls1 = completed.get();
     long errors1 = errors.get();
+    java.util.Map<Long, Long> threads1 = ProcessCounters.threadCpuSnapshot();
     java.util.Map<Long, Long> alloc1 = ProcessCounters.allocationSnapshot();
     long cpu1 = ProcessCounters.cpuNanos();
+    Profiling.pause(calls1 - calls0, (cpu1 - cpu0) / 1e9);
     Histogram h = recorder.getIntervalHistogram();
     state.stop = true;
     if (!drained.await(30, TimeUnit.SECONDS)) {
@@ -47,7 +51,7 @@ final class Load {
     }
     return new Measurement(calls1 - calls0, errors1 - errors0, (t1 - t0) / 1e9, (cpu1 - cpu0) / 1e9,
         ProcessCounters.allocatedBetween(alloc0, alloc1), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
-        h.getValueAtPercentile(99.9) / 1e3);
+        h.getValueAtPercentile(99.9) / 1e3, ProcessCounters.busiestThreadBetween(threads0, threads1) / 1e9);
   }
 
   private static final class ClosedLoopState {
@@ -151,6 +155,6 @@ final class Load {
     Histogram h = recorder.getIntervalHistogram();
     return new Measurement(completed.get(), errors.get(), measureNanos / 1e9, (cpu1 - cpu0) / 1e9,
         ProcessCounters.allocatedBetween(alloc0, alloc1), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
-        h.getValueAtPercentile(99.9) / 1e3);
+        h.getValueAtPercentile(99.9) / 1e3, 0);
   }
 }

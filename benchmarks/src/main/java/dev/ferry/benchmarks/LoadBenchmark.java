@@ -2,6 +2,7 @@ package dev.ferry.benchmarks;
 
 import com.google.protobuf.ByteString;
 import dev.ferry.benchmarks.BenchSystem.Config;
+import dev.ferry.benchmarks.BenchSystem.Executor;
 import dev.ferry.benchmarks.BenchSystem.Kind;
 import dev.ferry.benchmarks.proto.Payload;
 import dev.ferry.internal.Transports;
@@ -22,8 +23,15 @@ import java.util.concurrent.locks.LockSupport;
  * Ferry/gRPC and Ferry/ceiling; the same results go to {@code benchmarks/target/results.json}.
  *
  * <pre>
- *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM] [s1 s2 s3 s4 s5 s6 s7]
+ *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM[,SYSTEM]]
+ *       [--warmup SECONDS] [--nio] [--conns 1,4] [--inflight 16,128,1024] [--sizes 0,1024] [--executors direct,pooled]
+ *       [--large 64,1024]
+ *       [s1 s2 s3 s4 s5 s6 s7 s9 s10]
  * </pre>
+ *
+ * <p>{@code --nio} runs every system on Java NIO instead of native epoll (Ferry and the ceiling through
+ * the {@code ferry.transport.nio} property, gRPC through its own NIO classes). The S2 filters choose
+ * which of its configurations run (for profiling and A/B runs); the defaults are the full set.
  */
 public final class LoadBenchmark {
   private final boolean quick;
@@ -33,8 +41,17 @@ public final class LoadBenchmark {
   private final Report report = new Report();
   /** Peak QPS per system at 1 connection x 128 in flight, 0 bytes, direct (from S2, for S3's rate). */
   private final Map<String, Double> peak = new LinkedHashMap<>();
-  /** For profiling: run this system only (--only ferry). */
-  private Kind only;
+  /** For profiling and A/B runs: run these systems only (--only ferry,netty-ceiling); null = all. */
+  private Set<Kind> only;
+  /** The JIT warm-up of each system before anything is measured (--warmup); below 0 = the mode's default. */
+  private double warmupSeconds = -1;
+  /** S2's configurations (--conns, --inflight, --sizes, --executors); null = the mode's default. */
+  private int[] conns;
+  private int[] inFlights;
+  private int[] sizes;
+  private List<Executor> executors;
+  /** S4's payload sizes in KiB (--large 64,1024); null = both. */
+  private int[] largeKib;
 
   private LoadBenchmark(boolean quick, int rounds) {
     this.quick = quick;
@@ -46,7 +63,13 @@ public final class LoadBenchmark {
   public static void main(String[] args) throws Exception {
     boolean quick = false;
     int rounds = -1;
-    Kind only = null;
+    Set<Kind> only = null;
+    double warmupSeconds = -1;
+    int[] conns = null;
+    int[] inFlights = null;
+    int[] sizes = null;
+    int[] largeKib = null;
+    List<Executor> executors = null;
     Path out = Path.of("benchmarks/target/results.json");
     Set<String> scenarios = new LinkedHashSet<>();
     for (int i = 0; i < args.length; i++) {
@@ -61,7 +84,35 @@ public final class LoadBenchmark {
           out = Path.of(args[++i]);
           break;
         case "--only":
-          only = Kind.valueOf(args[++i].toUpperCase(Locale.ROOT).replace('-', '_'));
+          only = new LinkedHashSet<>();
+          for (String name : args[++i].split(",")) {
+            only.add(Kind.of(name.trim()));
+          }
+          break;
+        case "--warmup":
+          warmupSeconds = Double.parseDouble(args[++i]);
+          break;
+        case "--nio":
+          // Before anything reads it: Transports decides once, when its class is loaded.
+          System.setProperty("ferry.transport.nio", "true");
+          break;
+        case "--conns":
+          conns = ints(args[++i]);
+          break;
+        case "--inflight":
+          inFlights = ints(args[++i]);
+          break;
+        case "--sizes":
+          sizes = ints(args[++i]);
+          break;
+        case "--large":
+          largeKib = ints(args[++i]);
+          break;
+        case "--executors":
+          executors = new ArrayList<>();
+          for (String name : args[++i].split(",")) {
+            executors.add(Executor.valueOf(name.trim().toUpperCase(Locale.ROOT)));
+          }
           break;
         default:
           scenarios.add(args[i].toLowerCase(Locale.ROOT));
@@ -72,7 +123,21 @@ public final class LoadBenchmark {
     }
     LoadBenchmark bench = new LoadBenchmark(quick, rounds > 0 ? rounds : quick ? 1 : 3);
     bench.only = only;
+    bench.warmupSeconds = warmupSeconds;
+    bench.conns = conns;
+    bench.inFlights = inFlights;
+    bench.sizes = sizes;
+    bench.executors = executors;
+    bench.largeKib = largeKib;
     bench.run(scenarios, out);
+  }
+
+  private static int[] ints(String list) {
+    return java.util.Arrays.stream(list.split(",")).mapToInt(v -> Integer.parseInt(v.trim())).toArray();
+  }
+
+  private boolean runs(Kind kind) {
+    return only == null || only.contains(kind);
   }
 
   private void run(Set<String> scenarios, Path out) throws Exception {
@@ -103,11 +168,14 @@ public final class LoadBenchmark {
     if (scenarios.contains("s5")) {
       s5IdleCost();
     }
+    if (scenarios.contains("s9")) {
+      s9BlockingHandlers();
+    }
+    if (scenarios.contains("s10")) {
+      s10Metrics();
+    }
     if (scenarios.contains("s11")) {
       s11ManyServers();
-    }
-    if (scenarios.contains("s8")) {
-      s8Metrics();
     }
     Map<String, String> keys = new LinkedHashMap<>();
     keys.put("S1 ping-pong latency", "p50_us");
@@ -117,11 +185,13 @@ public final class LoadBenchmark {
     keys.put("S5 idle cost", "cpu_s_per_min_per_conn");
     keys.put("S6 allocation per call", "bytes_per_call");
     keys.put("S7 TLS and interceptors", "qps");
-    keys.put("S8 metrics installed", "qps");
+    keys.put("S9 blocking handlers", "qps");
+    keys.put("S10 metrics installed", "qps");
     keys.put("S11 many servers", "qps");
     System.out.println(report.table(keys));
     report.environment("seconds", String.format(Locale.ROOT, "%.0f", (System.nanoTime() - started) / 1e9));
     report.writeJson(out);
+    Profiling.dump();
     System.out.printf("Results written to %s (%.0f s)%n", out, (System.nanoTime() - started) / 1e9);
   }
 
@@ -131,14 +201,19 @@ public final class LoadBenchmark {
 
   /** JIT warm-up of every system's hot path before anything is measured. */
   private void warmUp() throws Exception {
-    long nanos = TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
+    long nanos = warmupSeconds >= 0 ? (long) (warmupSeconds * 1e9) : TimeUnit.SECONDS.toNanos(quick ? 1 : 3);
     for (Kind kind : Kind.CORE) {
-      if (only != null && kind != only) {
+      if (!runs(kind)) {
         continue;
       }
       for (boolean direct : new boolean[] {true, false}) {
         try (BenchSystem system = kind.start(new Config(1, direct, false))) {
-          Load.closedLoop(system, payload(0), 128, nanos / 2, nanos / 2);
+          // Both payload shapes: a 1 KiB body takes paths (copies, parsing) that an empty one does not.
+          Profiling.suspend(true);
+          Load.closedLoop(system, payload(0), 128, nanos / 4, nanos / 4);
+          Load.closedLoop(system, payload(1024), 128, nanos / 4, nanos / 4);
+        } finally {
+          Profiling.suspend(false);
         }
       }
     }
@@ -150,7 +225,7 @@ public final class LoadBenchmark {
     Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
     for (int round = 0; round < rounds; round++) {
       for (Kind kind : kinds) {
-        if (only != null && kind != only) {
+        if (!runs(kind)) {
           continue;
         }
         try (BenchSystem system = kind.start(config)) {
@@ -190,17 +265,21 @@ public final class LoadBenchmark {
   }
 
   private void s2Throughput(boolean all) throws Exception {
-    int[] connections = all && !quick ? new int[] {1, 4} : new int[] {1};
-    int[] inFlights = all && !quick ? new int[] {16, 128, 1024} : new int[] {128};
-    int[] sizes = all ? new int[] {0, 1024} : new int[] {0};
+    int[] connections = this.conns != null ? this.conns : all && !quick ? new int[] {1, 4} : new int[] {1};
+    int[] inFlights = this.inFlights != null ? this.inFlights
+        : all && !quick ? new int[] {16, 128, 1024} : new int[] {128};
+    int[] sizes = this.sizes != null ? this.sizes : all ? new int[] {0, 1024} : new int[] {0};
+    List<Executor> executors = this.executors != null ? this.executors : List.of(Executor.DIRECT, Executor.POOLED);
     for (int conns : connections) {
       for (int inFlight : inFlights) {
         for (int size : sizes) {
           Payload p = payload(size);
           String base = String.format("%d conn x %d in flight, %dB", conns, inFlight, size);
-          for (boolean direct : new boolean[] {true, false}) {
-            Config config = new Config(conns, direct, false);
-            List<Kind> kinds = direct ? Kind.CORE : List.of(Kind.FERRY, Kind.GRPC);
+          for (Executor executor : executors) {
+            boolean direct = executor == Executor.DIRECT;
+            Config config = new Config(conns, executor, false, 0);
+            List<Kind> kinds = direct ? Kind.CORE
+                : executor == Executor.VIRTUAL ? List.of(Kind.FERRY) : List.of(Kind.FERRY, Kind.GRPC);
             Map<String, Map<String, List<Double>>> samples = alternate(kinds, config, system -> {
               Measurement m = Load.closedLoop(system, p, inFlight, warmupNanos, measureNanos);
               Map<String, Double> out = new LinkedHashMap<>();
@@ -208,6 +287,8 @@ public final class LoadBenchmark {
               out.put("qps_per_cpu_s", m.qpsPerCpuSecond());
               out.put("p99_us", m.p99Micros());
               out.put("bytes_per_call", m.bytesPerCall());
+              out.put("cores", m.cores());
+              out.put("busiest_thread", m.busiestThread());
               out.put("errors", (double) m.errors());
               return out;
             });
@@ -264,11 +345,45 @@ public final class LoadBenchmark {
   }
 
   /**
+   * Handlers that block (a 1 ms sleep, as one waiting for a database): Ferry's default handler pool
+   * against a virtual thread per call passed through {@code executor(...)} (Java 21+; skipped on older
+   * JVMs). 1 connection x 128 and x 1,024 in flight, 0 B. No target: it shows what the choice is worth.
+   */
+  private void s9BlockingHandlers() throws Exception {
+    List<Executor> executors = new ArrayList<>(List.of(Executor.POOLED));
+    if (FerrySystem.virtualThreadsAvailable()) {
+      executors.add(Executor.VIRTUAL);
+    } else {
+      System.out.println("  (no virtual threads before Java 21: no S9 virtual row)");
+    }
+    Payload p = payload(0);
+    for (int inFlight : new int[] {128, 1024}) {
+      for (Executor executor : executors) {
+        Config config = new Config(1, executor, false, 1);
+        String label = String.format("1 conn x %d in flight, 0B, handler sleeps 1 ms, %s", inFlight,
+            config.executorName());
+        Map<String, Map<String, List<Double>>> samples = alternate(List.of(Kind.FERRY), config, system -> {
+          Measurement m = Load.closedLoop(system, p, inFlight, warmupNanos, measureNanos);
+          Map<String, Double> out = new LinkedHashMap<>();
+          out.put("qps", m.qps());
+          out.put("qps_per_cpu_s", m.qpsPerCpuSecond());
+          out.put("p50_us", m.p50Micros());
+          out.put("p99_us", m.p99Micros());
+          out.put("errors", (double) m.errors());
+          return out;
+        });
+        samples.forEach((system, metrics) -> report.add("S9 blocking handlers", label, system, metrics));
+        printProgress("S9", label);
+      }
+    }
+  }
+
+  /**
    * Plain Ferry against Ferry with ferry-micrometer's meters on both sides (as created by default, and
    * with histograms): 1 connection x 128 in flight, 0 B, direct executors, the order of the systems
    * rotating every round: calls per second, calls per CPU-second and bytes allocated per call.
    */
-  private void s8Metrics() throws Exception {
+  private void s10Metrics() throws Exception {
     Payload p = payload(0);
     Config config = new Config(1, true, false);
     String label = "1 conn x 128 in flight, 0B direct";
@@ -296,19 +411,19 @@ public final class LoadBenchmark {
       }
     }
     for (Kind kind : kinds) {
-      report.add("S8 metrics installed", label, kind.label, samples.get(kind.label));
+      report.add("S10 metrics installed", label, kind.label, samples.get(kind.label));
     }
     Map<String, List<Double>> plain = samples.get(Kind.FERRY.label);
     for (Kind kind : kinds.subList(1, kinds.size())) {
       Map<String, List<Double>> metered = samples.get(kind.label);
-      System.out.printf(Locale.ROOT, "  S8 %s/ferry over %d rounds: calls/s %.3f (ratio of medians; pairwise %s),"
+      System.out.printf(Locale.ROOT, "  S10 %s/ferry over %d rounds: calls/s %.3f (ratio of medians; pairwise %s),"
           + " calls per CPU-second %.3f (pairwise %s), bytes/call %.3f (%.0f vs %.0f)%n", kind.label, rounds,
           ratio(metered, plain, "qps"), pairwise(metered.get("qps"), plain.get("qps")),
           ratio(metered, plain, "qps_per_cpu_s"), pairwise(metered.get("qps_per_cpu_s"), plain.get("qps_per_cpu_s")),
           ratio(metered, plain, "bytes_per_call"), median(metered.get("bytes_per_call")),
           median(plain.get("bytes_per_call")));
     }
-    printProgress("S8", label);
+    printProgress("S10", label);
   }
 
   /**
@@ -387,7 +502,8 @@ public final class LoadBenchmark {
   }
 
   private void s4LargePayloads() throws Exception {
-    for (int size : new int[] {64 * 1024, 1024 * 1024}) {
+    int[] kib = largeKib != null ? largeKib : new int[] {64, 1024};
+    for (int size : java.util.Arrays.stream(kib).map(k -> k * 1024).toArray()) {
       Payload p = payload(size);
       Config config = new Config(1, true, false);
       String label = String.format("1 conn x 4 in flight, %d KiB each way", size / 1024);

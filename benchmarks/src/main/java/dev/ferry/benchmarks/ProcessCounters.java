@@ -47,6 +47,31 @@ final class ProcessCounters {
     return total;
   }
 
+  /** CPU time so far, per live thread id (threads whose time cannot be read are left out). */
+  static java.util.Map<Long, Long> threadCpuSnapshot() {
+    long[] ids = THREADS.getAllThreadIds();
+    long[] cpu = THREADS.getThreadCpuTime(ids);
+    java.util.Map<Long, Long> out = new java.util.HashMap<>(ids.length * 2);
+    for (int i = 0; i < ids.length; i++) {
+      if (cpu[i] >= 0) {
+        out.put(ids[i], cpu[i]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The most CPU time one thread used between two snapshots: with one connection, the event loop that
+   * limits throughput shows up here near 1 second per second while the process total stays lower.
+   */
+  static long busiestThreadBetween(java.util.Map<Long, Long> before, java.util.Map<Long, Long> after) {
+    long max = 0;
+    for (java.util.Map.Entry<Long, Long> e : after.entrySet()) {
+      max = Math.max(max, e.getValue() - before.getOrDefault(e.getKey(), 0L));
+    }
+    return max;
+  }
+
   /** Heap in use after a full collection, in bytes. */
   static long usedHeapAfterGc() {
     for (int i = 0; i < 3; i++) {

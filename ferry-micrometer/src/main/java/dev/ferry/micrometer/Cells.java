@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * Counters striped by thread: each thread adds to a cell of its own without atomic read-modify-write
  * (an opaque store of its own running sum), and readers add the cells up. Recording a call this way
  * costs a few nanoseconds where a Micrometer timer costs tens, which is what keeps installed meters
- * within a few percent of a server's throughput (BENCHMARKS.md, S8).
+ * within a few percent of a server's throughput (BENCHMARKS.md, S10).
  *
  * <p>Counters are numbered slots, reserved in blocks by the meters that own them. Writers: any thread,
  * each on its own cell. Readers (the registry's publishing or scraping thread) see each cell's values

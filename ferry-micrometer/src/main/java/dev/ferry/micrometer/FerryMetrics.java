@@ -36,7 +36,7 @@ import java.util.concurrent.ConcurrentMap;
  * registry reads when it publishes: durations as a function timer (count and total per status), sizes as
  * byte totals. Histograms need each call recorded in a Micrometer timer or summary, tens of nanoseconds
  * more per call on each side: ask for them with {@link Builder#durationBuckets} and
- * {@link Builder#sizeBuckets}. BENCHMARKS.md (S8) has the figures.
+ * {@link Builder#sizeBuckets}. BENCHMARKS.md (S10) has the figures.
  *
  * <p><b>Bounded tags.</b> A server tags a call with its service and method only when it serves that
  * method; calls to any other name share the service and method {@value #OTHER}, so a client sending
@@ -214,7 +214,7 @@ public final class FerryMetrics {
      * Publishes the call durations with a histogram of these buckets ({@link #RECOMMENDED_DURATION_BUCKETS}
      * is a good start): each call is then also recorded in a Micrometer timer, tens of nanoseconds per
      * call and side (with size buckets too, an echo benchmark keeps about 0.7x of its calls per second,
-     * against 0.94x without: BENCHMARKS.md, S8). Default: none; durations are published as a count and a
+     * against 0.94x without: BENCHMARKS.md, S10). Default: none; durations are published as a count and a
      * total per status (a function timer).
      */
     public Builder durationBuckets(Duration... buckets) {

@@ -5,6 +5,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.ByteBufUtil;
@@ -48,6 +49,13 @@ public final class Protobufs {
   }
 
   /**
+   * Off-heap bodies above this size are copied once into an array of their own that their bytes fields
+   * alias; smaller ones go through the per-thread scratch array (no allocation for the copy, and
+   * protobuf copies each bytes field out of it).
+   */
+  static final int OWN_ARRAY_THRESHOLD = 16 * 1024;
+
+  /**
    * Parses the readable bytes of {@code buf} (without moving its reader index): small messages from an
    * array (the buffer's own, or a per-thread scratch copy), large off-heap ones from one private copy
    * that their bytes fields alias.
@@ -57,15 +65,17 @@ public final class Protobufs {
     if (length == 0) {
       return parser.parseFrom(EMPTY);
     }
-    if (buf.hasArray() || length <= WireFormat.MAX_SCRATCH) {
+    if (buf.hasArray() || length <= OWN_ARRAY_THRESHOLD) {
       // From an array: the fastest decoder, and no ByteBuffer views to allocate. Off-heap bytes are
       // copied once into a per-thread scratch array (protobuf copies bytes fields out of it anyway).
       return parser.parseFrom(WireFormat.arrayOf(buf), WireFormat.arrayOffset(buf), length);
     }
-    // A large off-heap body: one copy into an array of its own, which protobuf may then alias (bytes
-    // fields point into it instead of being copied a second time); nobody else ever writes to it.
+    // A large off-heap body: one copy into an array of its own, which its bytes fields then alias
+    // instead of being copied a second time. Protobuf aliases only input it is told is immutable
+    // (unsafeWrap's coded input says so; CodedInputStream.newInstance(byte[]) does not): nobody
+    // writes to this array after the copy.
     byte[] own = ByteBufUtil.getBytes(buf);
-    CodedInputStream in = CodedInputStream.newInstance(own);
+    CodedInputStream in = UnsafeByteOperations.unsafeWrap(own).newCodedInput();
     in.enableAliasing(true);
     T message = parser.parseFrom(in);
     in.checkLastTagWas(0);

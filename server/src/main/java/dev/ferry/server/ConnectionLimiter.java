@@ -9,6 +9,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -63,6 +64,10 @@ final class ConnectionLimiter {
    * Writes the preface and ERROR, then half-closes: the client reads the reason and closes its side,
    * and what it sent meanwhile is read and dropped. Closing outright with its preface unread would
    * send a reset, which can make the client's kernel discard the ERROR before it is read.
+   *
+   * <p>Over TLS the refusal is written once the handshake is done, so that no buffer waits inside the
+   * SslHandler for a handshake that may never finish (one was leaked there, once, on a loaded machine);
+   * a handshake that fails or times out closes the connection itself.
    */
   private static void refuse(Channel ch, String reason) {
     ch.pipeline().addLast(FrameEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
@@ -76,6 +81,19 @@ final class ConnectionLimiter {
         ctx.close();
       }
     });
+    SslHandler tls = ch.pipeline().get(SslHandler.class);
+    if (tls == null || tls.handshakeFuture().isDone()) {
+      sendRefusal(ch, reason);
+    } else {
+      tls.handshakeFuture().addListener(f -> {
+        if (f.isSuccess()) {
+          sendRefusal(ch, reason);
+        }
+      });
+    }
+  }
+
+  private static void sendRefusal(Channel ch, String reason) {
     ch.write(Preface.encode(ch.alloc()));
     ch.writeAndFlush(Frame.error(ch.alloc(), ErrorCode.REFUSED, reason)).addListener(f -> {
       if (f.isSuccess() && ch instanceof DuplexChannel) {

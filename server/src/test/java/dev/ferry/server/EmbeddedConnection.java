@@ -28,13 +28,16 @@ import java.util.concurrent.TimeUnit;
  * One server connection on an {@link EmbeddedChannel}, for unit tests of the connection handling: the
  * test plays the client frame by frame, runs the handler executor's and the cancellation listeners'
  * tasks when it chooses, and moves a fake clock. Service {@code t.S} has {@link #ECHO}, which records
- * the request's number and answers with it, and {@link #HANG}, which never answers.
+ * the request's number and answers with it, {@link #HANG}, which never answers, and {@link #CLOSE},
+ * which closes the connection and then answers.
  */
 final class EmbeddedConnection implements AutoCloseable {
   static final MethodDescriptor<BytesValue, BytesValue> ECHO =
       MethodDescriptor.of("t.S/Echo", BytesValue.parser(), BytesValue.parser());
   static final MethodDescriptor<BytesValue, BytesValue> HANG =
       MethodDescriptor.of("t.S/Hang", BytesValue.parser(), BytesValue.parser());
+  static final MethodDescriptor<BytesValue, BytesValue> CLOSE =
+      MethodDescriptor.of("t.S/Close", BytesValue.parser(), BytesValue.parser());
 
   /** Server stream that sends nothing and never ends (its context goes to {@link #contexts}). */
   static final MethodDescriptor<BytesValue, BytesValue> SILENT = MethodDescriptor.of("t.S/Silent",
@@ -57,21 +60,26 @@ final class EmbeddedConnection implements AutoCloseable {
   final EmbeddedChannel ch;
 
   /** Options of the connection's server that a test may set. */
-  record Options(int maxConcurrentCalls, Duration maxIdle, Duration maxAge, Duration maxAgeGrace) {
+  record Options(int maxConcurrentCalls, Duration maxIdle, Duration maxAge, Duration maxAgeGrace, boolean onEventLoop) {
     static Options defaults() {
-      return new Options(100, null, null, Duration.ofSeconds(30));
+      return new Options(100, null, null, Duration.ofSeconds(30), false);
     }
 
     Options maxConcurrentCalls(int calls) {
-      return new Options(calls, maxIdle, maxAge, maxAgeGrace);
+      return new Options(calls, maxIdle, maxAge, maxAgeGrace, onEventLoop);
     }
 
     Options maxIdle(Duration d) {
-      return new Options(maxConcurrentCalls, d, maxAge, maxAgeGrace);
+      return new Options(maxConcurrentCalls, d, maxAge, maxAgeGrace, onEventLoop);
     }
 
     Options maxAge(Duration d, Duration grace) {
-      return new Options(maxConcurrentCalls, maxIdle, d, grace);
+      return new Options(maxConcurrentCalls, maxIdle, d, grace, onEventLoop);
+    }
+
+    /** Handlers run on the event loop, inside the read that brought their request (no executor). */
+    Options direct() {
+      return new Options(maxConcurrentCalls, maxIdle, maxAge, maxAgeGrace, true);
     }
   }
 
@@ -99,9 +107,13 @@ final class EmbeddedConnection implements AutoCloseable {
           contexts.add(context);
           return new java.util.concurrent.CompletableFuture<>();
         })
+        .unary(CLOSE, (request, context) -> {
+          closeAsTheEventLoopWould();
+          return request;
+        })
         .build();
     ServerRuntime runtime = new ServerRuntime(new MethodRegistry(Map.of("t.S", service), List.of()),
-        handlerTasks::add, listenerTasks::add, ticker, () -> 0.5, options.maxConcurrentCalls(),
+        options.onEventLoop() ? null : handlerTasks::add, listenerTasks::add, ticker, () -> 0.5, options.maxConcurrentCalls(),
         nanos(options.maxIdle()), nanos(options.maxAge()), nanos(options.maxAgeGrace()), 0, STREAM_WINDOW,
         ServerListeners.NONE);
     FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
@@ -109,6 +121,14 @@ final class EmbeddedConnection implements AutoCloseable {
     decoder.expectSettingsFirst(false);
     handler = new ServerConnectionHandler(runtime, memory);
     ch = EmbeddedChannel.builder().ticker(ticker).handlers(decoder, FrameEncoder.INSTANCE, handler).build();
+  }
+
+  /**
+   * Closes the connection as a close on a real event loop does: at once, with channelInactive fired by
+   * a later task ({@link EmbeddedChannel#close()} would run every pending task around it instead).
+   */
+  void closeAsTheEventLoopWould() {
+    ch.unsafe().close(ch.voidPromise());
   }
 
   private static long nanos(Duration d) {
@@ -126,12 +146,32 @@ final class EmbeddedConnection implements AutoCloseable {
     ch.runPendingTasks();
   }
 
+  /** Sends {@code frames} encoded in one buffer, as one socket read brings them, and runs what they caused. */
+  void sendInOneRead(Frame... frames) {
+    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    for (Frame frame : frames) {
+      enc.writeOutbound(frame);
+    }
+    ByteBuf read = Unpooled.buffer();
+    for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
+      read.writeBytes(b);
+      b.release();
+    }
+    enc.finishAndReleaseAll();
+    ch.writeInbound(read);
+    ch.runPendingTasks();
+  }
+
   /** A REQUEST numbered {@code id} (its id and its body) for {@code method}, with a timeout (0 = none). */
   void request(MethodDescriptor<?, ?> method, int id, long timeoutMicros) {
+    send(requestFrame(method, id, timeoutMicros));
+  }
+
+  static Frame requestFrame(MethodDescriptor<?, ?> method, int id, long timeoutMicros) {
     byte[] header = RequestHeader.newBuilder().setMethod(method.fullName()).setTimeoutMicros(timeoutMicros).build()
         .toByteArray();
     byte[] body = BytesValue.of(ByteString.copyFromUtf8(Integer.toString(id))).toByteArray();
-    send(new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body)));
+    return new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body));
   }
 
   /** The client's SETTINGS arrived, announcing {@code streamWindow} (0: no streaming). */

@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What ferry-micrometer's listeners cost per call, in isolation: the events one call raises on each side
  * (server: started and completed; client: started and completed), default meters against meters with
- * histograms. The load run's S8 measures the same inside a whole server and client.
+ * histograms. The load run's S10 measures the same inside a whole server and client.
  *
  * <pre>
  *   java -cp benchmarks/target/benchmarks.jar org.openjdk.jmh.Main MetricsBenchmark
