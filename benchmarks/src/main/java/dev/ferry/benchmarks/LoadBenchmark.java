@@ -388,28 +388,7 @@ public final class LoadBenchmark {
     Config config = new Config(1, true, false);
     String label = "1 conn x 128 in flight, 0B direct";
     List<Kind> kinds = List.of(Kind.FERRY, Kind.FERRY_METRICS, Kind.FERRY_METRICS_HISTOGRAMS);
-    // Every shape of the call path compiled before anything is measured (a listener call site that has
-    // seen only the no-op is compiled differently from one that has seen the meters too).
-    for (Kind kind : kinds) {
-      try (BenchSystem system = kind.start(config)) {
-        Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
-      }
-    }
-    Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
-    for (int round = 0; round < rounds; round++) {
-      for (int i = 0; i < kinds.size(); i++) {
-        Kind kind = kinds.get((round + i) % kinds.size()); // no system always runs first
-        try (BenchSystem system = kind.start(config)) {
-          Measurement m = Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
-          Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());
-          forSystem.computeIfAbsent("qps", k -> new ArrayList<>()).add(m.qps());
-          forSystem.computeIfAbsent("qps_per_cpu_s", k -> new ArrayList<>()).add(m.qpsPerCpuSecond());
-          forSystem.computeIfAbsent("bytes_per_call", k -> new ArrayList<>()).add(m.bytesPerCall());
-          forSystem.computeIfAbsent("p99_us", k -> new ArrayList<>()).add(m.p99Micros());
-          forSystem.computeIfAbsent("errors", k -> new ArrayList<>()).add((double) m.errors());
-        }
-      }
-    }
+    Map<String, Map<String, List<Double>>> samples = rotatingRounds(kinds, config, p);
     for (Kind kind : kinds) {
       report.add("S10 metrics installed", label, kind.label, samples.get(kind.label));
     }
@@ -437,6 +416,28 @@ public final class LoadBenchmark {
     Config config = new Config(1, true, false);
     String label = "3 servers, 1 conn each x 128 in flight, 0B direct";
     List<Kind> kinds = List.of(Kind.FERRY_ONE_ADDRESS, Kind.FERRY_STATIC_ONE, Kind.FERRY_STATIC_THREE);
+    Map<String, Map<String, List<Double>>> samples = rotatingRounds(kinds, config, p);
+    for (Kind kind : kinds) {
+      report.add("S11 many servers", label, kind.label, samples.get(kind.label));
+    }
+    Map<String, List<Double>> one = samples.get(Kind.FERRY_ONE_ADDRESS.label);
+    for (Kind kind : kinds.subList(1, kinds.size())) {
+      Map<String, List<Double>> other = samples.get(kind.label);
+      System.out.printf(Locale.ROOT, "  S11 %s/%s over %d rounds: calls/s %.3f (ratio of medians; pairwise %s), "
+          + "p99 %.0f vs %.0f us%n", kind.label, Kind.FERRY_ONE_ADDRESS.label, rounds, ratio(other, one, "qps"),
+          pairwise(other.get("qps"), one.get("qps")), median(other.get("p99_us")), median(one.get("p99_us")));
+    }
+    printProgress("S11", label);
+  }
+
+  /**
+   * Closed loops of 128 in flight over each of {@code kinds}: one warm-up block each (so that every shape
+   * of the call path is compiled before anything is measured: a listener call site that has seen only the
+   * no-op compiles differently from one that has seen the meters too), then {@link #rounds} rounds, the
+   * order rotating so that no system always runs first. Samples by system label, then by metric.
+   */
+  private Map<String, Map<String, List<Double>>> rotatingRounds(List<Kind> kinds, Config config, Payload p)
+      throws Exception {
     for (Kind kind : kinds) {
       try (BenchSystem system = kind.start(config)) {
         Load.closedLoop(system, p, 128, warmupNanos, measureNanos);
@@ -451,22 +452,13 @@ public final class LoadBenchmark {
           Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());
           forSystem.computeIfAbsent("qps", k -> new ArrayList<>()).add(m.qps());
           forSystem.computeIfAbsent("qps_per_cpu_s", k -> new ArrayList<>()).add(m.qpsPerCpuSecond());
+          forSystem.computeIfAbsent("bytes_per_call", k -> new ArrayList<>()).add(m.bytesPerCall());
           forSystem.computeIfAbsent("p99_us", k -> new ArrayList<>()).add(m.p99Micros());
           forSystem.computeIfAbsent("errors", k -> new ArrayList<>()).add((double) m.errors());
         }
       }
     }
-    for (Kind kind : kinds) {
-      report.add("S11 many servers", label, kind.label, samples.get(kind.label));
-    }
-    Map<String, List<Double>> one = samples.get(Kind.FERRY_ONE_ADDRESS.label);
-    for (Kind kind : kinds.subList(1, kinds.size())) {
-      Map<String, List<Double>> other = samples.get(kind.label);
-      System.out.printf(Locale.ROOT, "  S11 %s/%s over %d rounds: calls/s %.3f (ratio of medians; pairwise %s), "
-          + "p99 %.0f vs %.0f us%n", kind.label, Kind.FERRY_ONE_ADDRESS.label, rounds, ratio(other, one, "qps"),
-          pairwise(other.get("qps"), one.get("qps")), median(other.get("p99_us")), median(one.get("p99_us")));
-    }
-    printProgress("S11", label);
+    return samples;
   }
 
   private static double ratio(Map<String, List<Double>> a, Map<String, List<Double>> b, String metric) {

@@ -115,7 +115,6 @@ public final class FerryChannel implements AutoCloseable {
       this.balancer = new Balancer(authority, b.pool, b.backoff, b.balancer, false, scheduler, b.random,
           endpoint -> config, opener, lifecycle::maybeTerminated, listener);
       this.stats = ChannelGauges.forServer(this, balancer, config.host(), config.port());
-      balancer.updateEndpoints(List.of(Endpoint.fixed(b.host, b.port)));
     } else {
       NameResolver resolver = Targets.resolver(b.target, b.resolverProviders,
           new NameResolver.Args(group.next(), b.resolverOptions), scheduler, b.dnsLookup);
@@ -126,7 +125,12 @@ public final class FerryChannel implements AutoCloseable {
       this.resolution = new Resolution(resolver, balancer, scheduler, b.resolverOptions, b.target);
     }
     lifecycle.terminateWhen(balancer::allClosed, () -> listener.channelTerminated(stats));
+    // Listeners hear of the channel before anything else: its one endpoint (an eager pool then connects
+    // at once) is given to the balancer only after this.
     listener.channelCreated(stats);
+    if (b.target == null) {
+      balancer.updateEndpoints(List.of(Endpoint.fixed(b.host, b.port)));
+    }
     if (b.pool.eager()) {
       balancer.connectAll();
     }

@@ -54,6 +54,29 @@ class ChannelListenerTest extends FakeServerTestBase {
   };
 
   @Test
+  void channelCreatedIsTheFirstEventEvenForAnEagerPool() {
+    List<String> order = new CopyOnWriteArrayList<>();
+    ChannelListener recorder = new ChannelListener() {
+      @Override
+      public void channelCreated(ChannelStats channel) {
+        order.add("created");
+      }
+
+      @Override
+      public void stateChanged(ChannelState from, ChannelState to) {
+        order.add(from + " -> " + to);
+      }
+    };
+    try (EmbeddedServer embedded = new EmbeddedServer()) {
+      embedded.channel(embedded.client().addListener(recorder)
+          .pool(PoolOptions.builder().size(1).eager(true).build()));
+      embedded.runTasks();
+      assertThat(order).first().isEqualTo("created");
+      assertThat(order).last().asString().as("the eager pool connected").endsWith("-> READY");
+    }
+  }
+
+  @Test
   void callsTheServerDidNotProcessAreHeardAsRetriedAndCompleteOnce() {
     try (EmbeddedServer embedded = new EmbeddedServer()) {
       FerryChannel ch = embedded.channel(embedded.client().addListener(listener));
