@@ -177,4 +177,45 @@ public abstract class AbstractStub<S extends AbstractStub<S>> {
       exchangeAsync(MethodDescriptor<ReqT, RespT> method, ReqT request) {
     return options.channel.exchange(method, request, callOptions());
   }
+  /** Starts a server-streaming call of {@code method}: see {@link FerryChannel#serverStream}. */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> dev.ferry.StreamReader<RespT>
+      serverStreamCall(MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return options.channel.serverStream(method, request, callOptions());
+  }
+
+  /** A server-streaming call of {@code method} per subscription: see {@link FerryChannel#serverStreamPublisher}. */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> java.util.concurrent.Flow.Publisher<RespT>
+      serverStreamPublisher(MethodDescriptor<ReqT, RespT> method, ReqT request) {
+    return options.channel.serverStreamPublisher(method, request, callOptions());
+  }
+
+  /** Starts a client-streaming call of {@code method}: see {@link FerryChannel#clientStream(MethodDescriptor, CallOptions)}. */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> ClientStreamingCall<ReqT, RespT>
+      clientStreamCall(MethodDescriptor<ReqT, RespT> method) {
+    return options.channel.clientStream(method, callOptions());
+  }
+
+  /**
+   * A client-streaming call of {@code method} fed by {@code requests}: see
+   * {@link FerryChannel#clientStream(MethodDescriptor, java.util.concurrent.Flow.Publisher, CallOptions)}.
+   */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> clientStreamCall(
+      MethodDescriptor<ReqT, RespT> method, java.util.concurrent.Flow.Publisher<ReqT> requests) {
+    return options.channel.clientStream(method, requests, callOptions());
+  }
+
+  /** Starts a bidirectional-streaming call of {@code method}: see {@link FerryChannel#bidiStream(MethodDescriptor, CallOptions)}. */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> BidiStreamingCall<ReqT, RespT>
+      bidiStreamCall(MethodDescriptor<ReqT, RespT> method) {
+    return options.channel.bidiStream(method, callOptions());
+  }
+
+  /**
+   * A bidirectional-streaming call of {@code method} per subscription: see
+   * {@link FerryChannel#bidiStream(MethodDescriptor, java.util.concurrent.Flow.Publisher, CallOptions)}.
+   */
+  protected final <ReqT extends MessageLite, RespT extends MessageLite> java.util.concurrent.Flow.Publisher<RespT>
+      bidiStreamPublisher(MethodDescriptor<ReqT, RespT> method, java.util.concurrent.Flow.Publisher<ReqT> requests) {
+    return options.channel.bidiStream(method, requests, callOptions());
+  }
 }

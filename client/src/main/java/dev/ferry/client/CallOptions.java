@@ -7,7 +7,8 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * Per-call options: a timeout or a deadline, request metadata, wait-for-ready. Immutable and
+ * Per-call options: a timeout or a deadline, request metadata, wait-for-ready, a stream's idle
+ * timeout. Immutable and
  * thread-safe: build them once and reuse them for as many calls as you like.
  *
  * <pre>{@code
@@ -28,7 +29,7 @@ import java.util.Optional;
  */
 public final class CallOptions {
   /** No timeout or deadline, no metadata. */
-  public static final CallOptions DEFAULT = new CallOptions(0, false, 0, Metadata.EMPTY, false);
+  public static final CallOptions DEFAULT = new CallOptions(0, false, 0, Metadata.EMPTY, false, 0);
 
   /**
    * Timeouts are capped at about 146 years, so that {@code now + timeout} stays comparable on the
@@ -41,9 +42,11 @@ public final class CallOptions {
   private final long deadlineNanoTime;
   private final Metadata metadata;
   private final boolean waitForReady;
+  private final long idleTimeoutNanos; // 0 = none
 
   private CallOptions(long timeoutNanos, boolean hasDeadline, long deadlineNanoTime, Metadata metadata,
-      boolean waitForReady) {
+      boolean waitForReady, long idleTimeoutNanos) {
+    this.idleTimeoutNanos = idleTimeoutNanos;
     this.timeoutNanos = timeoutNanos;
     this.hasDeadline = hasDeadline;
     this.deadlineNanoTime = deadlineNanoTime;
@@ -64,6 +67,7 @@ public final class CallOptions {
     b.deadlineNanoTime = deadlineNanoTime;
     b.metadata = metadata;
     b.waitForReady = waitForReady;
+    b.idleTimeoutNanos = idleTimeoutNanos;
     return b;
   }
 
@@ -127,6 +131,25 @@ public final class CallOptions {
     return waitForReady;
   }
 
+  /**
+   * A streaming call's idle timeout, if one is set: the call fails with {@code DEADLINE_EXCEEDED}, on
+   * both sides, once its stream has gone that long without a message either way. It has no effect on
+   * unary calls.
+   */
+  public Optional<Duration> idleTimeout() {
+    return idleTimeoutNanos > 0 ? Optional.of(Duration.ofNanos(idleTimeoutNanos)) : Optional.empty();
+  }
+
+  /** The idle timeout in nanoseconds, 0 if none. */
+  long idleTimeoutNanos() {
+    return idleTimeoutNanos;
+  }
+
+  /** These options with a stream idle timeout (see {@link #idleTimeout()}). */
+  public CallOptions withIdleTimeout(Duration idleTimeout) {
+    return toBuilder().idleTimeout(idleTimeout).build();
+  }
+
   /** The metadata sent with the request; {@link Metadata#EMPTY} by default. */
   public Metadata metadata() {
     return metadata;
@@ -140,13 +163,13 @@ public final class CallOptions {
     CallOptions other = (CallOptions) o;
     return timeoutNanos == other.timeoutNanos && hasDeadline == other.hasDeadline
         && deadlineNanoTime == other.deadlineNanoTime && metadata.equals(other.metadata)
-        && waitForReady == other.waitForReady;
+        && waitForReady == other.waitForReady && idleTimeoutNanos == other.idleTimeoutNanos;
   }
 
   @Override
   public int hashCode() {
     return ((Long.hashCode(timeoutNanos) * 31 + Boolean.hashCode(hasDeadline)) * 31
-        + Long.hashCode(deadlineNanoTime)) * 31 + metadata.hashCode();
+        + Long.hashCode(deadlineNanoTime)) * 31 + metadata.hashCode() + Long.hashCode(idleTimeoutNanos) * 17;
   }
 
   @Override
@@ -154,7 +177,8 @@ public final class CallOptions {
     String limit = timeoutNanos > 0 ? "timeout=" + Duration.ofNanos(timeoutNanos)
         : hasDeadline ? "deadline=in " + Duration.ofNanos(deadlineNanoTime - System.nanoTime())
         : "no deadline";
-    return "CallOptions{" + limit + ", metadata=" + metadata + (waitForReady ? ", waitForReady" : "") + '}';
+    return "CallOptions{" + limit + ", metadata=" + metadata + (waitForReady ? ", waitForReady" : "")
+        + (idleTimeoutNanos > 0 ? ", idleTimeout=" + Duration.ofNanos(idleTimeoutNanos) : "") + '}';
   }
 
   /** Builds {@link CallOptions}. Not thread-safe. */
@@ -164,8 +188,24 @@ public final class CallOptions {
     private long deadlineNanoTime;
     private Metadata metadata = Metadata.EMPTY;
     private boolean waitForReady;
+    private long idleTimeoutNanos;
 
     private Builder() {}
+
+    /**
+     * Gives streaming calls made with the options an idle timeout: the longest their stream may go
+     * without a message in either direction. It travels to the server, which applies it too.
+     *
+     * @throws IllegalArgumentException if {@code idleTimeout} is zero or negative
+     */
+    public Builder idleTimeout(Duration idleTimeout) {
+      requireNonNull(idleTimeout, "idleTimeout");
+      if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+        throw new IllegalArgumentException("idleTimeout: " + idleTimeout + " (expected: > 0)");
+      }
+      this.idleTimeoutNanos = saturatedNanos(idleTimeout);
+      return this;
+    }
 
     /**
      * Wait for a ready connection (up to the deadline) instead of failing fast while the server cannot
@@ -233,11 +273,11 @@ public final class CallOptions {
 
     /** The options. */
     public CallOptions build() {
-      if (timeoutNanos == 0 && !hasDeadline && metadata.isEmpty() && !waitForReady) {
+      if (timeoutNanos == 0 && !hasDeadline && metadata.isEmpty() && !waitForReady && idleTimeoutNanos == 0) {
         return DEFAULT;
       }
       return new CallOptions(timeoutNanos, hasDeadline, hasDeadline ? deadlineNanoTime : 0, metadata,
-          waitForReady);
+          waitForReady, idleTimeoutNanos);
     }
   }
 

@@ -103,16 +103,22 @@ final class ClientCall<RespT extends MessageLite, T> {
   /** Event loop: the request id on {@link #connection()}, valid while the call is WRITTEN or SENT there. */
   int requestId;
 
+  /** The streams of a streaming call; null for a unary call. */
+  final ClientStream<?, RespT> stream;
+
   /**
    * @param startNanos when the call started, on {@code ticker}'s clock
    * @param timeoutNanos the timeout the deadline stands for, or 0 for an absolute deadline (messages)
    * @param ticker the channel's clock
    * @param result turns the response message and trailers into the future's value
    * @param onDone told once the call completed, however it did (after the connection forgot it)
+   * @param stream a streaming call's streams, or null for a unary call
    */
   ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, long startNanos,
       boolean hasDeadline, long deadlineNanos, long timeoutNanos, boolean waitForReady, Ticker ticker,
-      BiFunction<? super RespT, Metadata, ? extends T> result, Consumer<ClientCall<?, ?>> onDone) {
+      BiFunction<? super RespT, Metadata, ? extends T> result, Consumer<ClientCall<?, ?>> onDone,
+      ClientStream<?, RespT> stream) {
+    this.stream = stream;
     this.method = requireNonNull(method, "method");
     this.request = requireNonNull(request, "request");
     this.metadata = requireNonNull(metadata, "metadata");
@@ -375,7 +381,9 @@ final class ClientCall<RespT extends MessageLite, T> {
     }
     RespT message;
     try {
-      message = Protobufs.parse(method.responseParser(), frame.body());
+      // A stream of responses ends with a RESPONSE without a body (one sent anyway is ignored).
+      message = Protobufs.parse(method.responseParser(), stream == null || !stream.serverStreams()
+          ? frame.body() : io.netty.buffer.Unpooled.EMPTY_BUFFER);
     } catch (InvalidProtocolBufferException e) {
       statusFromServer = false; // the server said OK; this side could not read what it sent
       completeExceptionally(new FerryException(StatusCode.INTERNAL,

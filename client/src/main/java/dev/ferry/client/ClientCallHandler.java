@@ -15,6 +15,7 @@ import dev.ferry.internal.HeartbeatTimeoutException;
 import dev.ferry.internal.ProtocolException;
 import dev.ferry.internal.RequestIdMap;
 import dev.ferry.internal.Settings;
+import dev.ferry.internal.StreamRules;
 import dev.ferry.internal.RequestHead;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -155,6 +156,11 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    if (call.stream != null && remote.streamInitialWindow() == 0) {
+      call.fail(StatusCode.UNIMPLEMENTED, call.method().fullName() + " is a streaming method, and the server "
+          + peer + " does not support streaming calls (it announced no STREAM_INITIAL_WINDOW)", null);
+      return;
+    }
     RequestHead header = requests.headOf(call, remote);
     if (header == null) {
       return; // failed: deadline gone, or too large for the server
@@ -171,7 +177,14 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     int attempt = call.attempts();
     ChannelPromise promise = ctx.newPromise();
     promise.addListener((ChannelFutureListener) f -> written(call, attempt, f));
-    ctx.write(new CallFrame(FrameType.REQUEST, id, header, call.request()), promise);
+    ctx.write(new CallFrame(FrameType.REQUEST, id, call.stream == null ? 0 : call.stream.requestFlags(), header,
+        call.request()), promise);
+  }
+
+  /** Whether {@code call} is in the pending map: in flight on this connection. */
+  boolean isPending(ClientCall<?, ?> call) {
+    int id = call.requestId;
+    return id != 0 && pending.get(id) == call;
   }
 
   /** Takes {@code call} out of the pending map if it is there; returns whether it was. Event loop. */
@@ -199,6 +212,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
         // The connection failed while this write was on its way out (the ERROR we sent flushed it):
         // the server may have it, and no response can come any more.
         call.fail(StatusCode.UNAVAILABLE, closeReason, closeCause);
+      } else if (call.stream != null && call.progress() == CallProgress.SENT) {
+        call.stream.requestSent(remote, call.connection());
       }
       return;
     }
@@ -298,6 +313,10 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
         case RESPONSE:
           onResponse(frame);
           break;
+        case STREAM_MESSAGE:
+        case WINDOW_UPDATE:
+          onStreamFrame(frame);
+          break;
         case GOAWAY:
           onGoAway(frame);
           break;
@@ -329,6 +348,16 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     closeIfDrained();
   }
 
+  /** A frame of a streaming call: to its stream, or dropped if the call is over here (it crossed its end). */
+  private void onStreamFrame(Frame frame) {
+    int id = frame.requestId();
+    ClientCall<?, ?> call = pending.get(id);
+    if (StreamRules.accept(frame, remote.streamInitialWindow() > 0, call != null, call != null && call.stream != null,
+        id < nextId)) {
+      call.stream.frameReceived(frame);
+    }
+  }
+
   private void onGoAway(Frame frame) {
     int lastId = frame.goAwayLastRequestId();
     String reason = frame.reason();
@@ -357,7 +386,12 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   private void refused(ClientCall<?, ?> call, String why) {
     CallProgress p = call.progress();
     if (p.mayHaveReachedServer() && call.unsent(p, true)) {
-      retryOrFail(call, why, null);
+      if (call.stream != null && call.stream.sendsMessages()) {
+        // Its request messages may have followed the REQUEST here; they are not kept to send again.
+        call.fail(StatusCode.UNAVAILABLE, why, null);
+      } else {
+        retryOrFail(call, why, null);
+      }
     }
   }
 

@@ -245,6 +245,21 @@ final class ClientConnection {
     }
   }
 
+  /** Queues {@code command} to run on the event loop, in order with this connection's writes. Any thread. */
+  void enqueue(Runnable command) {
+    writeQueue.enqueue(command);
+  }
+
+  /** Whether {@code call} is in flight here: its stream's frames still mean something to the server. Event loop. */
+  boolean isPending(ClientCall<?, ?> call) {
+    return handler.isPending(call);
+  }
+
+  /** Writes a stream's frame without flushing (the write queue's batch flushes). Event loop. */
+  void write(Object frame) {
+    channel.write(frame, channel.voidPromise());
+  }
+
   /** Runs {@code task} on the event loop, or right here if the loop is shut down. */
   void execute(Runnable task) {
     try {

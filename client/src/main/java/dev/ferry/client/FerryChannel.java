@@ -7,12 +7,14 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.StreamReader;
 import dev.ferry.internal.Settings;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,8 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A client of one Ferry server, or of the servers behind a target ({@link #builder(String)}): makes unary
- * calls over a small pool of multiplexed connections per server. Thread-safe; make one per server (or
- * service) and share it.
+ * and streaming calls over a small pool of multiplexed connections per server. Thread-safe; make one per
+ * server (or service) and share it.
  *
  * <pre>{@code
  * try (FerryChannel channel = FerryChannel.builder("localhost", 7000).build()) {
@@ -78,6 +80,7 @@ public final class FerryChannel implements AutoCloseable {
   private final Resolution resolution;
   /** What messages and metrics call the servers: {@code host:port}, or the resolver's authority. */
   private final String authority;
+  private final StreamCalls streams;
   private final Ticker ticker;
   private final ClientTransport transport;
   private final AtomicLong droppedResponses = new AtomicLong();
@@ -90,8 +93,10 @@ public final class FerryChannel implements AutoCloseable {
     Settings local = Settings.builder()
         .maxFrameSize(b.maxFrameSize)
         .heartbeatIntervalMillis(b.heartbeat.interval().toMillis())
+        .streamInitialWindow(b.streamWindow)
         .build();
     this.listener = ChannelListeners.of(b.listeners);
+    this.streams = new StreamCalls(this, b.streamWindow, b.ticker);
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
         b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker,
         listener, null);
@@ -263,6 +268,13 @@ public final class FerryChannel implements AutoCloseable {
       MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options,
       BiFunction<RespT, Metadata, T> result) {
     checkArguments(method, request, options);
+    return launch(newCall(method, request, options, result, null));
+  }
+
+  /** A call of {@code method}, its deadline fixed now on the channel's clock; not started yet. */
+  <ReqT extends MessageLite, RespT extends MessageLite, T> ClientCall<RespT, T> newCall(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options, BiFunction<RespT, Metadata, T> result,
+      ClientStream<ReqT, RespT> stream) {
     long start = ticker.nanoTime();
     boolean hasDeadline = true;
     long deadline;
@@ -281,11 +293,15 @@ public final class FerryChannel implements AutoCloseable {
       timeout = 0;
       deadline = 0;
     }
-    ClientCall<RespT, T> call = new ClientCall<>(method, request, options.metadata(), start, hasDeadline,
-        deadline, timeout, options.waitForReady(), ticker, result, this::callDone);
+    return new ClientCall<>(method, request, options.metadata(), start, hasDeadline, deadline, timeout,
+        options.waitForReady(), ticker, result, this::callDone, stream);
+  }
+
+  /** Starts {@code call}: its deadline, then a connection for it. Any thread. */
+  <T> CompletableFuture<T> launch(ClientCall<?, T> call) {
     // Registered before the shutdown check: shutdown() either sees the call or the call sees shutdown.
     active.incrementAndGet();
-    listener.callStarted(method);
+    listener.callStarted(call.method());
     if (shutdown) {
       call.fail(StatusCode.UNAVAILABLE, SHUT_DOWN, null);
       return call.future();
@@ -297,10 +313,91 @@ public final class FerryChannel implements AutoCloseable {
     return call.future();
   }
 
+  // ---- streaming calls ----
+
+  /**
+   * Starts a server-streaming call of {@code method}: reads its responses with the returned reader,
+   * which blocks for each one and reports the call's status at the end (see {@link StreamReader}).
+   * Closing the reader before the end cancels the call.
+   *
+   * @throws IllegalArgumentException if {@code method} is not server-streaming
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> StreamReader<RespT> serverStream(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    requireNonNull(request, "request");
+    return streams.serverStream(method, request, options);
+  }
+
+  /**
+   * Starts a client-streaming call of {@code method}: write its requests with the returned call, then
+   * get its response (see {@link ClientStreamingCall}).
+   *
+   * @throws IllegalArgumentException if {@code method} is not client-streaming
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> ClientStreamingCall<ReqT, RespT> clientStream(
+      MethodDescriptor<ReqT, RespT> method, CallOptions options) {
+    return streams.clientStream(method, options);
+  }
+
+  /**
+   * Starts a bidirectional-streaming call of {@code method} (see {@link BidiStreamingCall}).
+   *
+   * @throws IllegalArgumentException if {@code method} is not bidirectional-streaming
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> BidiStreamingCall<ReqT, RespT> bidiStream(
+      MethodDescriptor<ReqT, RespT> method, CallOptions options) {
+    return streams.bidiStream(method, options);
+  }
+
+  /**
+   * A server-streaming call of {@code method} as a {@link Flow.Publisher}: each subscription makes one
+   * call, and the server may send only as far ahead of the subscriber's requests as the stream window
+   * allows. Signals run on the connection's event loop (or the thread that calls {@code request}): never
+   * block in them. Cancelling the subscription cancels the call.
+   *
+   * @throws IllegalArgumentException if {@code method} is not server-streaming
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> Flow.Publisher<RespT> serverStreamPublisher(
+      MethodDescriptor<ReqT, RespT> method, ReqT request, CallOptions options) {
+    requireNonNull(request, "request");
+    return streams.serverStreamPublisher(method, request, options);
+  }
+
+  /**
+   * A client-streaming call of {@code method} whose requests come from {@code requests}: it is
+   * subscribed to at once and asked for one message at a time, only while the server has room for it.
+   * The future yields the response; cancelling it cancels the call (and the subscription).
+   *
+   * @throws IllegalArgumentException if {@code method} is not client-streaming
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> CompletableFuture<RespT> clientStream(
+      MethodDescriptor<ReqT, RespT> method, Flow.Publisher<ReqT> requests, CallOptions options) {
+    requireNonNull(requests, "requests");
+    return streams.clientStream(method, requests, options);
+  }
+
+  /**
+   * A bidirectional-streaming call of {@code method} as a {@link Flow.Publisher} of its responses: each
+   * subscription makes one call and subscribes to {@code requests} for it (so {@code requests} should
+   * accept as many subscribers as the result gets). Both directions are flow-controlled as above.
+   *
+   * @throws IllegalArgumentException if {@code method} is not bidirectional-streaming
+   */
+  public <ReqT extends MessageLite, RespT extends MessageLite> Flow.Publisher<RespT> bidiStream(
+      MethodDescriptor<ReqT, RespT> method, Flow.Publisher<ReqT> requests, CallOptions options) {
+    requireNonNull(requests, "requests");
+    return streams.bidiStream(method, requests, options);
+  }
+
   private static void checkArguments(MethodDescriptor<?, ?> method, Object request, CallOptions options) {
     requireNonNull(method, "method");
     requireNonNull(request, "request");
     requireNonNull(options, "options");
+  }
+
+  /** The channel's interceptors (none: an empty array). */
+  ClientInterceptor[] interceptors() {
+    return interceptors;
   }
 
   /** Hands {@code call} to the balancer: a ready connection, the waiting queue, or a fast failure. Any thread. */

@@ -33,6 +33,7 @@ public final class FerryChannelBuilder {
   Scheduler scheduler; // null: the channel's event loops and ticker
   Duration defaultTimeout;
   int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
+  int streamWindow = Settings.DEFAULT_STREAM_WINDOW;
   Duration connectTimeout = Duration.ofSeconds(10);
   Duration handshakeTimeout = Duration.ofSeconds(10);
   EventLoopGroup eventLoopGroup;
@@ -99,6 +100,19 @@ public final class FerryChannelBuilder {
           "maxFrameSize: " + maxFrameSize + " (expected: >= " + Settings.MIN_MAX_FRAME_SIZE + ")");
     }
     this.maxFrameSize = maxFrameSize;
+    return this;
+  }
+
+  /**
+   * The stream window: how many bytes of a streaming call's responses the server may have sent that the
+   * application has not read yet (plus one message); default 1 MiB. It bounds what a stream holds in
+   * memory, and how fast one stream goes over a slow link (about one window per round trip).
+   */
+  public FerryChannelBuilder streamWindow(int bytes) {
+    if (bytes < 1) {
+      throw new IllegalArgumentException("streamWindow: " + bytes + " (expected: > 0)");
+    }
+    this.streamWindow = bytes;
     return this;
   }
 

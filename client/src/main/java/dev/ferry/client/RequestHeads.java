@@ -39,7 +39,9 @@ final class RequestHeads {
       }
       timeoutMicros = Math.max(1, TimeUnit.NANOSECONDS.toMicros(remaining));
     }
-    RequestHead header = new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata());
+    RequestHead header = call.stream == null
+        ? new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata())
+        : new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata(), call.stream.idleTimeoutMicros());
     int headerSize = header.serializedSize();
     long frameSize = (long) Frame.HEADER_SIZE + headerSize + call.request().getSerializedSize();
     if (headerSize > server.maxMetadataSize()) {

@@ -22,7 +22,7 @@ import java.io.StringWriter;
  *       {@code side=both} (the default): both.
  * </ul>
  *
- * <p>Problems with the input (a streaming rpc, for now; a bad option) are reported through the
+ * <p>Problems with the input (rpcs whose Java names clash, a bad option) are reported through the
  * response's error field, one line each, naming the file (with line and column), the rpc and the
  * reason, all of them at once; protoc prints them and fails, and nothing is written. A bug in the
  * generator is reported the same way, with its stack trace on standard error.

@@ -22,13 +22,15 @@ import java.util.Set;
  *       {@code ferry-protocol} only.
  *   <li>{@code SFerryService}: the server side. An interface with one blocking method per rpc, for
  *       handlers run on the server's executor, and a nested {@code Async} interface with one
- *       {@code CompletionStage}-returning method per rpc, for handlers that must not block (direct
+ *       {@code CompletionStage}-returning method per rpc ({@code Flow.Publisher}s for streams), for
+ *       handlers that must not block (direct
  *       executor) or that call other services asynchronously. Both have default methods that answer
  *       UNIMPLEMENTED, so adding an rpc to the {@code .proto} does not break existing implementations;
  *       {@code bind} and {@code bindAsync} turn an implementation into a {@code ServiceDefinition}.
  *       Depends on {@code ferry-server}.
  *   <li>{@code SFerryStub}: the client stub, with a blocking method and an {@code ...Async} method
- *       returning {@code CompletableFuture} per rpc; it extends {@code AbstractStub}, which holds the
+ *       returning {@code CompletableFuture} per unary rpc (for a streaming rpc: a {@code StreamReader},
+ *       {@code ClientStreamingCall} or {@code BidiStreamingCall}, and a {@code Flow} variant); it extends {@code AbstractStub}, which holds the
  *       channel and the immutable {@code withTimeout}, {@code withMetadata}, {@code withWaitForReady}
  *       and {@code withOptions} variants. Depends on {@code ferry-client}.
  * </ul>
@@ -128,14 +130,6 @@ final class ServiceGenerator {
         MethodDescriptorProto method = service.getMethod(m);
         String path = "6," + index + ",2," + m;
         String rpc = "rpc " + fullName + "/" + method.getName();
-        if (method.getClientStreaming() || method.getServerStreaming()) {
-          error(file, locations, path, rpc, "is "
-              + (method.getClientStreaming() && method.getServerStreaming() ? "bidirectional-streaming"
-                  : method.getClientStreaming() ? "client-streaming" : "server-streaming")
-              + ", and Ferry does not support streaming rpcs yet; make it unary, or move it to a service "
-              + "that is not compiled with the Ferry plugin");
-          continue;
-        }
         String methodName = JavaNames.methodName(method.getName());
         if (!methods.add(methodName)) {
           error(file, locations, path, rpc, "maps to the Java method name " + methodName
@@ -197,6 +191,23 @@ final class ServiceGenerator {
       return names.messageClass(rpc.method.getOutputType());
     }
 
+    /** The rpc's kind as the {@code MethodDescriptor.Type} constant. */
+    private String type(Rpc rpc) {
+      MethodDescriptorProto m = rpc.method;
+      return m.getClientStreaming() && m.getServerStreaming() ? "BIDI_STREAMING"
+          : m.getClientStreaming() ? "CLIENT_STREAMING" : m.getServerStreaming() ? "SERVER_STREAMING" : "UNARY";
+    }
+
+    /** The rpc's kind in prose, for javadoc. */
+    private String kind(Rpc rpc) {
+      return switch (type(rpc)) {
+        case "BIDI_STREAMING" -> "bidirectional-streaming";
+        case "CLIENT_STREAMING" -> "client-streaming";
+        case "SERVER_STREAMING" -> "server-streaming";
+        default -> "unary";
+      };
+    }
+
     private String descriptors() {
       Code c = new Code();
       // Links only to the classes generated alongside: a link to a missing one breaks javadoc.
@@ -211,11 +222,17 @@ final class ServiceGenerator {
       c.line("  public static final String SERVICE_NAME = \"" + fullName + "\";");
       for (Rpc rpc : rpcs) {
         c.line("");
-        c.doc("  ", rpc.doc, "The unary rpc {@code " + fullName + "/" + rpc.method.getName() + "}.");
+        c.doc("  ", rpc.doc, "The " + kind(rpc) + " rpc {@code " + fullName + "/" + rpc.method.getName() + "}.");
         c.line("  public static final dev.ferry.MethodDescriptor<" + req(rpc) + ", " + resp(rpc) + "> "
             + rpc.constant + " =");
-        c.line("      dev.ferry.MethodDescriptor.of(\"" + fullName + "/" + rpc.method.getName() + "\", "
-            + req(rpc) + ".parser(), " + resp(rpc) + ".parser());");
+        if (type(rpc).equals("UNARY")) {
+          c.line("      dev.ferry.MethodDescriptor.of(\"" + fullName + "/" + rpc.method.getName() + "\", "
+              + req(rpc) + ".parser(), " + resp(rpc) + ".parser());");
+        } else {
+          c.line("      dev.ferry.MethodDescriptor.of(\"" + fullName + "/" + rpc.method.getName() + "\",");
+          c.line("          dev.ferry.MethodDescriptor.Type." + type(rpc) + ", " + req(rpc) + ".parser(), " + resp(rpc)
+              + ".parser());");
+        }
       }
       c.line("");
       c.line("  private " + base + "Ferry() {}");
@@ -232,9 +249,33 @@ final class ServiceGenerator {
           + " {@code UNIMPLEMENTED}.");
       c.line("public interface " + base + "FerryService {");
       for (Rpc rpc : rpcs) {
-        c.doc("  ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}.");
-        c.line("  default " + resp(rpc) + " " + rpc.methodName + "(" + req(rpc)
-            + " request, dev.ferry.server.CallContext context) throws Exception {");
+        String reader = "dev.ferry.StreamReader<" + req(rpc) + ">";
+        String writer = "dev.ferry.StreamWriter<" + resp(rpc) + ">";
+        switch (type(rpc)) {
+          case "SERVER_STREAMING" -> {
+            c.doc("  ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}: writes the responses, each"
+                + " {@code write} waiting while the client has no room; returning ends the stream with OK.");
+            c.line("  default void " + rpc.methodName + "(" + req(rpc) + " request, " + writer
+                + " responses, dev.ferry.server.CallContext context) throws Exception {");
+          }
+          case "CLIENT_STREAMING" -> {
+            c.doc("  ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}: reads the requests until"
+                + " {@code hasNext()} is false (the client completed), then returns the response.");
+            c.line("  default " + resp(rpc) + " " + rpc.methodName + "(" + reader
+                + " requests, dev.ferry.server.CallContext context) throws Exception {");
+          }
+          case "BIDI_STREAMING" -> {
+            c.doc("  ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}: reads requests and writes"
+                + " responses, independently; returning ends the call with OK.");
+            c.line("  default void " + rpc.methodName + "(" + reader + " requests, " + writer
+                + " responses, dev.ferry.server.CallContext context) throws Exception {");
+          }
+          default -> {
+            c.doc("  ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}.");
+            c.line("  default " + resp(rpc) + " " + rpc.methodName + "(" + req(rpc)
+                + " request, dev.ferry.server.CallContext context) throws Exception {");
+          }
+        }
         c.line("    throw new dev.ferry.FerryException(dev.ferry.StatusCode.UNIMPLEMENTED, \""
             + fullName + "/" + rpc.method.getName() + " is not implemented\");");
         c.line("  }");
@@ -243,17 +284,49 @@ final class ServiceGenerator {
       c.line("  /**");
       c.line("   * Asynchronous server side of {@code " + fullName + "}: each method returns a stage that completes"
           + " with the");
-      c.line("   * response, or exceptionally with a {@link dev.ferry.FerryException} for a status. Register with");
-      c.line("   * {@link " + base + "FerryService#bindAsync}.");
+      c.line("   * response, or exceptionally with a {@link dev.ferry.FerryException} for a status; a streaming"
+          + " method takes");
+      c.line("   * and returns {@link java.util.concurrent.Flow.Publisher}s instead (a response publisher is"
+          + " pulled only as");
+      c.line("   * far as the client has room). Register with {@link " + base + "FerryService#bindAsync}.");
       c.line("   */");
       c.line("  interface Async {");
       for (Rpc rpc : rpcs) {
-        c.doc("    ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}.");
-        c.line("    default java.util.concurrent.CompletionStage<" + resp(rpc) + "> " + rpc.methodName + "("
-            + req(rpc) + " request, dev.ferry.server.CallContext context) {");
-        c.line("      return java.util.concurrent.CompletableFuture.failedFuture(new dev.ferry.FerryException(");
-        c.line("          dev.ferry.StatusCode.UNIMPLEMENTED, \"" + fullName + "/" + rpc.method.getName()
-            + " is not implemented\"));");
+        String requests = "java.util.concurrent.Flow.Publisher<" + req(rpc) + ">";
+        String responses = "java.util.concurrent.Flow.Publisher<" + resp(rpc) + ">";
+        String stage = "java.util.concurrent.CompletionStage<" + resp(rpc) + ">";
+        String unimplemented = "new dev.ferry.FerryException(dev.ferry.StatusCode.UNIMPLEMENTED, \"" + fullName
+            + "/" + rpc.method.getName() + " is not implemented\")";
+        switch (type(rpc)) {
+          case "SERVER_STREAMING" -> {
+            c.doc("    ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}: returns the responses.");
+            c.line("    default " + responses + " " + rpc.methodName + "(" + req(rpc)
+                + " request, dev.ferry.server.CallContext context) {");
+            c.line("      throw " + unimplemented + ";");
+          }
+          case "CLIENT_STREAMING" -> {
+            c.doc("    ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}: subscribes to the requests,"
+                + " returns a stage of the response.");
+            c.line("    default " + stage + " " + rpc.methodName + "(" + requests
+                + " requests, dev.ferry.server.CallContext context) {");
+            c.line("      return java.util.concurrent.CompletableFuture.failedFuture(" + unimplemented + ");");
+          }
+          case "BIDI_STREAMING" -> {
+            c.doc("    ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}: maps the requests to the"
+                + " responses.");
+            c.line("    default " + responses + " " + rpc.methodName + "(" + requests
+                + " requests, dev.ferry.server.CallContext context) {");
+            c.line("      throw " + unimplemented + ";");
+          }
+          default -> {
+            c.doc("    ", rpc.doc, "Handles {@code " + rpc.method.getName() + "}.");
+            c.line("    default " + stage + " " + rpc.methodName + "("
+                + req(rpc) + " request, dev.ferry.server.CallContext context) {");
+            c.line("      return java.util.concurrent.CompletableFuture.failedFuture(new dev.ferry.FerryException(");
+            c.line("          dev.ferry.StatusCode.UNIMPLEMENTED, \"" + fullName + "/" + rpc.method.getName()
+                + " is not implemented\"));");
+          }
+        }
         c.line("    }");
         c.line("");
       }
@@ -264,7 +337,8 @@ final class ServiceGenerator {
       c.line("    java.util.Objects.requireNonNull(impl, \"impl\");");
       c.line("    return dev.ferry.server.ServiceDefinition.builder(" + base + "Ferry.SERVICE_NAME)");
       for (Rpc rpc : rpcs) {
-        c.line("        .unary(" + base + "Ferry." + rpc.constant + ", impl::" + rpc.methodName + ")");
+        c.line("        ." + register(rpc, false) + "(" + base + "Ferry." + rpc.constant + ", impl::" + rpc.methodName
+            + ")");
       }
       c.line("        .build();");
       c.line("  }");
@@ -274,12 +348,76 @@ final class ServiceGenerator {
       c.line("    java.util.Objects.requireNonNull(impl, \"impl\");");
       c.line("    return dev.ferry.server.ServiceDefinition.builder(" + base + "Ferry.SERVICE_NAME)");
       for (Rpc rpc : rpcs) {
-        c.line("        .unaryAsync(" + base + "Ferry." + rpc.constant + ", impl::" + rpc.methodName + ")");
+        c.line("        ." + register(rpc, true) + "(" + base + "Ferry." + rpc.constant + ", impl::" + rpc.methodName
+            + ")");
       }
       c.line("        .build();");
       c.line("  }");
       c.line("}");
       return c.toString();
+    }
+
+    /** The {@code ServiceDefinition.Builder} method that registers the rpc. */
+    private String register(Rpc rpc, boolean async) {
+      String name = switch (type(rpc)) {
+        case "SERVER_STREAMING" -> "serverStreaming";
+        case "CLIENT_STREAMING" -> "clientStreaming";
+        case "BIDI_STREAMING" -> "bidiStreaming";
+        default -> "unary";
+      };
+      return async ? name + "Async" : name;
+    }
+
+    /** The two stub methods of a streaming rpc: blocking style, and Flow style ({@code ...Async}). */
+    private void streamingStubMethods(Code c, Rpc rpc) {
+      String k = base + "Ferry." + rpc.constant;
+      String requests = "java.util.concurrent.Flow.Publisher<" + req(rpc) + ">";
+      String responses = "java.util.concurrent.Flow.Publisher<" + resp(rpc) + ">";
+      c.line("");
+      switch (type(rpc)) {
+        case "SERVER_STREAMING" -> {
+          c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "}: read the responses with the returned"
+              + " reader, and close it (closing it before the end cancels the call).");
+          c.line("  public dev.ferry.StreamReader<" + resp(rpc) + "> " + rpc.methodName + "(" + req(rpc)
+              + " request) {");
+          c.line("    return serverStreamCall(" + k + ", request);");
+          c.line("  }");
+          c.line("");
+          c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "} once per subscription; the server"
+              + " sends only as far ahead as the subscriber's requests allow. Signals run on a Ferry event loop.");
+          c.line("  public " + responses + " " + rpc.asyncName + "(" + req(rpc) + " request) {");
+          c.line("    return serverStreamPublisher(" + k + ", request);");
+        }
+        case "CLIENT_STREAMING" -> {
+          c.doc("  ", rpc.doc, "Starts {@code " + rpc.method.getName() + "}: write the requests, then"
+              + " {@code awaitResponse()}.");
+          c.line("  public dev.ferry.client.ClientStreamingCall<" + req(rpc) + ", " + resp(rpc) + "> "
+              + rpc.methodName + "() {");
+          c.line("    return clientStreamCall(" + k + ");");
+          c.line("  }");
+          c.line("");
+          c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "} with the requests {@code requests}"
+              + " publishes, pulled only as far as the server has room; the future completes on a Ferry event"
+              + " loop.");
+          c.line("  public java.util.concurrent.CompletableFuture<" + resp(rpc) + "> " + rpc.asyncName + "("
+              + requests + " requests) {");
+          c.line("    return clientStreamCall(" + k + ", requests);");
+        }
+        default -> {
+          c.doc("  ", rpc.doc, "Starts {@code " + rpc.method.getName() + "}: write requests and read responses,"
+              + " independently; close the call when done.");
+          c.line("  public dev.ferry.client.BidiStreamingCall<" + req(rpc) + ", " + resp(rpc) + "> "
+              + rpc.methodName + "() {");
+          c.line("    return bidiStreamCall(" + k + ");");
+          c.line("  }");
+          c.line("");
+          c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "} once per subscription, sending what"
+              + " {@code requests} publishes. Signals run on a Ferry event loop.");
+          c.line("  public " + responses + " " + rpc.asyncName + "(" + requests + " requests) {");
+          c.line("    return bidiStreamPublisher(" + k + ", requests);");
+        }
+      }
+      c.line("  }");
     }
 
     private String clientSide() {
@@ -308,6 +446,10 @@ final class ServiceGenerator {
       c.line("    return new " + stub + "(options);");
       c.line("  }");
       for (Rpc rpc : rpcs) {
+        if (!type(rpc).equals("UNARY")) {
+          streamingStubMethods(c, rpc);
+          continue;
+        }
         c.line("");
         c.doc("  ", rpc.doc, "Calls {@code " + rpc.method.getName() + "} and waits for the response.");
         c.line("  public " + resp(rpc) + " " + rpc.methodName + "(" + req(rpc) + " request) {");

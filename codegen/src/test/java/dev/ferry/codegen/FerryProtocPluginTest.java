@@ -39,14 +39,26 @@ class FerryProtocPluginTest {
   }
 
   @Test
-  void streamingRpcIsRefusedWithAMessageNamingIt() {
-    CodeGeneratorResponse response = run(file(rpc("Send").build(), rpc("Listen").setServerStreaming(true).build()));
-    assertThat(response.getFileList()).isEmpty();
-    assertThat(response.getError())
-        .contains("streaming").contains("demo.Chat/Listen").contains("server-streaming").contains("demo/chat.proto");
-    assertThat(run(file(rpc("Upload").setClientStreaming(true).build())).getError()).contains("client-streaming");
-    assertThat(run(file(rpc("Talk").setClientStreaming(true).setServerStreaming(true).build())).getError())
-        .contains("bidirectional-streaming");
+  void streamingRpcsGetDescriptorsOfTheirKindHandlersAndStubMethods() {
+    CodeGeneratorResponse response = run(file(rpc("Send").build(), rpc("Listen").setServerStreaming(true).build(),
+        rpc("Upload").setClientStreaming(true).build(),
+        rpc("Talk").setClientStreaming(true).setServerStreaming(true).build()));
+    assertThat(response.getError()).isEmpty();
+    assertThat(response.getFile(0).getContent())
+        .contains("dev.ferry.MethodDescriptor.Type.SERVER_STREAMING, com.example.chat.Msg.parser()")
+        .contains("dev.ferry.MethodDescriptor.Type.CLIENT_STREAMING")
+        .contains("dev.ferry.MethodDescriptor.Type.BIDI_STREAMING")
+        .contains("The server-streaming rpc {@code demo.Chat/Listen}");
+    assertThat(response.getFile(1).getContent())
+        .contains("default void listen(com.example.chat.Msg request, dev.ferry.StreamWriter<com.example.chat.Msg>"
+            + " responses, dev.ferry.server.CallContext context)")
+        .contains(".serverStreaming(ChatFerry.LISTEN, impl::listen)")
+        .contains(".clientStreamingAsync(ChatFerry.UPLOAD, impl::upload)")
+        .contains(".bidiStreaming(ChatFerry.TALK, impl::talk)");
+    assertThat(response.getFile(2).getContent())
+        .contains("public dev.ferry.StreamReader<com.example.chat.Msg> listen(com.example.chat.Msg request)")
+        .contains("public dev.ferry.client.ClientStreamingCall<com.example.chat.Msg, com.example.chat.Msg> upload()")
+        .contains("public java.util.concurrent.Flow.Publisher<com.example.chat.Msg> talkAsync(");
   }
 
   @Test
@@ -83,21 +95,21 @@ class FerryProtocPluginTest {
 
   @Test
   void everyErrorIsReportedAtOnceWithFileLineColumnRpcAndReason() {
-    FileDescriptorProto file = file(rpc("Listen").setServerStreaming(true).build(), rpc("Send").build(),
-        rpc("Upload").setClientStreaming(true).build()).toBuilder()
+    FileDescriptorProto file = file(rpc("Get").build(), rpc("get").build(), rpc("Put").build(), rpc("put").build())
+        .toBuilder()
         .setSourceCodeInfo(SourceCodeInfo.newBuilder()
-            .addLocation(SourceCodeInfo.Location.newBuilder().addAllPath(List.of(6, 0, 2, 0)).addAllSpan(List.of(11, 2, 40)))
-            .addLocation(SourceCodeInfo.Location.newBuilder().addAllPath(List.of(6, 0, 2, 2)).addAllSpan(List.of(13, 2, 45))))
+            .addLocation(SourceCodeInfo.Location.newBuilder().addAllPath(List.of(6, 0, 2, 1)).addAllSpan(List.of(11, 2, 40)))
+            .addLocation(SourceCodeInfo.Location.newBuilder().addAllPath(List.of(6, 0, 2, 3)).addAllSpan(List.of(13, 2, 45))))
         .build();
 
     CodeGeneratorResponse response = run(file);
 
     assertThat(response.getFileList()).isEmpty();
     assertThat(response.getError().split("\n")).containsExactly(
-        "demo/chat.proto:12:3: rpc demo.Chat/Listen: is server-streaming, and Ferry does not support streaming rpcs "
-            + "yet; make it unary, or move it to a service that is not compiled with the Ferry plugin",
-        "demo/chat.proto:14:3: rpc demo.Chat/Upload: is client-streaming, and Ferry does not support streaming rpcs "
-            + "yet; make it unary, or move it to a service that is not compiled with the Ferry plugin");
+        "demo/chat.proto:12:3: rpc demo.Chat/get: maps to the Java method name get, as another rpc of the service "
+            + "does; rename one of them",
+        "demo/chat.proto:14:3: rpc demo.Chat/put: maps to the Java method name put, as another rpc of the service "
+            + "does; rename one of them");
   }
 
   @Test

@@ -33,6 +33,8 @@ class ExamplesTest {
     assertThat(out)
         .contains("Get fruit/apple -> \"red\"")
         .contains("page 3: fruit/elderberry")
+        .contains("loaded 3 entries in one call")
+        .contains("the watch saw: veg/carrot, veg/leek, veg/pea")
         .contains("-> NOT_FOUND: no such key: fruit/zucchini")
         .contains("-> INVALID_ARGUMENT")
         .contains("-> DEADLINE_EXCEEDED")

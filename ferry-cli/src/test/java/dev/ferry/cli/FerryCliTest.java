@@ -68,7 +68,8 @@ class FerryCliTest {
 
     Run methods = ferry("list", target, KV);
     assertThat(methods.code()).isZero();
-    assertThat(methods.lines()).containsExactly(KV + "/Put", KV + "/Get", KV + "/Delete", KV + "/List");
+    assertThat(methods.lines()).containsExactly(KV + "/Put", KV + "/Get", KV + "/Delete", KV + "/List", KV + "/Watch",
+        KV + "/Load");
   }
 
   @Test
@@ -126,7 +127,7 @@ class FerryCliTest {
 
     Run noMethod = ferry("call", target, KV + "/Nope");
     assertThat(noMethod.code()).isEqualTo(FerryCli.FAILURE);
-    assertThat(noMethod.err()).contains("service " + KV + " has no method Nope (it has [Put, Get, Delete, List])");
+    assertThat(noMethod.err()).contains("service " + KV + " has no method Nope (it has [Put, Get, Delete, List, Watch, Load])");
 
     Run badTarget = ferry("call", "localhost", KV + "/Get");
     assertThat(badTarget.code()).isEqualTo(FerryCli.FAILURE);

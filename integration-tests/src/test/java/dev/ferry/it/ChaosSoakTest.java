@@ -37,6 +37,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
@@ -305,7 +306,7 @@ class ChaosSoakTest {
 
   // ---- the workload ----
 
-  private enum Kind { ECHO, ASYNC_ECHO, SLOW_ECHO, FAIL }
+  private enum Kind { ECHO, ASYNC_ECHO, SLOW_ECHO, FAIL, UPLOAD, DOWNLOAD }
 
   private static final StatusCode[] HANDLER_CODES = {StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT,
       StatusCode.FAILED_PRECONDITION, StatusCode.PERMISSION_DENIED, StatusCode.ABORTED, StatusCode.OUT_OF_RANGE};
@@ -334,7 +335,8 @@ class ChaosSoakTest {
       Semaphore window) {
     long id = nextCallId.incrementAndGet();
     int roll = random.nextInt(100);
-    Kind kind = roll < 60 ? Kind.ECHO : roll < 75 ? Kind.ASYNC_ECHO : roll < 88 ? Kind.SLOW_ECHO : Kind.FAIL;
+    Kind kind = roll < 55 ? Kind.ECHO : roll < 68 ? Kind.ASYNC_ECHO : roll < 80 ? Kind.SLOW_ECHO
+        : roll < 87 ? Kind.UPLOAD : roll < 94 ? Kind.DOWNLOAD : Kind.FAIL;
     ByteString payload = payload(id, random);
     Metadata.Builder metadata = Metadata.builder();
     StatusCode failWith = null;
@@ -345,6 +347,7 @@ class ChaosSoakTest {
         failWith = HANDLER_CODES[random.nextInt(HANDLER_CODES.length)];
         metadata.add("x-status", failWith.name());
       }
+      case UPLOAD, DOWNLOAD -> metadata.add("x-call-id", Long.toString(id));
       default -> { }
     }
     CallOptions.Builder options = CallOptions.builder().metadata(metadata.build()).waitForReady(random.nextInt(5) == 0);
@@ -358,13 +361,15 @@ class ChaosSoakTest {
     boolean cancel = random.nextInt(20) == 0;
     CallRecord record = new CallRecord(id, kind, channel.toString(), payload.size(), built, failWith, cancel);
     inFlight.put(id, record);
-    MethodDescriptor<BytesValue, BytesValue> method = switch (kind) {
-      case ECHO -> ChaosService.ECHO;
-      case ASYNC_ECHO -> ChaosService.ASYNC_ECHO;
-      case SLOW_ECHO -> ChaosService.SLOW_ECHO;
-      case FAIL -> ChaosService.FAIL;
+    CompletableFuture<BytesValue> future = switch (kind) {
+      case ECHO -> channel.call(ChaosService.ECHO, BytesValue.of(payload), built);
+      case ASYNC_ECHO -> channel.call(ChaosService.ASYNC_ECHO, BytesValue.of(payload), built);
+      case SLOW_ECHO -> channel.call(ChaosService.SLOW_ECHO, BytesValue.of(payload), built);
+      case FAIL -> channel.call(ChaosService.FAIL, BytesValue.of(payload), built);
+      // The payload goes up in chunks, pulled as the server grants credit; the server echoes it whole.
+      case UPLOAD -> channel.clientStream(ChaosService.UPLOAD, new ChunkPublisher(payload), built);
+      case DOWNLOAD -> download(channel, payload, built, record);
     };
-    CompletableFuture<BytesValue> future = channel.call(method, BytesValue.of(payload), built);
     future.whenComplete((reply, error) -> {
       try {
         record.completed(reply, error, payload);
@@ -374,6 +379,100 @@ class ChaosSoakTest {
     });
     if (cancel) {
       canceller.schedule(() -> future.cancel(false), random.nextInt(200), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /**
+   * A DOWNLOAD: the server streams the payload back in chunks; they are put together here, and must
+   * be a prefix of the payload even when the stream fails. Cancelling the future cancels the stream.
+   */
+  private CompletableFuture<BytesValue> download(FerryChannel channel, ByteString payload, CallOptions options,
+      CallRecord record) {
+    CompletableFuture<BytesValue> done = new CompletableFuture<>();
+    channel.serverStreamPublisher(ChaosService.DOWNLOAD, BytesValue.of(payload), options)
+        .subscribe(new Flow.Subscriber<BytesValue>() {
+          private final AtomicInteger ends = new AtomicInteger();
+          private ByteString received = ByteString.EMPTY;
+
+          @Override
+          public void onSubscribe(Flow.Subscription s) {
+            done.whenComplete((r, e) -> {
+              if (done.isCancelled()) {
+                s.cancel();
+              }
+            });
+            s.request(Long.MAX_VALUE);
+          }
+
+          @Override
+          public void onNext(BytesValue chunk) {
+            received = received.concat(chunk.getValue());
+            if (received.size() > payload.size() || !payload.startsWith(received)) {
+              violation("a download's chunks are not a prefix of its payload: " + record);
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            if (ends.incrementAndGet() > 1) {
+              violation("a download's stream ended twice (then " + t + "): " + record);
+            }
+            done.completeExceptionally(t);
+          }
+
+          @Override
+          public void onComplete() {
+            if (ends.incrementAndGet() > 1) {
+              violation("a download's stream ended twice (then complete): " + record);
+            }
+            done.complete(BytesValue.of(received));
+          }
+        });
+    return done;
+  }
+
+  /** A cold publisher of a payload in chunks of up to 16 KiB, emitting on the requesting thread. */
+  static final class ChunkPublisher implements Flow.Publisher<BytesValue> {
+    private static final int CHUNK = 16 << 10;
+    private final ByteString payload;
+
+    ChunkPublisher(ByteString payload) {
+      this.payload = payload;
+    }
+
+    @Override
+    public void subscribe(Flow.Subscriber<? super BytesValue> subscriber) {
+      AtomicLong demand = new AtomicLong();
+      AtomicInteger wip = new AtomicInteger();
+      int[] offset = {0};
+      boolean[] done = {false};
+      subscriber.onSubscribe(new Flow.Subscription() {
+        @Override
+        public void request(long n) {
+          demand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
+          if (wip.getAndIncrement() != 0) {
+            return;
+          }
+          do {
+            while (demand.get() > 0 && offset[0] < payload.size() && !done[0]) {
+              demand.decrementAndGet();
+              int end = Math.min(payload.size(), offset[0] + CHUNK);
+              ByteString chunk = payload.substring(offset[0], end);
+              offset[0] = end;
+              subscriber.onNext(BytesValue.of(chunk));
+            }
+            if (offset[0] == payload.size() && !done[0]) {
+              done[0] = true;
+              subscriber.onComplete();
+            }
+          } while (wip.decrementAndGet() != 0);
+        }
+
+        @Override
+        public void cancel() {
+          done[0] = true;
+        }
+      });
     }
   }
 
@@ -820,6 +919,12 @@ class ChaosSoakTest {
     /** Fails with the status named by "x-status". */
     static final MethodDescriptor<BytesValue, BytesValue> FAIL =
         MethodDescriptor.of(NAME + "/Fail", BytesValue.parser(), BytesValue.parser());
+    /** Client stream: answers the chunks received, put together (Flow style: holds no thread). */
+    static final MethodDescriptor<BytesValue, BytesValue> UPLOAD = MethodDescriptor.of(NAME + "/Upload",
+        MethodDescriptor.Type.CLIENT_STREAMING, BytesValue.parser(), BytesValue.parser());
+    /** Server stream: the request's payload in chunks (Flow style, pulled as the client grants credit). */
+    static final MethodDescriptor<BytesValue, BytesValue> DOWNLOAD = MethodDescriptor.of(NAME + "/Download",
+        MethodDescriptor.Type.SERVER_STREAMING, BytesValue.parser(), BytesValue.parser());
 
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "chaos-service");
@@ -845,8 +950,45 @@ class ChaosSoakTest {
       }
     }
 
+    /** A streaming call's id, from its "x-call-id" metadata. */
+    private void handling(Metadata metadata) {
+      onHandled.accept(Long.parseLong(metadata.get("x-call-id")));
+    }
+
     ServiceDefinition definition() {
       return ServiceDefinition.builder(NAME)
+          .clientStreamingAsync(UPLOAD, (requests, ctx) -> {
+            handling(ctx.metadata());
+            CompletableFuture<BytesValue> reply = new CompletableFuture<>();
+            requests.subscribe(new Flow.Subscriber<BytesValue>() {
+              private ByteString all = ByteString.EMPTY;
+
+              @Override
+              public void onSubscribe(Flow.Subscription s) {
+                s.request(Long.MAX_VALUE);
+              }
+
+              @Override
+              public void onNext(BytesValue chunk) {
+                all = all.concat(chunk.getValue());
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                reply.completeExceptionally(t);
+              }
+
+              @Override
+              public void onComplete() {
+                reply.complete(BytesValue.of(all));
+              }
+            });
+            return reply;
+          })
+          .serverStreamingAsync(DOWNLOAD, (req, ctx) -> {
+            handling(ctx.metadata());
+            return new ChunkPublisher(req.getValue());
+          })
           .unary(ECHO, (req, ctx) -> {
             handling(req);
             return req;

@@ -19,7 +19,12 @@ public enum ErrorCode {
   /** The server refused the connection (its connection limit is reached). */
   REFUSED(7),
   /** A frame that had started arriving was not complete within the receiver's frame read timeout. */
-  FRAME_TIMEOUT(8);
+  FRAME_TIMEOUT(8),
+  /**
+   * A STREAM_MESSAGE arrived while its sender had no credit left on the stream, or a WINDOW_UPDATE
+   * raised a stream's credit above 2^31-1.
+   */
+  FLOW_CONTROL_ERROR(9);
 
   private static final ErrorCode[] BY_VALUE = values();
 

@@ -10,8 +10,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * One frame with its payload in a buffer: what {@link FrameDecoder} produces, and what is written for
- * connection frames (SETTINGS, PING, PONG, GOAWAY, ERROR) and CANCEL. REQUEST and RESPONSE frames are
- * written as {@link CallFrame}s, which serialise their protobuf parts straight into the outgoing buffer.
+ * connection frames (SETTINGS, PING, PONG, GOAWAY, ERROR), CANCEL and WINDOW_UPDATE. REQUEST and
+ * RESPONSE frames are written as {@link CallFrame}s, stream messages as {@link StreamFrame}s, which
+ * serialise their protobuf parts straight into the outgoing buffer.
  *
  * <p>A frame owns its payload ({@link #content()}): whoever receives one releases it.
  */
@@ -20,6 +21,15 @@ public final class Frame extends DefaultByteBufHolder {
   public static final int HEADER_SIZE = 16;
   /** The largest request id (31 bits; the top bit is reserved). */
   public static final int MAX_REQUEST_ID = Integer.MAX_VALUE;
+
+  /** REQUEST flag: the call's request messages follow in STREAM_MESSAGE frames (client- and bidi-streaming). */
+  public static final int FLAG_CLIENT_STREAM = 0x02;
+  /** REQUEST flag: the call's response messages come in STREAM_MESSAGE frames (server- and bidi-streaming). */
+  public static final int FLAG_SERVER_STREAM = 0x04;
+  /** STREAM_MESSAGE flag: the sender sends nothing more on this stream after this frame. */
+  public static final int FLAG_END_STREAM = 0x01;
+  /** STREAM_MESSAGE flag: the frame carries no message, only END_STREAM (its payload is empty). */
+  public static final int FLAG_NO_MESSAGE = 0x02;
 
   private final FrameType type;
   private final int flags;
@@ -100,6 +110,35 @@ public final class Frame extends DefaultByteBufHolder {
 
   public static Frame cancel(int requestId) {
     return new Frame(FrameType.CANCEL, 0, requestId, 0, Unpooled.EMPTY_BUFFER);
+  }
+
+  /** WINDOW_UPDATE: {@code increment} more bytes of credit (1 to 2^31-1) for stream {@code requestId}. */
+  public static Frame windowUpdate(ByteBufAllocator alloc, int requestId, int increment) {
+    if (increment < 1) {
+      throw new IllegalArgumentException("increment: " + increment + " (expected: > 0)");
+    }
+    return new Frame(FrameType.WINDOW_UPDATE, 0, requestId, 0, alloc.buffer(4).writeInt(increment));
+  }
+
+  /** A STREAM_MESSAGE with END_STREAM and NO_MESSAGE: the end of a client's request messages, with none. */
+  public static Frame endOfStream(int requestId) {
+    return new Frame(FrameType.STREAM_MESSAGE, FLAG_END_STREAM | FLAG_NO_MESSAGE, requestId, 0,
+        Unpooled.EMPTY_BUFFER);
+  }
+
+  /** WINDOW_UPDATE: the credit granted (u32 on the wire; checked to be 1 to 2^31-1 by the decoder). */
+  public long windowIncrement() {
+    return content().getUnsignedInt(content().readerIndex());
+  }
+
+  /** STREAM_MESSAGE: whether it carries a message (it does unless NO_MESSAGE is set). */
+  public boolean hasMessage() {
+    return (flags & FLAG_NO_MESSAGE) == 0;
+  }
+
+  /** STREAM_MESSAGE: whether the sender sends nothing more on the stream after it. */
+  public boolean endsStream() {
+    return (flags & FLAG_END_STREAM) != 0;
   }
 
   public static Frame goAway(ByteBufAllocator alloc, int lastRequestId, ErrorCode code, String reason) {

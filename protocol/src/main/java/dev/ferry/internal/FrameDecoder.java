@@ -205,11 +205,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         return;
       }
       throw fail(in, ErrorCode.PROTOCOL_ERROR, FrameType.isReservedForStreaming(typeCode)
-          ? "frame type 0x" + Integer.toHexString(typeCode) + " is reserved for streaming, not in version 1"
+          ? "frame type 0x" + Integer.toHexString(typeCode) + " is reserved for later streaming frames"
           : "unknown frame type 0x" + Integer.toHexString(typeCode));
     }
     long payloadLength = length - Frame.HEADER_SIZE;
-    String violation = FrameRules.headerViolation(type, requestId, metaLength, payloadLength, maxMetadataSize);
+    String violation = FrameRules.headerViolation(type, flags, requestId, metaLength, payloadLength,
+        maxMetadataSize);
     if (violation != null) {
       throw fail(in, ErrorCode.PROTOCOL_ERROR, violation);
     }

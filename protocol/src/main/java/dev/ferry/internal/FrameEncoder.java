@@ -10,8 +10,8 @@ import io.netty.channel.ChannelPromise;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes {@link Frame}s and {@link CallFrame}s as bytes. Anything else (the preface's raw bytes)
- * passes through unchanged.
+ * Writes {@link Frame}s, {@link CallFrame}s and {@link StreamFrame}s as bytes. Anything else (the
+ * preface's raw bytes) passes through unchanged.
  *
  * <p>A {@link CallFrame} becomes one pooled buffer of exactly the frame's size: the header is written,
  * then the protobuf call header and body are serialised straight into it. A {@link Frame} with a
@@ -39,6 +39,8 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
       writeCallFrame(ctx, (CallFrame) msg, promise);
     } else if (msg instanceof Frame) {
       writeFrame(ctx, (Frame) msg, promise);
+    } else if (msg instanceof StreamFrame) {
+      writeStreamFrame(ctx, (StreamFrame) msg, promise);
     } else {
       ctx.write(msg, promise);
     }
@@ -89,7 +91,7 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
     ByteBuf buf = alloc.ioBuffer((int) length);
     try {
-      writeHeader(buf, (int) length, frame.type(), 0, frame.requestId(), headerSize);
+      writeHeader(buf, (int) length, frame.type(), frame.flags(), frame.requestId(), headerSize);
       header.writeTo(buf);
       if (body != null) {
         Protobufs.writeTo(body, bodySize, buf);
@@ -131,6 +133,32 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     public int requestId() {
       return requestId;
     }
+  }
+
+  /**
+   * A stream message: one buffer of exactly the frame's size, the message serialised behind the header.
+   * A message that cannot be serialised is reported to its stream (which ends the call), not to the
+   * connection: nothing of the frame was written, so the connection stays in step.
+   */
+  private static void writeStreamFrame(ChannelHandlerContext ctx, StreamFrame frame, ChannelPromise promise) {
+    MessageLite message = frame.message();
+    ByteBuf buf = null;
+    try {
+      int size = message.getSerializedSize();
+      buf = ctx.alloc().ioBuffer(Frame.HEADER_SIZE + size);
+      writeHeader(buf, Frame.HEADER_SIZE + size, FrameType.STREAM_MESSAGE, frame.flags(), frame.requestId(), 0);
+      Protobufs.writeTo(message, size, buf);
+    } catch (Throwable t) {
+      if (buf != null) {
+        buf.release();
+      }
+      frame.encodeFailed(t);
+      if (!promise.isVoid()) {
+        promise.tryFailure(new EncodeException(frame.requestId(), t));
+      }
+      return;
+    }
+    ctx.write(buf, promise);
   }
 
   private static void writeFrame(ChannelHandlerContext ctx, Frame frame, ChannelPromise promise) {

@@ -14,7 +14,7 @@ final class FrameRules {
    * What is wrong with a frame, judged from its 16-byte header alone (every error of this kind is a
    * PROTOCOL_ERROR), or null if nothing is.
    */
-  static String headerViolation(FrameType type, long requestId, long metaLength, long payloadLength,
+  static String headerViolation(FrameType type, int flags, long requestId, long metaLength, long payloadLength,
       int maxMetadataSize) {
     if (requestId > Frame.MAX_REQUEST_ID) {
       return type + " frame with request id " + requestId + " (the top bit is reserved)";
@@ -47,6 +47,17 @@ final class FrameRules {
         return payloadLength >= 4 ? null : payloadSize(type, payloadLength, "at least 4 bytes");
       case SETTINGS:
         return payloadLength % 6 == 0 ? null : payloadSize(type, payloadLength, "a multiple of 6 bytes");
+      case WINDOW_UPDATE:
+        return payloadLength == 4 ? null : payloadSize(type, payloadLength, "4 bytes");
+      case STREAM_MESSAGE:
+        if ((flags & Frame.FLAG_NO_MESSAGE) == 0) {
+          return null;
+        }
+        if ((flags & Frame.FLAG_END_STREAM) == 0) {
+          return "STREAM_MESSAGE with NO_MESSAGE but without END_STREAM (flags 0x" + Integer.toHexString(flags)
+              + ")";
+        }
+        return payloadLength == 0 ? null : payloadSize(type, payloadLength, "0 bytes with NO_MESSAGE");
       default:
         return null;
     }
@@ -54,7 +65,7 @@ final class FrameRules {
 
   /**
    * What is wrong with a whole frame's payload, for the checks that need all of it (SETTINGS values,
-   * GOAWAY's last id), or null if nothing is. Reads {@code in} without moving its indexes.
+   * GOAWAY's last id, WINDOW_UPDATE's increment), or null if nothing is. Reads {@code in} without moving its indexes.
    */
   static ProtocolException payloadViolation(ByteBuf in, FrameType type, int payloadAt, int payloadLength) {
     if (type == FrameType.SETTINGS) {
@@ -68,6 +79,12 @@ final class FrameRules {
       if (lastId > Frame.MAX_REQUEST_ID) {
         return new ProtocolException(ErrorCode.PROTOCOL_ERROR,
             "GOAWAY with last request id " + lastId + " (the top bit is reserved)");
+      }
+    } else if (type == FrameType.WINDOW_UPDATE) {
+      long increment = in.getUnsignedInt(payloadAt);
+      if (increment == 0 || increment > Integer.MAX_VALUE) {
+        return new ProtocolException(ErrorCode.PROTOCOL_ERROR,
+            "WINDOW_UPDATE with increment " + increment + " (expected: 1 to " + Integer.MAX_VALUE + ")");
       }
     }
     return null;

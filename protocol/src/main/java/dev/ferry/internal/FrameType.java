@@ -1,9 +1,10 @@
 package dev.ferry.internal;
 
 /**
- * The frame types of protocol version 1, with their wire numbers (PROTOCOL.md, "Frame types").
- * Numbers 0x10-0x1F are reserved for streaming; 0x80-0xFF are extension frames that a receiver which
- * does not know them skips; every other number is a protocol error.
+ * The frame types of protocol version 1, with their wire numbers (PROTOCOL.md, "Frame types"): the
+ * unary frames 0x01-0x08 and the streaming frames 0x10-0x11 (sent only on connections that negotiated
+ * streaming). Numbers 0x12-0x1F are reserved for later streaming frames; 0x80-0xFF are extension frames
+ * that a receiver which does not know them skips; every other number is a protocol error.
  */
 public enum FrameType {
   SETTINGS(0x01, false),
@@ -13,7 +14,11 @@ public enum FrameType {
   PING(0x05, false),
   PONG(0x06, false),
   GOAWAY(0x07, false),
-  ERROR(0x08, false);
+  ERROR(0x08, false),
+  /** One message of a streaming call, or the end of one side's messages (flags END_STREAM, NO_MESSAGE). */
+  STREAM_MESSAGE(0x10, true),
+  /** Bytes of credit for one streaming call's messages, granted as the receiver consumes them. */
+  WINDOW_UPDATE(0x11, true);
 
   private static final FrameType[] BY_CODE = new FrameType[256];
 
@@ -56,8 +61,13 @@ public enum FrameType {
     return code >= 0x80 && code <= 0xFF;
   }
 
-  /** Whether {@code code} is reserved for the streaming frames of a later version. */
+  /** Whether {@code code} is reserved for streaming frames not defined yet (0x12-0x1F). */
   public static boolean isReservedForStreaming(int code) {
-    return code >= 0x10 && code <= 0x1F;
+    return code >= 0x12 && code <= 0x1F;
+  }
+
+  /** Whether frames of this type belong to streaming, and need a connection that negotiated it. */
+  public boolean isStreaming() {
+    return this == STREAM_MESSAGE || this == WINDOW_UPDATE;
   }
 }

@@ -22,6 +22,7 @@ public final class RequestHead implements CallHeader {
   private final byte[] method;
   private final long timeoutMicros;
   private final Metadata metadata;
+  private final long idleTimeoutMicros;
   private final int size;
 
   /**
@@ -30,15 +31,28 @@ public final class RequestHead implements CallHeader {
    *     is sent as that
    */
   public RequestHead(byte[] methodUtf8, long timeoutMicros, Metadata metadata) {
+    this(methodUtf8, timeoutMicros, metadata, 0);
+  }
+
+  /**
+   * As above, for a streaming call with an idle timeout: {@code idleTimeoutMicros} (0 for none, more
+   * than {@link #MAX_TIMEOUT_MICROS} sent as that) is the longest the stream may go without a message.
+   */
+  public RequestHead(byte[] methodUtf8, long timeoutMicros, Metadata metadata, long idleTimeoutMicros) {
     this.method = requireNonNull(methodUtf8, "methodUtf8");
     if (timeoutMicros < 0) {
       throw new IllegalArgumentException("timeoutMicros: " + timeoutMicros + " (expected: >= 0)");
     }
+    if (idleTimeoutMicros < 0) {
+      throw new IllegalArgumentException("idleTimeoutMicros: " + idleTimeoutMicros + " (expected: >= 0)");
+    }
     this.timeoutMicros = Math.min(timeoutMicros, MAX_TIMEOUT_MICROS);
     this.metadata = requireNonNull(metadata, "metadata");
+    this.idleTimeoutMicros = Math.min(idleTimeoutMicros, MAX_TIMEOUT_MICROS);
     this.size = (method.length == 0 ? 0 : WireFormat.lengthDelimitedSize(method.length))
         + (this.timeoutMicros == 0 ? 0 : 1 + WireFormat.varintSize(this.timeoutMicros))
-        + (metadata.isEmpty() ? 0 : WireFormat.metadataSize(metadata));
+        + (metadata.isEmpty() ? 0 : WireFormat.metadataSize(metadata))
+        + (this.idleTimeoutMicros == 0 ? 0 : 1 + WireFormat.varintSize(this.idleTimeoutMicros));
   }
 
   /** The UTF-8 bytes of a method name, to pass to the constructor. */
@@ -65,6 +79,10 @@ public final class RequestHead implements CallHeader {
     if (!metadata.isEmpty()) {
       WireFormat.writeMetadata(out, metadata);
     }
+    if (idleTimeoutMicros != 0) {
+      out.writeByte(4 << 3 | WireFormat.VARINT);
+      WireFormat.writeVarint(out, idleTimeoutMicros);
+    }
   }
 
   /** Finds what a method name stands for, from its UTF-8 bytes; null if nothing. */
@@ -82,10 +100,11 @@ public final class RequestHead implements CallHeader {
    *     {@link #MAX_TIMEOUT_MICROS} (a larger value on the wire reads as that)
    * @param metadata the request metadata, or null if a key broke the rules (see {@code metadataError})
    * @param metadataError why the metadata is invalid, or null
+   * @param idleTimeoutMicros a streaming call's idle timeout; 0 for none; at most {@link #MAX_TIMEOUT_MICROS}
    * @param <T> what method names are looked up as
    */
   public record Parsed<T>(T method, String methodName, long timeoutMicros, Metadata metadata,
-      String metadataError) {}
+      String metadataError, long idleTimeoutMicros) {}
 
   /**
    * Decodes the call header held by the readable bytes of {@code buf} (not moving its indexes), looking
@@ -101,6 +120,7 @@ public final class RequestHead implements CallHeader {
     T method = null;
     String methodName = "";
     long timeout = 0;
+    long idleTimeout = 0;
     WireFormat.MetadataCollector metadata = new WireFormat.MetadataCollector();
     while (r.hasMore()) {
       int tag = r.readTag();
@@ -118,10 +138,15 @@ public final class RequestHead implements CallHeader {
         }
       } else if (field == 3 && wireType == WireFormat.LENGTH_DELIMITED) {
         r.readMetadataEntry(r.readLengthDelimited(), metadata);
+      } else if (field == 4 && wireType == WireFormat.VARINT) {
+        idleTimeout = r.readVarint();
+        if (Long.compareUnsigned(idleTimeout, MAX_TIMEOUT_MICROS) > 0) {
+          idleTimeout = MAX_TIMEOUT_MICROS;
+        }
       } else {
         r.skip(tag);
       }
     }
-    return new Parsed<>(method, methodName, timeout, metadata.result(), metadata.error());
+    return new Parsed<>(method, methodName, timeout, metadata.result(), metadata.error(), idleTimeout);
   }
 }

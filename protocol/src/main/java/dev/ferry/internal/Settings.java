@@ -15,6 +15,7 @@ public final class Settings {
   public static final int ID_MAX_CONCURRENT_CALLS = 0x0003;
   public static final int ID_MIN_PING_INTERVAL_MS = 0x0004;
   public static final int ID_MAX_METADATA_SIZE = 0x0005;
+  public static final int ID_STREAM_INITIAL_WINDOW = 0x0006;
 
   /** Default and largest usual frame limit: 16 MiB, header included. */
   public static final int DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
@@ -31,6 +32,12 @@ public final class Settings {
    */
   public static final int MIN_MAX_METADATA_SIZE = 1024;
 
+  /**
+   * Default stream window Ferry announces: 1 MiB, gRPC-java's default flow-control window. A peer that
+   * announces none (0, the protocol default) takes no part in streaming calls.
+   */
+  public static final int DEFAULT_STREAM_WINDOW = 1024 * 1024;
+
   /** The values a peer is assumed to have when its SETTINGS frame leaves them out. */
   public static final Settings DEFAULTS = builder().build();
 
@@ -41,6 +48,7 @@ public final class Settings {
   private final int maxConcurrentCalls;
   private final long minPingIntervalMillis;
   private final int maxMetadataSize;
+  private final int streamInitialWindow;
 
   private Settings(Builder b) {
     this.maxFrameSize = b.maxFrameSize;
@@ -48,6 +56,7 @@ public final class Settings {
     this.maxConcurrentCalls = b.maxConcurrentCalls;
     this.minPingIntervalMillis = b.minPingIntervalMillis;
     this.maxMetadataSize = b.maxMetadataSize;
+    this.streamInitialWindow = b.streamInitialWindow;
   }
 
   public static Builder builder() {
@@ -79,19 +88,39 @@ public final class Settings {
     return maxMetadataSize;
   }
 
-  /** Writes the SETTINGS payload: every value, as (u16 id, u32 value) pairs. */
+  /**
+   * The credit, in bytes, the sender gives its peer at the start of each streaming call for the
+   * messages the peer sends on it; 0 = the sender takes no part in streaming calls. Streaming is
+   * possible on a connection only when both sides announce a value above 0.
+   */
+  public int streamInitialWindow() {
+    return streamInitialWindow;
+  }
+
+  /** Whether this side and {@code peer} both announced a stream window: streaming calls are possible. */
+  public boolean streamsWith(Settings peer) {
+    return streamInitialWindow > 0 && peer.streamInitialWindow > 0;
+  }
+
+  /**
+   * Writes the SETTINGS payload: every value, as (u16 id, u32 value) pairs; STREAM_INITIAL_WINDOW only
+   * when it is not 0, its default.
+   */
   public void encode(ByteBuf out) {
-    out.ensureWritable(5 * ENTRY_SIZE);
+    out.ensureWritable(encodedSize());
     out.writeShort(ID_MAX_FRAME_SIZE).writeInt(maxFrameSize);
     out.writeShort(ID_HEARTBEAT_INTERVAL_MS).writeInt((int) heartbeatIntervalMillis);
     out.writeShort(ID_MAX_CONCURRENT_CALLS).writeInt(maxConcurrentCalls);
     out.writeShort(ID_MIN_PING_INTERVAL_MS).writeInt((int) minPingIntervalMillis);
     out.writeShort(ID_MAX_METADATA_SIZE).writeInt(maxMetadataSize);
+    if (streamInitialWindow > 0) {
+      out.writeShort(ID_STREAM_INITIAL_WINDOW).writeInt(streamInitialWindow);
+    }
   }
 
   /** The size of the payload {@link #encode} writes. */
   public int encodedSize() {
-    return 5 * ENTRY_SIZE;
+    return (streamInitialWindow > 0 ? 6 : 5) * ENTRY_SIZE;
   }
 
   /**
@@ -99,7 +128,8 @@ public final class Settings {
    * Unknown ids are ignored; absent ids keep their defaults.
    *
    * @throws ProtocolException if the payload is not a whole number of entries or a value is out of range
-   *     (MAX_FRAME_SIZE outside 16384 to 2^31-1, MAX_METADATA_SIZE under 1024)
+   *     (MAX_FRAME_SIZE outside 16384 to 2^31-1, MAX_METADATA_SIZE under 1024, STREAM_INITIAL_WINDOW
+   *     above 2^31-1)
    */
   public static Settings decode(ByteBuf payload) {
     int length = payload.readableBytes();
@@ -136,6 +166,13 @@ public final class Settings {
           }
           b.maxMetadataSize = (int) Math.min(value, Integer.MAX_VALUE);
           break;
+        case ID_STREAM_INITIAL_WINDOW:
+          if (value > Integer.MAX_VALUE) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "SETTINGS STREAM_INITIAL_WINDOW " + value
+                + " (expected: 0 to " + Integer.MAX_VALUE + ")");
+          }
+          b.streamInitialWindow = (int) value;
+          break;
         default:
           // Unknown settings are ignored, so that later versions can add some.
           break;
@@ -152,20 +189,20 @@ public final class Settings {
     Settings s = (Settings) o;
     return maxFrameSize == s.maxFrameSize && heartbeatIntervalMillis == s.heartbeatIntervalMillis
         && maxConcurrentCalls == s.maxConcurrentCalls && minPingIntervalMillis == s.minPingIntervalMillis
-        && maxMetadataSize == s.maxMetadataSize;
+        && maxMetadataSize == s.maxMetadataSize && streamInitialWindow == s.streamInitialWindow;
   }
 
   @Override
   public int hashCode() {
     return ((maxFrameSize * 31 + Long.hashCode(heartbeatIntervalMillis)) * 31 + maxConcurrentCalls) * 31
-        + Long.hashCode(minPingIntervalMillis) * 17 + maxMetadataSize;
+        + Long.hashCode(minPingIntervalMillis) * 17 + maxMetadataSize * 13 + streamInitialWindow;
   }
 
   @Override
   public String toString() {
     return "Settings{maxFrameSize=" + maxFrameSize + ", heartbeatIntervalMillis=" + heartbeatIntervalMillis
         + ", maxConcurrentCalls=" + maxConcurrentCalls + ", minPingIntervalMillis=" + minPingIntervalMillis
-        + ", maxMetadataSize=" + maxMetadataSize + '}';
+        + ", maxMetadataSize=" + maxMetadataSize + ", streamInitialWindow=" + streamInitialWindow + '}';
   }
 
   /** Builds {@link Settings}; starts from the protocol defaults. */
@@ -175,8 +212,18 @@ public final class Settings {
     private int maxConcurrentCalls = DEFAULT_MAX_CONCURRENT_CALLS;
     private long minPingIntervalMillis;
     private int maxMetadataSize = DEFAULT_MAX_METADATA_SIZE;
+    private int streamInitialWindow;
 
     private Builder() {}
+
+    /** The stream window this side announces (see {@link Settings#streamInitialWindow()}); 0 = no streaming. */
+    public Builder streamInitialWindow(int bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("streamInitialWindow: " + bytes + " (expected: >= 0)");
+      }
+      this.streamInitialWindow = bytes;
+      return this;
+    }
 
     public Builder maxFrameSize(int maxFrameSize) {
       if (maxFrameSize < MIN_MAX_FRAME_SIZE) {

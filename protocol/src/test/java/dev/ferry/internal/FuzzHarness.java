@@ -320,6 +320,12 @@ final class FuzzHarness {
       case SETTINGS:
         Settings.decode(f.content());
         break;
+      case WINDOW_UPDATE:
+        assertThat(f.windowIncrement()).isBetween(1L, (long) Integer.MAX_VALUE);
+        break;
+      case STREAM_MESSAGE:
+        assertThat(f.hasMessage() || (f.endsStream() && f.content().readableBytes() == 0)).isTrue();
+        break;
       default:
         break;
     }

@@ -16,6 +16,8 @@ final class GoldenVector {
   String description;
   String mode = "frame";
   int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
+  /** With flow control applied: both sides' STREAM_INITIAL_WINDOW; 0 = stream frames are only decoded. */
+  int streamWindow;
   byte[] bytes;
   boolean valid;
   Integer prefaceVersion;
@@ -48,6 +50,7 @@ final class GoldenVector {
         case "description": v.description = value; break;
         case "mode": v.mode = value; break;
         case "max_frame_size": v.maxFrameSize = Integer.parseInt(value); break;
+        case "stream_window": v.streamWindow = Integer.parseInt(value); break;
         case "hex": bytes.writeBytes(hex(value)); break;
         case "valid": v.valid = Boolean.parseBoolean(value); break;
         case "preface_version": v.prefaceVersion = Integer.parseInt(value); break;

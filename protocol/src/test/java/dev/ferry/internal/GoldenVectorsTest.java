@@ -61,6 +61,9 @@ class GoldenVectorsTest {
         ? new EmbeddedChannel(new PrefaceDecoder(),
             new FrameDecoder(v.maxFrameSize, Settings.DEFAULT_MAX_METADATA_SIZE), FrameEncoder.INSTANCE,
             new HandshakeHandler(Settings.DEFAULTS, 0), capture, ConnectionErrorHandler.INSTANCE)
+        : v.streamWindow > 0
+        ? new EmbeddedChannel(frameModeDecoder(v.maxFrameSize), FrameEncoder.INSTANCE,
+            new FlowControlChecker(v.streamWindow), capture, ConnectionErrorHandler.INSTANCE)
         : new EmbeddedChannel(frameModeDecoder(v.maxFrameSize), FrameEncoder.INSTANCE, capture,
             ConnectionErrorHandler.INSTANCE);
     List<ByteBuf> outbound = new ArrayList<>();
@@ -158,7 +161,8 @@ class GoldenVectorsTest {
             : id == Settings.ID_HEARTBEAT_INTERVAL_MS ? s.heartbeatIntervalMillis()
             : id == Settings.ID_MAX_CONCURRENT_CALLS ? s.maxConcurrentCalls()
             : id == Settings.ID_MIN_PING_INTERVAL_MS ? s.minPingIntervalMillis()
-            : id == Settings.ID_MAX_METADATA_SIZE ? s.maxMetadataSize() : value;
+            : id == Settings.ID_MAX_METADATA_SIZE ? s.maxMetadataSize()
+            : id == Settings.ID_STREAM_INITIAL_WINDOW ? s.streamInitialWindow() : value;
         assertThat(actual).as("setting %s", kv[0]).isEqualTo(value);
       }
     }
@@ -217,9 +221,15 @@ class GoldenVectorsTest {
           assertThat(RequestHead.parse(f.callHeader(), (b, off, len) -> null).timeoutMicros())
               .as("timeout applied").isEqualTo(effective);
           assertThat(metadata(h.getMetadataList())).isEqualTo(e.getOrDefault("metadata", List.of()));
+          long idle = e.containsKey("idle_timeout_micros") ? Long.parseUnsignedLong(one(e, "idle_timeout_micros")) : 0;
+          assertThat(h.getIdleTimeoutMicros()).as("idle timeout").isEqualTo(idle);
+          assertThat(RequestHead.parse(f.callHeader(), (b, off, len) -> null).idleTimeoutMicros()).isEqualTo(idle);
           assertThat(ByteBufUtil.hexDump(f.callHeader())).isEqualTo(ByteBufUtil.hexDump(h.toByteArray()));
           break;
         }
+        case WINDOW_UPDATE:
+          assertThat(f.windowIncrement()).isEqualTo(Long.parseLong(one(e, "increment")));
+          break;
         case RESPONSE: {
           ResponseHeader h = Protobufs.parse(ResponseHeader.parser(), f.callHeader());
           assertThat(h.getStatus()).isEqualTo(Integer.parseInt(firstWord(one(e, "status"))));
@@ -280,6 +290,37 @@ class GoldenVectorsTest {
 
   private static String firstWord(String s) {
     return s.trim().split("\\s+")[0];
+  }
+
+  /**
+   * Applies flow control (PROTOCOL.md 7.12.4) to the stream frames of a {@code stream_window} vector, as
+   * a receiver whose calls are all streaming both ways, with nothing consumed: each stream's sender
+   * starts with the window, and so does this side's credit that WINDOW_UPDATEs raise.
+   */
+  static final class FlowControlChecker extends ChannelInboundHandlerAdapter {
+    private final int window;
+    private final Map<Integer, long[]> credits = new java.util.HashMap<>(); // {peer's credit, own credit}
+
+    FlowControlChecker(int window) {
+      this.window = window;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      Frame f = (Frame) msg;
+      long[] c = credits.computeIfAbsent(f.requestId(), id -> new long[] {window, window});
+      try {
+        if (f.type() == FrameType.STREAM_MESSAGE) {
+          c[0] = FlowControl.afterReceiving(c[0], FlowControl.cost(f), f.requestId());
+        } else if (f.type() == FrameType.WINDOW_UPDATE) {
+          c[1] = FlowControl.afterGrant(c[1], f.windowIncrement(), f.requestId());
+        }
+      } catch (ProtocolException e) {
+        f.release();
+        throw e;
+      }
+      ctx.fireChannelRead(f);
+    }
   }
 
   /** Records what reaches the end of the pipeline. */

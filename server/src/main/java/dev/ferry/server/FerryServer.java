@@ -80,6 +80,7 @@ public final class FerryServer implements AutoCloseable {
         .maxFrameSize(b.maxFrameSize)
         .maxConcurrentCalls(b.maxConcurrentCallsPerConnection)
         .maxMetadataSize(b.maxMetadataSize)
+        .streamInitialWindow(b.streamWindow)
         .build();
     this.writeBufferWaterMark = new WriteBufferWaterMark(b.writeBufferHighWaterMark / 2, b.writeBufferHighWaterMark);
     this.memoryBudget = new MemoryBudget(b.memoryBudget > 0 ? b.memoryBudget : FerryServerBuilder.defaultMemoryBudget(b.maxFrameSize));
@@ -114,7 +115,7 @@ public final class FerryServer implements AutoCloseable {
             : cancelListenerPool, b.ticker,
         b.random, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
-        b.minClientPingInterval.toMillis(), ServerListeners.of(b.listeners));
+        b.minClientPingInterval.toMillis(), b.streamWindow, ServerListeners.of(b.listeners));
     this.transport = b.transport != null ? b.transport
         : inProcessName != null ? ServerTransport.inProcess(inProcessName)
         : ServerTransport.tcp(b.host, b.port, b.workerThreads, heartbeatTimeoutMillis);

@@ -59,6 +59,7 @@ public final class FerryServerBuilder {
   boolean directExecutor;
   int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
   int maxMetadataSize = Settings.DEFAULT_MAX_METADATA_SIZE;
+  int streamWindow = Settings.DEFAULT_STREAM_WINDOW;
   int maxConcurrentCallsPerConnection = DEFAULT_MAX_CONCURRENT_CALLS_PER_CONNECTION;
   Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
   int maxConnections = DEFAULT_MAX_CONNECTIONS;
@@ -292,6 +293,21 @@ public final class FerryServerBuilder {
           "maxMetadataSize: " + bytes + " (expected: >= " + Settings.MIN_MAX_METADATA_SIZE + ")");
     }
     this.maxMetadataSize = bytes;
+    return this;
+  }
+
+  /**
+   * The stream window: how many bytes of a streaming call's messages a client may have sent that its
+   * handler has not yet read (plus one message); default 1 MiB. It bounds what the server holds per
+   * stream, and how fast one stream goes over a slow link (about one window per round trip). Memory
+   * for streams is bounded by it, not taken from the {@linkplain #memoryBudget memory budget}: a handler
+   * that reads slowly stalls its own stream, never its connection.
+   */
+  public FerryServerBuilder streamWindow(int bytes) {
+    if (bytes < 1) {
+      throw new IllegalArgumentException("streamWindow: " + bytes + " (expected: > 0)");
+    }
+    this.streamWindow = bytes;
     return this;
   }
 

@@ -18,22 +18,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One unary call on the server, from its REQUEST to its single outcome: a response, an error status,
- * or a cancellation (client CANCEL, deadline, connection loss), whichever comes first. The
- * {@code done} flag makes that outcome exactly-once whatever thread gets there first: the handler's
- * thread or the connection's event loop (where CANCEL, connection loss and the deadline are noticed).
- * What the handler sees of the call is in {@link ServerCallContext}, which this class extends.
+ * One call on the server, from its REQUEST to its single outcome: a response, an error status, or a
+ * cancellation (client CANCEL, deadline, connection loss), whichever comes first. The {@code done} flag
+ * makes that outcome exactly-once whatever thread gets there first: the handler's thread or the
+ * connection's event loop (where CANCEL, connection loss and the deadline are noticed). What the
+ * handler sees of the call is in {@link ServerCallContext}, which this class extends. A streaming call
+ * is a {@link ServerStreamCall}, which adds its streams; this class alone serves unary calls.
  */
-final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
+class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
     implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
 
   final int id;
-  private final ServerMethod<ReqT, RespT> method;
+  final ServerMethod<ReqT, RespT> method;
   /** When the REQUEST was read (the server's clock), and its body's size: for {@link ServerListener}s. */
   final long startNanos;
   final int requestBytes;
-  private final AtomicBoolean done = new AtomicBoolean();
+  final AtomicBoolean done = new AtomicBoolean();
   /** The deadline's task on the connection's event loop; set, run and cancelled there. */
   private ScheduledFuture<?> deadlineTimer;
   // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
@@ -105,7 +106,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> exte
   }
 
   /** Parses the request and runs the handler. Runs on the handler executor; releases the frame. */
-  void handle(Frame frame) {
+  final void handle(Frame frame) {
     ReqT request;
     try {
       if (done.get()) {
@@ -115,7 +116,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> exte
         expire(); // not started: the caller has given up already
         return;
       }
-      request = Protobufs.parse(method.descriptor.requestParser(), frame.body());
+      request = readRequest(frame);
     } catch (InvalidProtocolBufferException e) {
       // The caller gets the reason in the status; DEBUG here, so that bad requests cannot flood the log.
       log.debug("Call {} from {}: could not parse the request for {}: {}", id, Addresses.describe(remoteAddress()), method.descriptor,
@@ -154,7 +155,7 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> exte
     stage.whenComplete((response, error) -> {
       if (error != null) {
         fail(error);
-      } else if (response == null) {
+      } else if (response == null && !endsWithoutResponse()) {
         fail(new NullPointerException("handler of " + method.descriptor + " completed with null"));
       } else {
         succeed(response);
@@ -162,7 +163,8 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> exte
     });
   }
 
-  private void succeed(RespT response) {
+  /** Completes the call with OK and {@code response} (null: no body, as a stream's end). Any thread. */
+  void succeed(RespT response) {
     if (done.compareAndSet(false, true)) {
       respond(StatusCode.OK, "", trailers(), response);
     }
@@ -188,15 +190,29 @@ final class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> exte
     }
   }
 
+  /** The request message from its REQUEST frame (a streaming call's requests may come later). */
+  ReqT readRequest(Frame frame) throws InvalidProtocolBufferException {
+    return Protobufs.parse(method.descriptor.requestParser(), frame.body());
+  }
+
+  /** Whether the handler's stage may complete with null: the call then ends OK without a body (streams). */
+  boolean endsWithoutResponse() {
+    return false;
+  }
+
   /**
    * The deadline passed: cancel the handler's context and tell the client. Event loop (the deadline's
    * task), or the handler executor for a call whose deadline passed before it started.
    */
   void expire() {
+    expireWith("deadline exceeded on the server for " + method.descriptor);
+  }
+
+  /** As {@link #expire()}, saying {@code why} (a stream's idle timeout). */
+  final void expireWith(String why) {
     if (done.compareAndSet(false, true)) {
       fireCancelled();
-      respond(StatusCode.DEADLINE_EXCEEDED,
-          "deadline exceeded on the server for " + method.descriptor, Metadata.EMPTY, null);
+      respond(StatusCode.DEADLINE_EXCEEDED, why, Metadata.EMPTY, null);
     }
   }
 

@@ -13,6 +13,8 @@ import dev.ferry.internal.LogAggregator;
 import dev.ferry.internal.ProtocolException;
 import dev.ferry.internal.RequestIdMap;
 import dev.ferry.internal.RequestHead;
+import dev.ferry.internal.Settings;
+import dev.ferry.internal.StreamRules;
 import dev.ferry.internal.TooManyPingsEvent;
 import dev.ferry.internal.WriteQueue;
 import io.netty.channel.Channel;
@@ -50,6 +52,7 @@ import org.slf4j.event.Level;
  */
 final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ServerConnectionHandler.class);
+  private static final int STREAM_FLAGS = Frame.FLAG_CLIENT_STREAM | Frame.FLAG_SERVER_STREAM;
   /** Any client can send ERROR; a flood of them is one line per second, not one per connection. */
   private static final LogAggregator clientErrors =
       LogAggregator.create(log, Level.WARN, "connections closed by the client with ERROR");
@@ -73,6 +76,8 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   private Runnable whenClosed; // the server's bookkeeping, run at the end of channelInactive
   private int highestRequestId;
   private boolean closing;
+  private Settings remote = Settings.DEFAULTS;
+  private boolean streaming; // both sides announced a stream window
 
   ServerConnectionHandler(ServerRuntime server, ConnectionMemory memory) {
     this.server = server;
@@ -124,7 +129,9 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof HandshakeCompleted) {
-      responses.remoteSettings(((HandshakeCompleted) evt).remote());
+      remote = ((HandshakeCompleted) evt).remote();
+      streaming = server.streamWindow > 0 && remote.streamInitialWindow() > 0;
+      responses.remoteSettings(remote);
     } else if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
       SslHandler ssl = ctx.pipeline().get(SslHandler.class);
       if (ssl != null) {
@@ -172,6 +179,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         return;
       }
+      case STREAM_MESSAGE:
+      case WINDOW_UPDATE:
+        onStreamFrame(frame);
+        return;
       case GOAWAY:
         server.listener.goAwayReceived();
         log.debug("Client {} is going away: {}", Addresses.describe(ctx.channel().remoteAddress()), frame.reason());
@@ -234,6 +245,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     } else if (header.metadata() == null) {
       refusalCode = StatusCode.INVALID_ARGUMENT;
       refusal = "invalid request metadata: " + header.metadataError();
+    } else if (method.streaming || (frame.flags() & STREAM_FLAGS) != 0) {
+      refusal = StreamRules.mismatch(method.descriptor, streaming ? frame.flags() : 0, streaming);
+      refusal = refusal == null ? null : responses.fitted(StatusCode.UNIMPLEMENTED, refusal);
+      refusalCode = refusal == null ? null : StatusCode.UNIMPLEMENTED;
     }
     if (refusal != null) {
       frame.release();
@@ -249,8 +264,12 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       deadline = receivedNanos + TimeUnit.MICROSECONDS.toNanos(header.timeoutMicros());
       deadline = deadline == 0 ? 1 : deadline;
     }
-    ServerCall<?, ?> call = new ServerCall<>(this, id, method, header.metadata(), deadline, receivedNanos,
-        frame.frameLength() - Frame.HEADER_SIZE - frame.metaLength());
+    int requestBytes = frame.frameLength() - Frame.HEADER_SIZE - frame.metaLength();
+    ServerCall<?, ?> call = !method.streaming
+        ? new ServerCall<>(this, id, method, header.metadata(), deadline, receivedNanos, requestBytes)
+        : new ServerStreamCall<>(this, id, method, header.metadata(), deadline, receivedNanos, requestBytes,
+            TimeUnit.MICROSECONDS.toNanos(header.idleTimeoutMicros()), server.streamWindow,
+            remote.streamInitialWindow(), remote.maxFrameSize());
     calls.put(id, call);
     server.listener.callStarted(method.descriptor);
     // The decoder gives its reservation back once this frame is passed on: from here the call holds it.
@@ -289,6 +308,33 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       call.dropRequest();
     }
     waitingToSend.remove(call);
+  }
+
+  /**
+   * A STREAM_MESSAGE or WINDOW_UPDATE: to its streaming call, or dropped if the call ended already (it
+   * crossed the call's end on the wire). Event loop.
+   */
+  private void onStreamFrame(Frame frame) {
+    try {
+      int id = frame.requestId();
+      ServerCall<?, ?> call = calls.get(id);
+      if (StreamRules.accept(frame, streaming, call != null, call instanceof ServerStreamCall,
+          id <= highestRequestId)) {
+        ((ServerStreamCall<?, ?>) call).frameReceived(frame);
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  /** Queues {@code command} for the event loop, in order with the connection's writes. Any thread. */
+  void enqueue(Runnable command) {
+    writeQueue.enqueue(command);
+  }
+
+  /** Whether {@code call} is still in this connection's map: its frames are still meaningful. Event loop. */
+  boolean isInFlight(ServerCall<?, ?> call) {
+    return calls.get(call.id) == call;
   }
 
   /** Sends a call's outcome and forgets it. Any thread. */

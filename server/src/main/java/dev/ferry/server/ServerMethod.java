@@ -3,18 +3,21 @@ package dev.ferry.server;
 import com.google.protobuf.MessageLite;
 import dev.ferry.MethodDescriptor;
 
-/** A method and its handler (one of the two kinds), as registered. */
+/** A method and its handler (a blocking one, or an asynchronous one, which streams always are), as registered. */
 final class ServerMethod<ReqT extends MessageLite, RespT extends MessageLite> {
   final MethodDescriptor<ReqT, RespT> descriptor;
   /** The blocking-style handler, or null. */
   final UnaryHandler<ReqT, RespT> handler;
-  /** The asynchronous handler, or null. */
+  /** The asynchronous handler, or null; for a streaming method, its handler adapted ({@link StreamHandlers}). */
   final AsyncUnaryHandler<ReqT, RespT> asyncHandler;
+  /** Whether the method streams either way: its calls are {@link ServerStreamCall}s. */
+  final boolean streaming;
 
   ServerMethod(MethodDescriptor<ReqT, RespT> descriptor, UnaryHandler<ReqT, RespT> handler,
       AsyncUnaryHandler<ReqT, RespT> asyncHandler) {
     this.descriptor = descriptor;
     this.handler = handler;
     this.asyncHandler = asyncHandler;
+    this.streaming = descriptor.type() != MethodDescriptor.Type.UNARY;
   }
 }

@@ -24,13 +24,16 @@ final class ServerRuntime {
   final long maxConnectionAgeNanos; // 0 = off
   final long maxConnectionAgeGraceNanos;
   private final long minPingIntervalMillis;
+  /** The STREAM_INITIAL_WINDOW this server announces: each streaming call's credit for its client's messages. */
+  final int streamWindow;
   /** Told about calls, connections, GOAWAYs and shutdown; {@link ServerListeners#NONE} if none was added. */
   final ServerListener listener;
   private volatile boolean shuttingDown;
 
   ServerRuntime(MethodRegistry methods, Executor executor, Executor cancelListeners, Ticker ticker,
       DoubleSupplier random, int maxConcurrentCalls, long maxConnectionIdleNanos, long maxConnectionAgeNanos,
-      long maxConnectionAgeGraceNanos, long minPingIntervalMillis, ServerListener listener) {
+      long maxConnectionAgeGraceNanos, long minPingIntervalMillis, int streamWindow, ServerListener listener) {
+    this.streamWindow = streamWindow;
     this.minPingIntervalMillis = minPingIntervalMillis;
     this.listener = listener;
     this.methods = methods;

@@ -14,8 +14,17 @@ import java.util.Map;
  * <pre>{@code
  * ServiceDefinition greeter = ServiceDefinition.builder("demo.Greeter")
  *     .unary(SAY_HELLO, (request, ctx) -> HelloReply.newBuilder().setText("hi " + request.getName()).build())
+ *     .serverStreaming(COUNT, (request, responses, ctx) -> {
+ *       for (int i = 0; i < request.getN(); i++) {
+ *         responses.write(Number.newBuilder().setValue(i).build());
+ *       }
+ *     })
  *     .build();
  * }</pre>
+ *
+ * <p>Each method is added with the builder method of its {@linkplain MethodDescriptor.Type type}: a
+ * blocking handler (run on the handler executor) or an asynchronous one (a {@code CompletionStage}, or
+ * a {@link java.util.concurrent.Flow.Publisher} for streams).
  */
 public final class ServiceDefinition {
   private final String name;
@@ -58,16 +67,71 @@ public final class ServiceDefinition {
       }
     }
 
-    /** Adds a method whose handler returns its response. */
+    /** Adds a unary method whose handler returns its response. */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder unary(
         MethodDescriptor<ReqT, RespT> method, UnaryHandler<ReqT, RespT> handler) {
-      return add(new ServerMethod<>(requireNonNull(method, "method"), requireNonNull(handler, "handler"), null));
+      checkType(method, MethodDescriptor.Type.UNARY);
+      return add(new ServerMethod<>(method, requireNonNull(handler, "handler"), null));
     }
 
-    /** Adds a method whose handler returns a stage that completes with its response. */
+    /** Adds a unary method whose handler returns a stage that completes with its response. */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder unaryAsync(
         MethodDescriptor<ReqT, RespT> method, AsyncUnaryHandler<ReqT, RespT> handler) {
-      return add(new ServerMethod<>(requireNonNull(method, "method"), null, requireNonNull(handler, "handler")));
+      checkType(method, MethodDescriptor.Type.UNARY);
+      return add(new ServerMethod<>(method, null, requireNonNull(handler, "handler")));
+    }
+
+    /** Adds a server-streaming method whose handler writes its responses, blocking for flow control. */
+    public <ReqT extends MessageLite, RespT extends MessageLite> Builder serverStreaming(
+        MethodDescriptor<ReqT, RespT> method, ServerStreamingHandler<ReqT, RespT> handler) {
+      checkType(method, MethodDescriptor.Type.SERVER_STREAMING);
+      return add(new ServerMethod<>(method, null, StreamHandlers.serverStreaming(requireNonNull(handler, "handler"))));
+    }
+
+    /** Adds a server-streaming method whose handler returns a publisher of its responses. */
+    public <ReqT extends MessageLite, RespT extends MessageLite> Builder serverStreamingAsync(
+        MethodDescriptor<ReqT, RespT> method, AsyncServerStreamingHandler<ReqT, RespT> handler) {
+      checkType(method, MethodDescriptor.Type.SERVER_STREAMING);
+      return add(new ServerMethod<>(method, null,
+          StreamHandlers.serverStreamingAsync(requireNonNull(handler, "handler"))));
+    }
+
+    /** Adds a client-streaming method whose handler reads its requests, blocking, and returns the response. */
+    public <ReqT extends MessageLite, RespT extends MessageLite> Builder clientStreaming(
+        MethodDescriptor<ReqT, RespT> method, ClientStreamingHandler<ReqT, RespT> handler) {
+      checkType(method, MethodDescriptor.Type.CLIENT_STREAMING);
+      return add(new ServerMethod<>(method, null, StreamHandlers.clientStreaming(requireNonNull(handler, "handler"))));
+    }
+
+    /** Adds a client-streaming method whose handler subscribes to its requests and returns a stage of the response. */
+    public <ReqT extends MessageLite, RespT extends MessageLite> Builder clientStreamingAsync(
+        MethodDescriptor<ReqT, RespT> method, AsyncClientStreamingHandler<ReqT, RespT> handler) {
+      checkType(method, MethodDescriptor.Type.CLIENT_STREAMING);
+      return add(new ServerMethod<>(method, null,
+          StreamHandlers.clientStreamingAsync(requireNonNull(handler, "handler"))));
+    }
+
+    /** Adds a bidirectional-streaming method whose handler reads and writes, blocking for flow control. */
+    public <ReqT extends MessageLite, RespT extends MessageLite> Builder bidiStreaming(
+        MethodDescriptor<ReqT, RespT> method, BidiStreamingHandler<ReqT, RespT> handler) {
+      checkType(method, MethodDescriptor.Type.BIDI_STREAMING);
+      return add(new ServerMethod<>(method, null, StreamHandlers.bidiStreaming(requireNonNull(handler, "handler"))));
+    }
+
+    /** Adds a bidirectional-streaming method whose handler maps a publisher of requests to one of responses. */
+    public <ReqT extends MessageLite, RespT extends MessageLite> Builder bidiStreamingAsync(
+        MethodDescriptor<ReqT, RespT> method, AsyncBidiStreamingHandler<ReqT, RespT> handler) {
+      checkType(method, MethodDescriptor.Type.BIDI_STREAMING);
+      return add(new ServerMethod<>(method, null,
+          StreamHandlers.bidiStreamingAsync(requireNonNull(handler, "handler"))));
+    }
+
+    private static void checkType(MethodDescriptor<?, ?> method, MethodDescriptor.Type type) {
+      requireNonNull(method, "method");
+      if (method.type() != type) {
+        throw new IllegalArgumentException("method: " + method + " is " + method.type() + " (expected: " + type
+            + "; add it with the builder method of its type)");
+      }
     }
 
     private Builder add(ServerMethod<?, ?> m) {

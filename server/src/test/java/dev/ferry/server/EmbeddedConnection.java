@@ -39,6 +39,16 @@ final class EmbeddedConnection implements AutoCloseable {
   static final MethodDescriptor<BytesValue, BytesValue> CLOSE =
       MethodDescriptor.of("t.S/Close", BytesValue.parser(), BytesValue.parser());
 
+  /** Server stream that sends nothing and never ends (its context goes to {@link #contexts}). */
+  static final MethodDescriptor<BytesValue, BytesValue> SILENT = MethodDescriptor.of("t.S/Silent",
+      MethodDescriptor.Type.SERVER_STREAMING, BytesValue.parser(), BytesValue.parser());
+  /** Client stream that reads nothing and never answers (its context goes to {@link #contexts}). */
+  static final MethodDescriptor<BytesValue, BytesValue> SINK = MethodDescriptor.of("t.S/Sink",
+      MethodDescriptor.Type.CLIENT_STREAMING, BytesValue.parser(), BytesValue.parser());
+
+  /** The stream window of the connection's server. */
+  static final int STREAM_WINDOW = 1000;
+
   final MockTicker ticker = Ticker.newMockTicker();
   final Queue<Runnable> handlerTasks = new ArrayDeque<>();
   final Queue<Runnable> listenerTasks = new ArrayDeque<>();
@@ -83,6 +93,20 @@ final class EmbeddedConnection implements AutoCloseable {
           contexts.add(context);
           return new java.util.concurrent.CompletableFuture<>();
         })
+        .serverStreamingAsync(SILENT, (request, context) -> {
+          contexts.add(context);
+          return subscriber -> subscriber.onSubscribe(new java.util.concurrent.Flow.Subscription() {
+            @Override
+            public void request(long n) {}
+
+            @Override
+            public void cancel() {}
+          });
+        })
+        .clientStreamingAsync(SINK, (requests, context) -> {
+          contexts.add(context);
+          return new java.util.concurrent.CompletableFuture<>();
+        })
         .unary(CLOSE, (request, context) -> {
           closeAsTheEventLoopWould();
           return request;
@@ -90,7 +114,8 @@ final class EmbeddedConnection implements AutoCloseable {
         .build();
     ServerRuntime runtime = new ServerRuntime(new MethodRegistry(Map.of("t.S", service), List.of()),
         options.onEventLoop() ? null : handlerTasks::add, listenerTasks::add, ticker, () -> 0.5, options.maxConcurrentCalls(),
-        nanos(options.maxIdle()), nanos(options.maxAge()), nanos(options.maxAgeGrace()), 0, ServerListeners.NONE);
+        nanos(options.maxIdle()), nanos(options.maxAge()), nanos(options.maxAgeGrace()), 0, STREAM_WINDOW,
+        ServerListeners.NONE);
     FrameDecoder decoder = new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE, Settings.DEFAULT_MAX_METADATA_SIZE, 0,
         memory);
     decoder.expectSettingsFirst(false);
@@ -149,6 +174,27 @@ final class EmbeddedConnection implements AutoCloseable {
     return new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body));
   }
 
+  /** The client's SETTINGS arrived, announcing {@code streamWindow} (0: no streaming). */
+  void handshake(int streamWindow) {
+    ch.pipeline().fireUserEventTriggered(new dev.ferry.internal.HandshakeCompleted(
+        Settings.builder().streamInitialWindow(streamWindow).build()));
+    ch.runPendingTasks();
+  }
+
+  /** A streaming call's REQUEST, with the flags of {@code method}'s kind and an idle timeout (0 = none). */
+  void streamRequest(MethodDescriptor<?, ?> method, int id, long timeoutMicros, long idleTimeoutMicros) {
+    byte[] header = RequestHeader.newBuilder().setMethod(method.fullName()).setTimeoutMicros(timeoutMicros)
+        .setIdleTimeoutMicros(idleTimeoutMicros).build().toByteArray();
+    send(new Frame(FrameType.REQUEST, dev.ferry.internal.StreamRules.requestFlags(method.type()), id, header.length,
+        Unpooled.buffer().writeBytes(header)));
+  }
+
+  /** A STREAM_MESSAGE of {@code size} bytes of message from the client. */
+  void streamMessage(int id, int size) {
+    send(new Frame(FrameType.STREAM_MESSAGE, 0, id, 0,
+        Unpooled.wrappedBuffer(BytesValue.of(ByteString.copyFrom(new byte[size])).toByteArray())));
+  }
+
   void request(int id, long timeoutMicros) {
     request(ECHO, id, timeoutMicros);
   }
@@ -174,7 +220,10 @@ final class EmbeddedConnection implements AutoCloseable {
     ch.runPendingTasks();
   }
 
-  /** Every frame written since the last look: request id to status for RESPONSEs, -1 to the last id for GOAWAY. */
+  /**
+   * Every frame written since the last look: request id to status for RESPONSEs, -1 to the last id for
+   * GOAWAY, -2 to the code for ERROR, -3 to the request id and increment for WINDOW_UPDATE.
+   */
   List<int[]> written() {
     List<int[]> out = new ArrayList<>();
     EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Integer.MAX_VALUE));
@@ -188,6 +237,10 @@ final class EmbeddedConnection implements AutoCloseable {
           out.add(new int[] {f.requestId(), h.getStatus()});
         } else if (f.type() == FrameType.GOAWAY) {
           out.add(new int[] {-1, (int) f.goAwayLastRequestId()});
+        } else if (f.type() == FrameType.ERROR) {
+          out.add(new int[] {-2, f.errorCode().value()});
+        } else if (f.type() == FrameType.WINDOW_UPDATE) {
+          out.add(new int[] {-3, f.requestId(), (int) f.windowIncrement()});
         }
       } catch (Exception e) {
         throw new AssertionError(e);

@@ -28,8 +28,9 @@ public interface GreeterFerryService {
 
   /**
    * Asynchronous server side of {@code ferry.golden.greeter.Greeter}: each method returns a stage that completes with the
-   * response, or exceptionally with a {@link dev.ferry.FerryException} for a status. Register with
-   * {@link GreeterFerryService#bindAsync}.
+   * response, or exceptionally with a {@link dev.ferry.FerryException} for a status; a streaming method takes
+   * and returns {@link java.util.concurrent.Flow.Publisher}s instead (a response publisher is pulled only as
+   * far as the client has room). Register with {@link GreeterFerryService#bindAsync}.
    */
   interface Async {
     /**

@@ -23,7 +23,7 @@ class GeneratedCodeLintTest {
     try (Stream<Path> files = Files.walk(Path.of("target/generated-sources/protobuf"))) {
       sources = files.filter(p -> p.getFileName().toString().matches(".*Ferry(Service|Stub)?\\.java")).toList();
     }
-    assertThat(sources).hasSize(12);
+    assertThat(sources).hasSize(15);
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     StringWriter diagnostics = new StringWriter();
     try (StandardJavaFileManager fm = javac.getStandardFileManager(null, null, null)) {

@@ -21,7 +21,10 @@ class GoldenFilesTest {
   private static final List<String> FILES = List.of(
       "dev/ferry/golden/greeter/GreeterFerry.java",
       "dev/ferry/golden/greeter/GreeterFerryService.java",
-      "dev/ferry/golden/greeter/GreeterFerryStub.java");
+      "dev/ferry/golden/greeter/GreeterFerryStub.java",
+      "dev/ferry/golden/streams/NumbersFerry.java",
+      "dev/ferry/golden/streams/NumbersFerryService.java",
+      "dev/ferry/golden/streams/NumbersFerryStub.java");
 
   @Test
   void generatedCodeMatchesTheGoldenCopy() throws IOException {
@@ -53,6 +56,9 @@ class GoldenFilesTest {
           "dev/ferry/golden/greeter/GreeterFerry.java",
           "dev/ferry/golden/greeter/GreeterFerryService.java",
           "dev/ferry/golden/greeter/GreeterFerryStub.java",
+          "dev/ferry/golden/streams/NumbersFerry.java",
+          "dev/ferry/golden/streams/NumbersFerryService.java",
+          "dev/ferry/golden/streams/NumbersFerryStub.java",
           "ferry/golden/nested/deep/NestingFerry.java",
           "ferry/golden/nested/deep/NestingFerryService.java",
           "ferry/golden/nested/deep/NestingFerryStub.java");

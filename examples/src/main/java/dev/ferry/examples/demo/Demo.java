@@ -6,6 +6,10 @@ import dev.ferry.Metadata;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.Response;
+import dev.ferry.StreamReader;
+import dev.ferry.StreamWriter;
+import dev.ferry.client.ClientStreamingCall;
+import dev.ferry.examples.kvstore.Change;
 import dev.ferry.examples.kvstore.DeleteRequest;
 import dev.ferry.examples.kvstore.DeleteResponse;
 import dev.ferry.examples.kvstore.Entry;
@@ -17,6 +21,8 @@ import dev.ferry.examples.kvstore.KvStoreFerryService;
 import dev.ferry.examples.kvstore.KvStoreFerryStub;
 import dev.ferry.examples.kvstore.ListRequest;
 import dev.ferry.examples.kvstore.ListResponse;
+import dev.ferry.examples.kvstore.LoadResponse;
+import dev.ferry.examples.kvstore.WatchRequest;
 import dev.ferry.examples.kvstore.PutRequest;
 import dev.ferry.examples.kvstore.PutResponse;
 import dev.ferry.server.CallContext;
@@ -97,6 +103,26 @@ public final class Demo {
         token = list.getNextPageToken();
       } while (!token.isEmpty());
       expect(page == 3, "three pages");
+
+      say("Watch veg/ (a server stream) while loading three vegetables in one call (a client stream):");
+      // [demo-streams]
+      kv.put(PutRequest.newBuilder().setKey("veg/beet").setValue(ByteString.copyFromUtf8("red")).build());
+      try (StreamReader<Change> watch = kv.watch(WatchRequest.newBuilder().setPrefix("veg/").build())) {
+        // The watch starts with what is there: once it is read, the watch sees every later change.
+        expect(watch.next().getKey().equals("veg/beet"), "the watch starts with veg/beet");
+        ClientStreamingCall<Entry, LoadResponse> load = kv.load();
+        for (String veg : List.of("carrot", "leek", "pea")) {
+          load.write(Entry.newBuilder().setKey("veg/" + veg).setValue(ByteString.copyFromUtf8("green")).build());
+        }
+        detail("loaded %d entries in one call", load.awaitResponse().getLoaded());
+        List<String> seen = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+          seen.add(watch.next().getKey());
+        }
+        detail("the watch saw: %s", String.join(", ", seen));
+        expect(seen.equals(List.of("veg/carrot", "veg/leek", "veg/pea")), "the loaded keys, in order");
+      } // closing the reader cancels the watch
+      // [demo-streams]
 
       say("Get a key that does not exist:");
       expectFailure(() -> kv.get(GetRequest.newBuilder().setKey("fruit/zucchini").build()), "NOT_FOUND");
@@ -203,6 +229,16 @@ public final class Demo {
     @Override
     public ListResponse list(ListRequest request, CallContext context) throws Exception {
       return delegate.list(request, context);
+    }
+
+    @Override
+    public void watch(WatchRequest request, StreamWriter<Change> changes, CallContext context) throws Exception {
+      delegate.watch(request, changes, context);
+    }
+
+    @Override
+    public LoadResponse load(StreamReader<Entry> entries, CallContext context) throws Exception {
+      return delegate.load(entries, context);
     }
   }
 }

@@ -1,0 +1,272 @@
+package dev.ferry.internal;
+
+import com.google.protobuf.MessageLite;
+import dev.ferry.FerryException;
+import dev.ferry.StatusCode;
+import dev.ferry.StreamWriter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The sending half of one streaming call, on either side: the credit the peer granted, the
+ * {@link StreamWriter} the application writes with, and the frames queued for the connection.
+ *
+ * <p>A message may go while the credit is above 0; it costs its frame's length and may take the
+ * credit below 0 (PROTOCOL.md 7.12.4). {@link #write} waits for credit, {@link #trySend} does not. The
+ * credit is taken and the frame queued under one lock, so that the order of the queue is the order of
+ * the writes, and END_STREAM always follows the last message.
+ *
+ * <p>Until the call is on the wire ({@link #attach}: a client's REQUEST written, a server's call
+ * admitted) there is no credit and nowhere to send to: writers wait.
+ *
+ * <p>Threads: any. State is guarded by {@code this}; {@link #grant} and {@link #attach} come from the
+ * connection's event loop, writes from the application's threads. Listeners run outside the lock.
+ *
+ * @param <T> the message type
+ */
+public final class OutboundStream<T extends MessageLite> implements StreamWriter<T> {
+  /** What the call does about events of its sending half. */
+  public interface Owner {
+    /** The application closed the writer without {@code complete()}: the call should end (CANCEL, or CANCELLED). */
+    void abandoned(FerryException why);
+
+    /** A message was too large for the peer: the call should end with {@code error}. */
+    void tooLarge(FerryException error);
+
+    /** A message was queued (for idle timeouts). */
+    void sent();
+  }
+
+  private final Owner owner;
+  private final boolean halfCloses; // a client: complete() sends END_STREAM
+  // guarded by this
+  private StreamLink link;
+  private long credit;
+  private int maxFrameSize = Integer.MAX_VALUE;
+  private boolean completed;
+  private boolean closed;
+  private FerryException ended;
+  private List<Runnable> listeners;
+
+  /**
+   * @param halfCloses whether {@link #complete()} sends END_STREAM (a client) or only stops the writes
+   *     (a server, whose handler's return ends the call)
+   */
+  public OutboundStream(Owner owner, boolean halfCloses) {
+    this.owner = owner;
+    this.halfCloses = halfCloses;
+  }
+
+  // ---- the connection ----
+
+  /**
+   * The call is on the wire: frames go to {@code link}, with {@code initialCredit} (the peer's stream
+   * window) and messages of at most {@code maxFrameSize} bytes (the peer's MAX_FRAME_SIZE) framed. Any
+   * thread; once.
+   */
+  public void attach(StreamLink link, long initialCredit, int maxFrameSize) {
+    List<Runnable> wake;
+    synchronized (this) {
+      if (this.link != null) {
+        return;
+      }
+      this.link = link;
+      this.credit = initialCredit;
+      this.maxFrameSize = maxFrameSize;
+      if (completed && halfCloses && ended == null) {
+        queueEndOfStream();
+      }
+      wake = wakeWriters();
+    }
+    run(wake);
+  }
+
+  /**
+   * A WINDOW_UPDATE for this stream arrived. Event loop.
+   *
+   * @throws ProtocolException FLOW_CONTROL_ERROR if the credit would exceed 2^31-1
+   */
+  public void grant(long increment, int requestId) {
+    List<Runnable> wake;
+    synchronized (this) {
+      credit = FlowControl.afterGrant(credit, increment, requestId);
+      wake = wakeWriters();
+    }
+    run(wake);
+  }
+
+  /** The call has ended: writes from now on throw {@code why}, and waiting writers wake with it. Any thread. */
+  public void end(FerryException why) {
+    List<Runnable> wake;
+    synchronized (this) {
+      if (ended != null) {
+        return;
+      }
+      ended = why;
+      wake = wakeWriters();
+    }
+    run(wake);
+  }
+
+  /** Whether the call has ended, or the writer was completed or closed: nothing more can be written. */
+  public synchronized boolean isFinished() {
+    return ended != null || completed || closed;
+  }
+
+  /** The credit now (may be negative). For tests. */
+  public synchronized long credit() {
+    return credit;
+  }
+
+  // ---- StreamWriter ----
+
+  @Override
+  public void write(T message) {
+    send(message, true);
+  }
+
+  @Override
+  public boolean trySend(T message) {
+    return send(message, false);
+  }
+
+  private boolean send(T message, boolean wait) {
+    int cost = FlowControl.cost(message.getSerializedSize()); // outside the lock: it may serialise sizes
+    boolean interrupted = false;
+    FerryException tooLarge = null;
+    synchronized (this) {
+      checkWritable();
+      while ((link == null || credit <= 0) && ended == null) {
+        if (!wait) {
+          return false;
+        }
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+          break;
+        }
+      }
+      if (!interrupted) {
+        checkWritable();
+        if (cost > maxFrameSize) {
+          tooLarge = new FerryException(StatusCode.RESOURCE_EXHAUSTED, "stream message of " + cost
+              + " bytes (frame header included) exceeds the peer's MAX_FRAME_SIZE of " + maxFrameSize + " bytes");
+        } else {
+          credit -= cost;
+          link.enqueue(new StreamFrame(link, link.requestId(), 0, message));
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+      FerryException cancelled = new FerryException(StatusCode.CANCELLED,
+          "interrupted while waiting for stream credit; the stream is cancelled");
+      owner.abandoned(cancelled);
+      throw cancelled;
+    }
+    if (tooLarge != null) {
+      owner.tooLarge(tooLarge);
+      throw tooLarge;
+    }
+    owner.sent();
+    return true;
+  }
+
+  private void checkWritable() {
+    if (ended != null) {
+      throw forCaller(ended);
+    }
+    if (completed || closed) {
+      throw new IllegalStateException("the stream writer was " + (closed ? "closed" : "completed")
+          + " (expected: no write after complete() or close())");
+    }
+  }
+
+  @Override
+  public synchronized boolean isWritable() {
+    return link != null && credit > 0 && ended == null && !completed && !closed;
+  }
+
+  @Override
+  public void onWritable(Runnable listener) {
+    synchronized (this) {
+      if (ended == null && !completed && !closed && !(link != null && credit > 0)) {
+        if (listeners == null) {
+          listeners = new ArrayList<>(2);
+        }
+        listeners.add(listener);
+        return;
+      }
+    }
+    listener.run();
+  }
+
+  @Override
+  public void complete() {
+    synchronized (this) {
+      if (completed || closed || ended != null) {
+        return;
+      }
+      completed = true;
+      if (halfCloses && link != null) {
+        queueEndOfStream();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (completed || ended != null) {
+        return;
+      }
+    }
+    owner.abandoned(new FerryException(StatusCode.CANCELLED,
+        "the stream writer was closed without complete(); the stream is cancelled"));
+  }
+
+  /** Whether {@link #complete()} was called. */
+  public synchronized boolean isCompleted() {
+    return completed;
+  }
+
+  private void queueEndOfStream() {
+    StreamLink l = link;
+    l.enqueue(() -> {
+      if (l.isOpen()) {
+        l.write(Frame.endOfStream(l.requestId()));
+      }
+    });
+  }
+
+  /** Wakes blocked writers; returns the listeners to run (outside the lock) if writing is possible or over. */
+  private List<Runnable> wakeWriters() {
+    if (ended == null && !(link != null && credit > 0)) {
+      return null;
+    }
+    notifyAll();
+    List<Runnable> wake = listeners;
+    listeners = null;
+    return wake;
+  }
+
+  private static void run(List<Runnable> listeners) {
+    if (listeners != null) {
+      for (Runnable r : listeners) {
+        r.run();
+      }
+    }
+  }
+
+  private static FerryException forCaller(FerryException failure) {
+    if (failure.getClass() != FerryException.class) {
+      return failure;
+    }
+    return new FerryException(failure.code(), failure.description(), failure.trailers(), failure);
+  }
+}

@@ -1,0 +1,26 @@
+package dev.ferry.internal;
+
+/**
+ * A streaming call's way to its connection, as the stream halves ({@link InboundStream},
+ * {@link OutboundStream}) use it: a write queue for commands from any thread, and, on the event loop,
+ * whether the call still takes frames and a write to the channel. Each side's call implements it.
+ */
+public interface StreamLink {
+  /** Queues {@code command} to run on the connection's event loop, in order with the connection's writes. Any thread. */
+  void enqueue(Runnable command);
+
+  /**
+   * Whether the call is still in flight on the connection, so that its frames are still meaningful to
+   * the peer. Event loop.
+   */
+  boolean isOpen();
+
+  /** Writes {@code frame} to the channel without flushing (the write queue flushes its batch). Event loop. */
+  void write(Object frame);
+
+  /** A message of this call could not be encoded; the call should end with INTERNAL. Event loop. */
+  void encodeFailed(Throwable cause);
+
+  /** The request id of the call on its connection. */
+  int requestId();
+}
