@@ -81,6 +81,9 @@ final class ConnectionLimiter {
         ctx.close();
       }
     });
+    // Counted from the refusal, not from its sending: a TLS peer that never finishes its handshake is
+    // closed as soon as one that reads nothing.
+    ch.eventLoop().schedule(() -> ch.close(), REFUSED_LINGER_MILLIS, TimeUnit.MILLISECONDS);
     SslHandler tls = ch.pipeline().get(SslHandler.class);
     if (tls == null || tls.handshakeFuture().isDone()) {
       sendRefusal(ch, reason);
@@ -102,6 +105,5 @@ final class ConnectionLimiter {
         ch.close();
       }
     });
-    ch.eventLoop().schedule(() -> ch.close(), REFUSED_LINGER_MILLIS, TimeUnit.MILLISECONDS);
   }
 }
