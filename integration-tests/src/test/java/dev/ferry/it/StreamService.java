@@ -42,6 +42,9 @@ final class StreamService {
   /** Client stream that reads nothing until {@link #release} is counted down, then sums. */
   static final MethodDescriptor<BytesValue, Int64Value> SLOW_SINK = MethodDescriptor.of(NAME + "/SlowSink",
       MethodDescriptor.Type.CLIENT_STREAMING, BytesValue.parser(), Int64Value.parser());
+  /** Client stream, Flow style: never reads its requests and never answers (contexts recorded). */
+  static final MethodDescriptor<BytesValue, Int64Value> HOARD = MethodDescriptor.of(NAME + "/Hoard",
+      MethodDescriptor.Type.CLIENT_STREAMING, BytesValue.parser(), Int64Value.parser());
   /** Bidi: echoes each message. */
   static final MethodDescriptor<BytesValue, BytesValue> ECHO = MethodDescriptor.of(NAME + "/Echo",
       MethodDescriptor.Type.BIDI_STREAMING, BytesValue.parser(), BytesValue.parser());
@@ -126,6 +129,10 @@ final class StreamService {
             }
           });
           return result;
+        })
+        .clientStreamingAsync(HOARD, (requests, ctx) -> {
+          contexts.add(ctx);
+          return new java.util.concurrent.CompletableFuture<>();
         })
         .clientStreaming(SLOW_SINK, (requests, ctx) -> {
           contexts.add(ctx);

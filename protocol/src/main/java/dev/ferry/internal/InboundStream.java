@@ -18,7 +18,10 @@ import java.util.function.Consumer;
  *
  * <p>Memory: the peer may send only while it has credit, so the queue holds at most the window plus
  * one message. Messages are parsed on arrival (on the event loop) and the frame is released at once:
- * the queue holds message objects, no buffers, so a reader that is abandoned leaks nothing.
+ * the queue holds message objects, no buffers, so a reader that is abandoned leaks nothing. What the
+ * queue holds is reported to the {@link StreamLink} ({@link StreamLink#queued}, {@link
+ * StreamLink#dequeued}), each message by its frame's length, so that a server can count it in its
+ * memory budget.
  *
  * <p>End: the stream ends normally ({@link #end}: the peer's END_STREAM, or a client's call answered
  * OK), fails after the messages already queued ({@link #fail}: an error status, a deadline, a lost
@@ -101,6 +104,7 @@ public final class InboundStream<T> implements StreamReader<T> {
         if (closed) {
           grant = giveBack(cost); // a server's reader gave up: the credit goes straight back
         } else if (!ended && failure == null) {
+          link.queued(cost);
           queue.add(message);
           queue.add(cost);
         } // else the call is over on this side: the message crossed its end, and is dropped
@@ -148,8 +152,9 @@ public final class InboundStream<T> implements StreamReader<T> {
   /** This side gave up: what is queued is dropped, and the reader sees {@code error} at once. */
   public void abort(FerryException error) {
     Runnable notify;
+    int dropped;
     synchronized (this) {
-      queue.clear();
+      dropped = drain();
       if (ended || failure != null) {
         notify = wakeReaders();
       } else {
@@ -158,7 +163,26 @@ public final class InboundStream<T> implements StreamReader<T> {
         notify = wakeReaders();
       }
     }
+    dequeued(dropped);
     run(notify);
+  }
+
+  /** Empties the queue; returns the cost of the messages it held. Under the lock. */
+  private int drain() {
+    int cost = 0;
+    for (Object o; (o = queue.poll()) != null; ) {
+      if (o instanceof Integer) {
+        cost += (Integer) o;
+      }
+    }
+    return cost;
+  }
+
+  private void dequeued(int cost) {
+    StreamLink l = link;
+    if (cost > 0 && l != null) {
+      l.dequeued(cost);
+    }
   }
 
   private Runnable wakeReaders() {
@@ -244,13 +268,16 @@ public final class InboundStream<T> implements StreamReader<T> {
   private T take() {
     T message;
     long grant = 0;
+    int cost;
     synchronized (this) {
       message = (T) queue.poll();
       if (message == null) {
         return null;
       }
-      grant = giveBack((Integer) queue.poll());
+      cost = (Integer) queue.poll();
+      grant = giveBack(cost);
     }
+    dequeued(cost);
     sendGrant(grant);
     return message;
   }
@@ -287,28 +314,27 @@ public final class InboundStream<T> implements StreamReader<T> {
   @Override
   public void close() {
     long grant = 0;
+    int dropped;
+    boolean over;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
-      if (ended || failure != null) {
-        queue.clear(); // read to the end, or failed: nothing to give up
-        return;
-      }
-      if (onClose == null) {
+      over = ended || failure != null; // read to the end, or failed: nothing to give up
+      dropped = drain();
+      if (!over && onClose == null) {
         // A server's reader: the handler wants no more, but the client must not be stuck, so what is
         // queued and whatever still arrives is given back at once.
-        for (Object o; (o = queue.poll()) != null; ) {
-          if (o instanceof Integer) {
-            grant += (Integer) o;
-          }
-        }
-        grant = peerEnded ? 0 : grant + ungranted;
+        grant = peerEnded ? 0 : dropped + ungranted;
         ungranted = 0;
         failure = new FerryException(StatusCode.CANCELLED, "the stream reader was closed");
         notifyAll();
       }
+    }
+    dequeued(dropped);
+    if (over) {
+      return;
     }
     if (onClose != null) {
       giveUp(new FerryException(StatusCode.CANCELLED, "the stream reader was closed before the end; call cancelled"));

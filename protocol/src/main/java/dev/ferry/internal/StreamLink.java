@@ -23,4 +23,14 @@ public interface StreamLink {
 
   /** The request id of the call on its connection. */
   int requestId();
+
+  /**
+   * {@code bytes} of received messages (their frames' lengths) now wait in the stream's queue for the
+   * application. A server counts them in its memory budget; by default nothing is counted. Any thread,
+   * called while the stream's lock is held: it must not block or call back into the stream.
+   */
+  default void queued(int bytes) {}
+
+  /** {@code bytes} counted by {@link #queued} left the queue (taken, or dropped). Any thread, no lock held. */
+  default void dequeued(int bytes) {}
 }

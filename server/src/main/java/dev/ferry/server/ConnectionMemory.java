@@ -2,6 +2,7 @@ package dev.ferry.server;
 
 import dev.ferry.internal.InboundBudget;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One connection's share of the server's {@link MemoryBudget}.
@@ -12,6 +13,13 @@ import java.util.concurrent.atomic.AtomicLong;
  *       the decoder waits (reading paused) until its own requests are taken by handlers, so one client
  *       cannot take the server's budget. Up to {@link #SMALL_FRAMES_ALLOWANCE} it never waits for the
  *       server either; beyond that the frame waits until the server has room.
+ *   <li><b>Stream messages</b>: messages of client streams received and not yet taken by their
+ *       handlers ({@link #holdStream}). Each stream holds at most its window (plus one message), and a
+ *       stalled stream never pauses the connection's reads by itself; but they count in the server's
+ *       budget, and a connection holding more than {@link #SMALL_FRAMES_ALLOWANCE} of frames and stream
+ *       messages together reads its next frame only when the server has room for it. So however many
+ *       streams clients open, what their handlers have not read stays within the budget (plus each
+ *       connection's allowance).
  *   <li><b>Outbound</b>: a response that keeps the connection's unsent bytes within its write buffer
  *       high-water mark is always encoded; a larger one only if the server has room, else it is
  *       refused. (While more than the high-water mark waits, responses are not encoded at all: see
@@ -29,8 +37,11 @@ final class ConnectionMemory implements InboundBudget {
   private final long inboundLimit;
   private final Object peer;
   private final AtomicLong inbound = new AtomicLong();
+  private final AtomicLong streams = new AtomicLong(); // stream messages waiting for their handlers
   private volatile Runnable waitingForOwnRoom; // the decoder, while this connection holds too much
-  private volatile MemoryBudget.Waiter serverWaiter; // the decoder, while the server has no room
+  // The decoder, while the server has no room; whoever takes it out (the decoder, a stream's release,
+  // close) cancels it.
+  private final AtomicReference<MemoryBudget.Waiter> serverWaiter = new AtomicReference<>();
 
   /**
    * @param inboundLimit the most this connection may hold of frames received and requests not yet
@@ -45,6 +56,9 @@ final class ConnectionMemory implements InboundBudget {
 
   @Override
   public boolean tryReserve(int bytes, Runnable onRoom) {
+    if (serverWaiter.get() != null) {
+      cancelServerWaiter(); // woken early (a stream's messages were read): it asks afresh below
+    }
     long held = inbound.get();
     if (held > 0 && held + bytes > inboundLimit) {
       waitingForOwnRoom = onRoom;
@@ -54,15 +68,21 @@ final class ConnectionMemory implements InboundBudget {
       }
       waitingForOwnRoom = null;
     }
-    if (held + bytes <= SMALL_FRAMES_ALLOWANCE) {
+    if (held + streams.get() + bytes <= SMALL_FRAMES_ALLOWANCE) {
       server.forceReserve(bytes);
     } else {
       MemoryBudget.Waiter w = new MemoryBudget.Waiter(bytes, onRoom);
       if (!server.tryReserveOrWait(w)) {
-        serverWaiter = w;
-        server.exhausted("reading from " + peer + " paused until there is room for its frame of " + bytes
-            + " bytes");
-        return false;
+        serverWaiter.set(w);
+        // Stream messages taken before the registration saw no one to wake: look again.
+        if (held + streams.get() + bytes <= SMALL_FRAMES_ALLOWANCE && serverWaiter.compareAndSet(w, null)) {
+          server.cancel(w);
+          server.forceReserve(bytes);
+        } else {
+          server.exhausted("reading from " + peer + " paused until there is room for its frame of " + bytes
+              + " bytes");
+          return false;
+        }
       }
     }
     inbound.addAndGet(bytes);
@@ -87,6 +107,38 @@ final class ConnectionMemory implements InboundBudget {
   void hold(int bytes) {
     inbound.addAndGet(bytes);
     server.forceReserve(bytes);
+  }
+
+  /**
+   * A message of a client stream ({@code bytes}: its frame's length) waits for its handler: it holds the
+   * memory its frame was reserved with, from before the decoder gives that back.
+   */
+  void holdStream(int bytes) {
+    streams.addAndGet(bytes);
+    server.forceReserve(bytes);
+  }
+
+  /**
+   * A stream message held with {@link #holdStream} was taken or dropped. If this connection's reads wait
+   * for the server's room only because its streams held more than the allowance, they may go on now.
+   */
+  void releaseStream(int bytes) {
+    streams.addAndGet(-bytes);
+    server.release(bytes);
+    if (serverWaiter.get() != null) {
+      MemoryBudget.Waiter w = cancelServerWaiter();
+      if (w != null) {
+        w.onRoom.run(); // the decoder asks again, and may now fit in the allowance
+      }
+    }
+  }
+
+  private MemoryBudget.Waiter cancelServerWaiter() {
+    MemoryBudget.Waiter w = serverWaiter.getAndSet(null);
+    if (w != null) {
+      server.cancel(w);
+    }
+    return w;
   }
 
   /**
@@ -117,16 +169,17 @@ final class ConnectionMemory implements InboundBudget {
 
   /** The connection closed: it waits for nothing any more. */
   void close() {
-    MemoryBudget.Waiter w = serverWaiter;
-    if (w != null) {
-      serverWaiter = null;
-      server.cancel(w);
-    }
+    cancelServerWaiter();
     waitingForOwnRoom = null;
   }
 
   /** For tests: inbound bytes held (frames being received, requests not yet parsed). */
   long inboundHeld() {
     return inbound.get();
+  }
+
+  /** For tests: bytes of stream messages waiting for their handlers. */
+  long streamsHeld() {
+    return streams.get();
   }
 }

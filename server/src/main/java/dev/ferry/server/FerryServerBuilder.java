@@ -299,9 +299,10 @@ public final class FerryServerBuilder {
   /**
    * The stream window: how many bytes of a streaming call's messages a client may have sent that its
    * handler has not yet read (plus one message); default 1 MiB. It bounds what the server holds per
-   * stream, and how fast one stream goes over a slow link (about one window per round trip). Memory
-   * for streams is bounded by it, not taken from the {@linkplain #memoryBudget memory budget}: a handler
-   * that reads slowly stalls its own stream, never its connection.
+   * stream, and how fast one stream goes over a slow link (about one window per round trip). A handler
+   * that reads slowly stalls its own stream, never its connection by itself; what all streams hold is
+   * also counted in the {@linkplain #memoryBudget memory budget}, which bounds it however many streams
+   * clients open.
    */
   public FerryServerBuilder streamWindow(int bytes) {
     if (bytes < 1) {
@@ -373,7 +374,8 @@ public final class FerryServerBuilder {
 
   /**
    * Memory the server may use, over all connections, for frames being received (each whole frame is
-   * reserved once its 16-byte header has arrived), requests waiting for a handler, and responses
+   * reserved once its 16-byte header has arrived), requests waiting for a handler, messages of client
+   * streams not yet read by their handlers (each counted by its frame's length), and responses
    * encoded and not yet written to their sockets. When it runs out, a connection whose next frame does
    * not fit stops being read until memory is freed (its waiting time does not count against
    * {@link #frameReadTimeout} or the heartbeat timeout), and a response that does not fit is replaced
@@ -382,6 +384,9 @@ public final class FerryServerBuilder {
    * requests not yet handed to their handlers, and responses wait (unencoded) while more than
    * {@link #writeBufferHighWaterMark} bytes wait to be sent on it; what each connection holds of small
    * messages (up to 64 KiB received, up to its high-water mark to send) is counted but never refused.
+   * Stream messages do not count against a connection's {@code maxFrameSize}, so a stalled stream
+   * never pauses its connection while the server has room; but a connection whose streams hold more
+   * than 64 KiB reads its next frame only when the server has room for it.
    *
    * <p>Default: {@link #DEFAULT_MEMORY_BUDGET_SHARE} of the JVM's maximum direct memory, and at least
    * {@code maxFrameSize}. Must be at least {@code maxFrameSize} (checked by {@link #build()}).

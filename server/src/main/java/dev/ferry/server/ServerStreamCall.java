@@ -27,9 +27,10 @@ import java.util.concurrent.TimeUnit;
  * failure, CANCEL, the deadline or idle timeout, connection loss) ends its streams too, waking a
  * handler blocked on either. Frames of a call that has left the connection's map are not written.
  *
- * <p>Memory: the client's messages are held in the request stream only, bounded by this server's
- * stream window (plus one message); they are not taken from the memory budget, so that a handler that
- * reads slowly stalls its own stream and nothing else of the connection.
+ * <p>Memory: the client's messages are held in the request stream, bounded by this server's stream
+ * window (plus one message), and counted in the connection's {@link ConnectionMemory} until the handler
+ * takes them: a handler that reads slowly stalls its own stream, not the connection, while the server's
+ * memory budget still bounds what all streams together hold.
  *
  * <p>Threads: frames arrive and timers run on the connection's event loop; the handler reads and
  * writes on its own thread; the streams are thread-safe.
@@ -232,5 +233,15 @@ final class ServerStreamCall<ReqT extends MessageLite, RespT extends MessageLite
   @Override
   public int requestId() {
     return id;
+  }
+
+  @Override
+  public void queued(int bytes) {
+    connection.memory().holdStream(bytes);
+  }
+
+  @Override
+  public void dequeued(int bytes) {
+    connection.memory().releaseStream(bytes);
   }
 }

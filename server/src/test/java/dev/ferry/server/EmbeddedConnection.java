@@ -42,7 +42,10 @@ final class EmbeddedConnection implements AutoCloseable {
   /** Server stream that sends nothing and never ends (its context goes to {@link #contexts}). */
   static final MethodDescriptor<BytesValue, BytesValue> SILENT = MethodDescriptor.of("t.S/Silent",
       MethodDescriptor.Type.SERVER_STREAMING, BytesValue.parser(), BytesValue.parser());
-  /** Client stream that reads nothing and never answers (its context goes to {@link #contexts}). */
+  /**
+   * Client stream that reads nothing by itself and never answers (its context goes to {@link #contexts},
+   * its requests to {@link #sinks}).
+   */
   static final MethodDescriptor<BytesValue, BytesValue> SINK = MethodDescriptor.of("t.S/Sink",
       MethodDescriptor.Type.CLIENT_STREAMING, BytesValue.parser(), BytesValue.parser());
 
@@ -55,6 +58,8 @@ final class EmbeddedConnection implements AutoCloseable {
   final MemoryBudget budget = new MemoryBudget(1 << 20);
   final List<Integer> handled = new ArrayList<>();
   final List<CallContext> contexts = new ArrayList<>();
+  /** The request publisher of each {@link #SINK} call, in order: a test may read them. */
+  final List<java.util.concurrent.Flow.Publisher<BytesValue>> sinks = new ArrayList<>();
   final ConnectionMemory memory = new ConnectionMemory(budget, Settings.DEFAULT_MAX_FRAME_SIZE, "test");
   final ServerConnectionHandler handler;
   final EmbeddedChannel ch;
@@ -105,6 +110,7 @@ final class EmbeddedConnection implements AutoCloseable {
         })
         .clientStreamingAsync(SINK, (requests, context) -> {
           contexts.add(context);
+          sinks.add(requests);
           return new java.util.concurrent.CompletableFuture<>();
         })
         .unary(CLOSE, (request, context) -> {
