@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -58,6 +59,7 @@ public final class FerryServer implements AutoCloseable {
   private final ServerChannelInitializer initializer;
   private final ExecutorService ownedExecutor;
   private final ExecutorService cancelListenerPool; // null in direct mode
+  private final ExecutorService ownedBlockingStreamPool; // null if the builder was given one
   private final Set<ServerConnectionHandler> connections = ConcurrentHashMap.newKeySet();
   private final CountDownLatch terminated = new CountDownLatch(1);
   private final Object lock = new Object();
@@ -110,8 +112,19 @@ public final class FerryServer implements AutoCloseable {
       listeners.allowCoreThreadTimeOut(true);
       this.cancelListenerPool = listeners;
     }
+    Executor blockingStreams = b.blockingStreamExecutor;
+    if (blockingStreams == null) {
+      // A thread per running blocking stream, made on demand; beyond the cap the call is refused
+      // (RESOURCE_EXHAUSTED), as the handler executor refuses calls beyond its queue.
+      ThreadPoolExecutor pool = new ThreadPoolExecutor(0, FerryServerBuilder.DEFAULT_MAX_BLOCKING_STREAMS, 60,
+          TimeUnit.SECONDS, new SynchronousQueue<>(), new DefaultThreadFactory("ferry-stream-handler", true));
+      this.ownedBlockingStreamPool = pool;
+      blockingStreams = pool;
+    } else {
+      this.ownedBlockingStreamPool = null;
+    }
     this.runtime = new ServerRuntime(new MethodRegistry(Map.copyOf(b.services), List.copyOf(b.interceptors)),
-        executor, executor == null ? null : b.cancelListenerExecutor != null ? b.cancelListenerExecutor
+        executor, blockingStreams, executor == null ? null : b.cancelListenerExecutor != null ? b.cancelListenerExecutor
             : cancelListenerPool, b.ticker,
         b.random, b.maxConcurrentCallsPerConnection,
         nanos(b.maxConnectionIdle), nanos(b.maxConnectionAge), nanos(b.maxConnectionAgeGrace),
@@ -351,6 +364,9 @@ public final class FerryServer implements AutoCloseable {
     }
     if (cancelListenerPool != null) {
       cancelListenerPool.shutdown(); // listeners already queued still run
+    }
+    if (ownedBlockingStreamPool != null) {
+      ownedBlockingStreamPool.shutdown();
     }
     log.info("Ferry server on {} terminated", boundAddress);
     terminated.countDown();

@@ -39,6 +39,11 @@ public final class FerryServerBuilder {
   public static final Duration DEFAULT_FRAME_READ_TIMEOUT = Duration.ofSeconds(30);
   /** Default per-connection write buffer above which the server stops reading from it: 256 KiB. */
   public static final int DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 256 * 1024;
+  /**
+   * Threads of the default {@linkplain #blockingStreamExecutor blocking-stream executor}, server-wide:
+   * 1,024. A blocking streaming call beyond them is refused with RESOURCE_EXHAUSTED.
+   */
+  public static final int DEFAULT_MAX_BLOCKING_STREAMS = 1024;
   /** Calls the default handler executor holds waiting for a thread, server-wide: 100,000. */
   public static final int DEFAULT_EXECUTOR_QUEUE_CAPACITY = 100_000;
   /**
@@ -57,6 +62,7 @@ public final class FerryServerBuilder {
   final List<ServerListener> listeners = new ArrayList<>();
   Executor executor;
   boolean directExecutor;
+  Executor blockingStreamExecutor;
   int maxFrameSize = Settings.DEFAULT_MAX_FRAME_SIZE;
   int maxMetadataSize = Settings.DEFAULT_MAX_METADATA_SIZE;
   int streamWindow = Settings.DEFAULT_STREAM_WINDOW;
@@ -253,11 +259,32 @@ public final class FerryServerBuilder {
    * Runs handlers on {@code executor} (owned by the caller: the server does not shut it down). A call
    * the executor rejects is answered with RESOURCE_EXHAUSTED. Default: a pool of max(8, 2 x cores)
    * daemon threads owned by the server, whose queue holds at most
-   * {@value #DEFAULT_EXECUTOR_QUEUE_CAPACITY} calls waiting for a thread.
+   * {@value #DEFAULT_EXECUTOR_QUEUE_CAPACITY} calls waiting for a thread. Blocking streaming handlers run
+   * on the {@linkplain #blockingStreamExecutor blocking-stream executor} instead.
    */
   public FerryServerBuilder executor(Executor executor) {
     this.executor = requireNonNull(executor, "executor");
     this.directExecutor = false;
+    return this;
+  }
+
+  /**
+   * Runs the blocking streaming handlers ({@code serverStreaming}, {@code clientStreaming} and {@code
+   * bidiStreaming} of {@link ServiceDefinition.Builder}) on {@code executor}, owned by the caller. Such a
+   * handler holds its thread for its stream's whole life, also while the stream waits for credit or for
+   * the client's next message, so these handlers do not run on the {@linkplain #executor handler
+   * executor}: a few stalled streams would otherwise take the threads every unary call needs. Whatever
+   * the handler executor, direct mode included (a blocking stream on an event loop would wait for
+   * frames only that event loop can read).
+   *
+   * <p>Default: a pool owned by the server that starts a daemon thread per running stream as needed,
+   * keeps an idle one for 60 s, and has at most {@value #DEFAULT_MAX_BLOCKING_STREAMS} threads; a
+   * blocking streaming call beyond them is refused with RESOURCE_EXHAUSTED. On Java 21 and later,
+   * {@code Executors.newVirtualThreadPerTaskExecutor()} is a good choice for many long streams. The
+   * Flow-style ({@code ...Async}) streaming handlers return at once and run on the handler executor.
+   */
+  public FerryServerBuilder blockingStreamExecutor(Executor executor) {
+    this.blockingStreamExecutor = requireNonNull(executor, "executor");
     return this;
   }
 

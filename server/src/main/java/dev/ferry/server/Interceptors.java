@@ -21,7 +21,7 @@ final class Interceptors {
       AsyncUnaryHandler<ReqT, RespT> next = chain;
       chain = (request, ctx) -> interceptor.interceptCall(request, ctx, r -> proceed(next, r, ctx));
     }
-    return new ServerMethod<>(method.descriptor, null, chain);
+    return new ServerMethod<>(method.descriptor, null, chain, method.blockingStream);
   }
 
   private static <ReqT, RespT> CompletionStage<RespT> proceed(AsyncUnaryHandler<ReqT, RespT> next, ReqT request,

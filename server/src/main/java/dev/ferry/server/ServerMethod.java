@@ -12,12 +12,23 @@ final class ServerMethod<ReqT extends MessageLite, RespT extends MessageLite> {
   final AsyncUnaryHandler<ReqT, RespT> asyncHandler;
   /** Whether the method streams either way: its calls are {@link ServerStreamCall}s. */
   final boolean streaming;
+  /**
+   * Whether its handler blocks for its stream's whole life (the blocking streaming styles): it runs on
+   * the server's blocking-stream executor, not the handler executor.
+   */
+  final boolean blockingStream;
 
   ServerMethod(MethodDescriptor<ReqT, RespT> descriptor, UnaryHandler<ReqT, RespT> handler,
       AsyncUnaryHandler<ReqT, RespT> asyncHandler) {
+    this(descriptor, handler, asyncHandler, false);
+  }
+
+  ServerMethod(MethodDescriptor<ReqT, RespT> descriptor, UnaryHandler<ReqT, RespT> handler,
+      AsyncUnaryHandler<ReqT, RespT> asyncHandler, boolean blockingStream) {
     this.descriptor = descriptor;
     this.handler = handler;
     this.asyncHandler = asyncHandler;
     this.streaming = descriptor.type() != MethodDescriptor.Type.UNARY;
+    this.blockingStream = blockingStream;
   }
 }

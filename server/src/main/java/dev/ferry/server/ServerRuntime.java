@@ -14,6 +14,7 @@ import java.util.concurrent.RejectedExecutionException;
 final class ServerRuntime {
   private final MethodRegistry methods;
   private final Executor executor; // null = run handlers on the event loop
+  private final Executor blockingStreams; // blocking streaming handlers; null = as other handlers
   private final Executor cancelListeners; // null with executor
   /** The server's clock (System.nanoTime unless a test runs the server on fake time). */
   final Ticker ticker;
@@ -33,11 +34,20 @@ final class ServerRuntime {
   ServerRuntime(MethodRegistry methods, Executor executor, Executor cancelListeners, Ticker ticker,
       DoubleSupplier random, int maxConcurrentCalls, long maxConnectionIdleNanos, long maxConnectionAgeNanos,
       long maxConnectionAgeGraceNanos, long minPingIntervalMillis, int streamWindow, ServerListener listener) {
+    this(methods, executor, null, cancelListeners, ticker, random, maxConcurrentCalls, maxConnectionIdleNanos,
+        maxConnectionAgeNanos, maxConnectionAgeGraceNanos, minPingIntervalMillis, streamWindow, listener);
+  }
+
+  ServerRuntime(MethodRegistry methods, Executor executor, Executor blockingStreams, Executor cancelListeners,
+      Ticker ticker,
+      DoubleSupplier random, int maxConcurrentCalls, long maxConnectionIdleNanos, long maxConnectionAgeNanos,
+      long maxConnectionAgeGraceNanos, long minPingIntervalMillis, int streamWindow, ServerListener listener) {
     this.streamWindow = streamWindow;
     this.minPingIntervalMillis = minPingIntervalMillis;
     this.listener = listener;
     this.methods = methods;
     this.executor = executor;
+    this.blockingStreams = blockingStreams;
     this.cancelListeners = cancelListeners;
     this.ticker = ticker;
     this.random = random;
@@ -51,9 +61,16 @@ final class ServerRuntime {
     return methods;
   }
 
-  /** Runs the call's handler on the executor, or right here on the event loop in direct mode. */
+  /**
+   * Runs the call's handler on the executor, or right here on the event loop in direct mode; a blocking
+   * streaming handler on the blocking-stream executor, in either mode.
+   *
+   * @throws java.util.concurrent.RejectedExecutionException if the executor has no room for it
+   */
   void dispatch(ServerCall<?, ?> call, Frame frame) {
-    if (executor == null) {
+    if (blockingStreams != null && call.method.blockingStream) {
+      blockingStreams.execute(() -> call.handle(frame));
+    } else if (executor == null) {
       call.handle(frame);
     } else {
       executor.execute(() -> call.handle(frame));

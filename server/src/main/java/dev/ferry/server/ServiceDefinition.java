@@ -81,11 +81,16 @@ public final class ServiceDefinition {
       return add(new ServerMethod<>(method, null, requireNonNull(handler, "handler")));
     }
 
-    /** Adds a server-streaming method whose handler writes its responses, blocking for flow control. */
+    /**
+     * Adds a server-streaming method whose handler writes its responses, blocking for flow control. It
+     * runs on the server's {@linkplain dev.ferry.server.FerryServerBuilder#blockingStreamExecutor
+     * blocking-stream executor}, a thread for the stream's life.
+     */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder serverStreaming(
         MethodDescriptor<ReqT, RespT> method, ServerStreamingHandler<ReqT, RespT> handler) {
       checkType(method, MethodDescriptor.Type.SERVER_STREAMING);
-      return add(new ServerMethod<>(method, null, StreamHandlers.serverStreaming(requireNonNull(handler, "handler"))));
+      return add(new ServerMethod<>(method, null, StreamHandlers.serverStreaming(requireNonNull(handler, "handler")),
+          true));
     }
 
     /** Adds a server-streaming method whose handler returns a publisher of its responses. */
@@ -96,11 +101,16 @@ public final class ServiceDefinition {
           StreamHandlers.serverStreamingAsync(requireNonNull(handler, "handler"))));
     }
 
-    /** Adds a client-streaming method whose handler reads its requests, blocking, and returns the response. */
+    /**
+     * Adds a client-streaming method whose handler reads its requests, blocking, and returns the
+     * response. It runs on the server's {@linkplain dev.ferry.server.FerryServerBuilder#blockingStreamExecutor
+     * blocking-stream executor}.
+     */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder clientStreaming(
         MethodDescriptor<ReqT, RespT> method, ClientStreamingHandler<ReqT, RespT> handler) {
       checkType(method, MethodDescriptor.Type.CLIENT_STREAMING);
-      return add(new ServerMethod<>(method, null, StreamHandlers.clientStreaming(requireNonNull(handler, "handler"))));
+      return add(new ServerMethod<>(method, null, StreamHandlers.clientStreaming(requireNonNull(handler, "handler")),
+          true));
     }
 
     /** Adds a client-streaming method whose handler subscribes to its requests and returns a stage of the response. */
@@ -111,11 +121,16 @@ public final class ServiceDefinition {
           StreamHandlers.clientStreamingAsync(requireNonNull(handler, "handler"))));
     }
 
-    /** Adds a bidirectional-streaming method whose handler reads and writes, blocking for flow control. */
+    /**
+     * Adds a bidirectional-streaming method whose handler reads and writes, blocking for flow control.
+     * It runs on the server's {@linkplain dev.ferry.server.FerryServerBuilder#blockingStreamExecutor
+     * blocking-stream executor}.
+     */
     public <ReqT extends MessageLite, RespT extends MessageLite> Builder bidiStreaming(
         MethodDescriptor<ReqT, RespT> method, BidiStreamingHandler<ReqT, RespT> handler) {
       checkType(method, MethodDescriptor.Type.BIDI_STREAMING);
-      return add(new ServerMethod<>(method, null, StreamHandlers.bidiStreaming(requireNonNull(handler, "handler"))));
+      return add(new ServerMethod<>(method, null, StreamHandlers.bidiStreaming(requireNonNull(handler, "handler")),
+          true));
     }
 
     /** Adds a bidirectional-streaming method whose handler maps a publisher of requests to one of responses. */
