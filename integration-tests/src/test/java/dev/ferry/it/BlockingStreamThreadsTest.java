@@ -69,13 +69,7 @@ class BlockingStreamThreadsTest {
   void aBlockingBidiStreamWorksOnAServerInDirectMode() throws Exception {
     FerryChannel channel = start(FerryServer.builder().directExecutor());
     try (BidiStreamingCall<BytesValue, BytesValue> echo = channel.bidiStream(StreamService.ECHO, TEN_SECONDS)) {
-      for (int i = 0; i < 20; i++) {
-        BytesValue m = BytesValue.of(ByteString.copyFromUtf8("m" + i));
-        echo.requests().write(m);
-        assertThat(echo.responses().next()).isEqualTo(m);
-      }
-      echo.requests().complete();
-      assertThat(echo.responses().hasNext()).isFalse();
+      StreamService.echoBack(echo, 20);
     }
   }
 

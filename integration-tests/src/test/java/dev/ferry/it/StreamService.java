@@ -61,6 +61,17 @@ final class StreamService {
   final BlockingQueue<Throwable> handlerEnds = new LinkedBlockingQueue<>();
   final CountDownLatch release = new CountDownLatch(1);
 
+  /** Sends {@code n} messages through an {@link #ECHO} call one at a time, checks each echo, and half-closes. */
+  static void echoBack(dev.ferry.client.BidiStreamingCall<BytesValue, BytesValue> echo, int n) {
+    for (int i = 0; i < n; i++) {
+      BytesValue m = BytesValue.of(ByteString.copyFromUtf8("m" + i));
+      echo.requests().write(m);
+      org.assertj.core.api.Assertions.assertThat(echo.responses().next()).isEqualTo(m);
+    }
+    echo.requests().complete();
+    org.assertj.core.api.Assertions.assertThat(echo.responses().hasNext()).isFalse();
+  }
+
   ServiceDefinition definition() {
     return ServiceDefinition.builder(NAME)
         .unary(SQUARE, (request, ctx) -> Int32Value.of(request.getValue() * request.getValue()))

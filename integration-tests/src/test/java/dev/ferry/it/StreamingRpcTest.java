@@ -131,13 +131,7 @@ class StreamingRpcTest {
   void aBidiStreamEchoes() {
     try (BidiStreamingCall<BytesValue, BytesValue> echo = channel.bidiStream(StreamService.ECHO,
         timeout(Duration.ofSeconds(30)))) {
-      for (int i = 0; i < 50; i++) {
-        BytesValue m = BytesValue.of(ByteString.copyFromUtf8("m" + i));
-        echo.requests().write(m);
-        assertThat(echo.responses().next()).isEqualTo(m);
-      }
-      echo.requests().complete();
-      assertThat(echo.responses().hasNext()).isFalse();
+      StreamService.echoBack(echo, 50);
     }
   }
 
