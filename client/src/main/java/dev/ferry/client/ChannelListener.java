@@ -5,9 +5,10 @@ import dev.ferry.StatusCode;
 
 /**
  * Hears what a channel does, for metrics: calls starting and ending, transparent retries, stalled
- * request streams, the channel's state, reconnects, GOAWAYs, dead connections and ejected endpoints. Installed with
- * {@code FerryChannel.builder(host, port).addListener(listener)}; every method does nothing by default,
- * so an implementation overrides only what it needs. A channel without listeners pays nothing for them.
+ * request streams, the channel's state, reconnects, GOAWAYs, dead connections and ejected endpoints.
+ * Installed with {@code FerryChannel.builder(host, port).addListener(listener)}; every method does
+ * nothing by default, so an implementation overrides only what it needs. A channel without listeners
+ * pays nothing for them.
  *
  * <p>Unlike a {@link ClientInterceptor}, a listener allocates nothing per call and cannot change a
  * call. It hears each call the channel itself makes (with interceptors: each call an interceptor passes
