@@ -253,7 +253,8 @@ public final class HealthService {
       }
       if (n <= 0) {
         finish();
-        subscriber.onError(new IllegalArgumentException("request: " + n + " (expected: > 0; Reactive Streams rule 3.9)"));
+        subscriber.onError(new IllegalArgumentException(
+            "request: " + n + " (expected: > 0; Reactive Streams rule 3.9)"));
         return;
       }
       demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
