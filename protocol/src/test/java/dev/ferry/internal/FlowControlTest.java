@@ -442,9 +442,12 @@ class FlowControlTest {
     completed.attach(link, 1, Settings.DEFAULT_MAX_FRAME_SIZE);
     assertThat(completed.trySend(message(1))).isTrue();
     completed.onWritable(() -> {});
+    clock.now += 2;
     completed.complete(); // the publisher finished while paused: nothing waits any more
+    clock.now += 5;
     completed.end(new FerryException(StatusCode.CANCELLED, "gone"));
-    assertThat(link.stalls()).containsExactly("stalled", "ended after 0 ns");
+    assertThat(link.stalls()).as("ended by complete(), not by the call's end")
+        .containsExactly("stalled", "ended after 2 ns");
   }
 
   @Test
