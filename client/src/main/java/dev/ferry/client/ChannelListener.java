@@ -4,10 +4,11 @@ import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 
 /**
- * Hears what a channel does, for metrics: calls starting and ending, transparent retries, the
- * channel's state, reconnects, GOAWAYs, dead connections and ejected endpoints. Installed with
- * {@code FerryChannel.builder(host, port).addListener(listener)}; every method does nothing by default,
- * so an implementation overrides only what it needs. A channel without listeners pays nothing for them.
+ * Hears what a channel does, for metrics: calls starting and ending, transparent retries, stalled
+ * request streams, the channel's state, reconnects, GOAWAYs, dead connections and ejected endpoints.
+ * Installed with {@code FerryChannel.builder(host, port).addListener(listener)}; every method does
+ * nothing by default, so an implementation overrides only what it needs. A channel without listeners
+ * pays nothing for them.
  *
  * <p>Unlike a {@link ClientInterceptor}, a listener allocates nothing per call and cannot change a
  * call. It hears each call the channel itself makes (with interceptors: each call an interceptor passes
@@ -62,6 +63,25 @@ public interface ChannelListener {
    * server, or the server said it did not process it (GOAWAY, refused connection). Event loop.
    */
   default void callRetried(MethodDescriptor<?, ?> method) {}
+
+  /**
+   * A call's request stream stalled: the application has a message to send (a blocking {@code write}
+   * waits, an {@code onWritable} listener waits, or its {@code Flow.Publisher} is paused) and the server
+   * has granted no credit for it, because it reads more slowly than the application writes (flow
+   * control, PROTOCOL.md 7.12.4). Followed by exactly one {@link #streamStallEnded} for the same stall;
+   * a stream stalls at most once at a time. Only for methods that stream requests, once the call is on
+   * the wire. On the writing thread, under the stream's lock: keep it short.
+   */
+  default void streamStalled(MethodDescriptor<?, ?> method) {}
+
+  /**
+   * The stall reported by {@link #streamStalled} ended: the server granted credit, the application
+   * completed or closed its writer, or the call ended. On the connection's event loop (or the thread
+   * that completed the writer or ended the call), under the stream's lock.
+   *
+   * @param stalledNanos how long the stall lasted, in nanoseconds
+   */
+  default void streamStallEnded(MethodDescriptor<?, ?> method, long stalledNanos) {}
 
   /**
    * The channel opens a connection again in a place where it had one or tried one before: after that

@@ -95,6 +95,16 @@ final class ChannelListeners {
     }
 
     @Override
+    public void streamStalled(MethodDescriptor<?, ?> method) {
+      each(l -> l.streamStalled(method));
+    }
+
+    @Override
+    public void streamStallEnded(MethodDescriptor<?, ?> method, long stalledNanos) {
+      each(l -> l.streamStallEnded(method, stalledNanos));
+    }
+
+    @Override
     public void reconnecting() {
       each(ChannelListener::reconnecting);
     }

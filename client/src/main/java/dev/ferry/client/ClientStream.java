@@ -45,6 +45,7 @@ final class ClientStream<ReqT extends MessageLite, RespT extends MessageLite>
   private final OutboundStream<ReqT> outbound; // null unless the client streams
   private final long idleTimeoutNanos; // 0 = none
   private final Ticker ticker;
+  private final ChannelListener listener;
   private final CompletableFuture<RespT> response = new CompletableFuture<>() {
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
@@ -62,15 +63,20 @@ final class ClientStream<ReqT extends MessageLite, RespT extends MessageLite>
   /**
    * @param window this channel's STREAM_INITIAL_WINDOW: the server's credit for its responses
    * @param idleTimeoutNanos the stream's idle timeout, 0 for none
+   * @param listener the channel's listener, told of stalls of the request stream
    */
-  ClientStream(MethodDescriptor<ReqT, RespT> method, int window, long idleTimeoutNanos, Ticker ticker) {
+  ClientStream(MethodDescriptor<ReqT, RespT> method, int window, long idleTimeoutNanos, Ticker ticker,
+      ChannelListener listener) {
     this.method = method;
+    this.listener = listener;
     this.idleTimeoutNanos = idleTimeoutNanos;
     this.ticker = ticker;
     MethodDescriptor.Type type = method.type();
     this.inbound = type.serverStreams()
         ? new InboundStream<>(method.responseParser(), window, this::badResponse, this::cancelByReader) : null;
-    this.outbound = type.clientStreams() ? new OutboundStream<>(this, true) : null;
+    // Stalls are timed only for a listener: a channel without one reads no clock for them.
+    this.outbound = type.clientStreams()
+        ? new OutboundStream<>(this, true, listener == ChannelListeners.NONE ? null : ticker) : null;
     if (inbound != null) {
       inbound.attach(this);
     }
@@ -298,6 +304,16 @@ final class ClientStream<ReqT extends MessageLite, RespT extends MessageLite>
     if (idleTimeoutNanos > 0) {
       lastActivityNanos = ticker.nanoTime();
     }
+  }
+
+  @Override
+  public void stalled() {
+    listener.streamStalled(method);
+  }
+
+  @Override
+  public void stallEnded(long stalledNanos) {
+    listener.streamStallEnded(method, stalledNanos);
   }
 
   // ---- StreamLink: the connection the call is on ----

@@ -96,7 +96,7 @@ public final class FerryChannel implements AutoCloseable {
         .streamInitialWindow(b.streamWindow)
         .build();
     this.listener = ChannelListeners.of(b.listeners);
-    this.streams = new StreamCalls(this, b.streamWindow, b.ticker);
+    this.streams = new StreamCalls(this, b.streamWindow, b.ticker, listener);
     this.config = new ClientConnection.Config(b.host, b.port, local, toMillisInt(b.connectTimeout),
         b.handshakeTimeout.toMillis(), b.heartbeat, b.inProcess, b.resolver, this::heartbeatAdjusted, b.ticker,
         listener, null);

@@ -32,11 +32,13 @@ final class StreamCalls {
   private final FerryChannel channel;
   private final int window;
   private final Ticker ticker;
+  private final ChannelListener listener;
 
-  StreamCalls(FerryChannel channel, int window, Ticker ticker) {
+  StreamCalls(FerryChannel channel, int window, Ticker ticker, ChannelListener listener) {
     this.channel = channel;
     this.window = window;
     this.ticker = ticker;
+    this.listener = listener;
   }
 
   <ReqT extends MessageLite, RespT extends MessageLite> StreamReader<RespT> serverStream(
@@ -103,7 +105,7 @@ final class StreamCalls {
       MethodDescriptor<ReqT, RespT> method, CallOptions options, MethodDescriptor.Type type) {
     checkType(method, type);
     requireNonNull(options, "options");
-    return new ClientStream<>(method, window, options.idleTimeoutNanos(), ticker);
+    return new ClientStream<>(method, window, options.idleTimeoutNanos(), ticker, listener);
   }
 
   private static void checkType(MethodDescriptor<?, ?> method, MethodDescriptor.Type type) {

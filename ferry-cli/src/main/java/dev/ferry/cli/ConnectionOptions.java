@@ -119,6 +119,11 @@ final class ConnectionOptions {
 
   /** The deadline and the {@code -H} metadata. */
   CallOptions callOptions() {
+    return callOptions(true);
+  }
+
+  /** The {@code -H} metadata, and the deadline if {@code withDeadline}. */
+  CallOptions callOptions(boolean withDeadline) {
     Metadata.Builder metadata = Metadata.builder();
     for (String h : headers) {
       int eq = h.indexOf('=');
@@ -131,6 +136,7 @@ final class ConnectionOptions {
         throw new CliException("-H: " + e.getMessage(), e);
       }
     }
-    return CallOptions.builder().timeout(deadline).metadata(metadata.build()).build();
+    CallOptions.Builder options = CallOptions.builder().metadata(metadata.build());
+    return (withDeadline ? options.timeout(deadline) : options).build();
   }
 }

@@ -86,7 +86,7 @@ class FerryCliTest {
 
     Run message = ferry("describe", target, "ferry.health.v1.HealthCheckResponse");
     assertThat(message.out()).contains("message HealthCheckResponse {\n  ferry.health.v1.HealthCheckResponse.ServingStatus status = 1;\n"
-        + "  enum ServingStatus {\n    UNKNOWN = 0;\n    SERVING = 1;\n    NOT_SERVING = 2;\n  }\n}");
+        + "  enum ServingStatus {\n    UNKNOWN = 0;\n    SERVING = 1;\n    NOT_SERVING = 2;\n    SERVICE_UNKNOWN = 3;\n  }\n}");
     assertThat(ferry("describe", target, "ferry.health.v1.HealthListResponse").out())
         .contains("map<string, ferry.health.v1.HealthCheckResponse> statuses = 1;");
 
@@ -159,6 +159,36 @@ class FerryCliTest {
       Run notServing = ferry("health", "127.0.0.1:" + down.port(), KV);
       assertThat(notServing.code()).isEqualTo(FerryCli.FAILURE);
       assertThat(notServing.out()).isEqualTo("NOT_SERVING\n");
+    }
+  }
+
+  /**
+   * {@code --watch} prints the status, then each change, until the server ends the watch by shutting
+   * down (NOT_SERVING, then the end): it then exits as for the last status. The output is read while the
+   * tool runs, so that each change is made only once the previous status was printed.
+   */
+  @Test
+  void healthWatchPrintsEachChangeUntilTheServerShutsDown() throws Exception {
+    HealthService health = HealthService.create();
+    health.setStatus(KV, ServingStatus.NOT_SERVING);
+    FerryServer server = FerryServer.builder().host("127.0.0.1").port(0).addService(health.service())
+        .addListener(health.shutdownListener()).build().start();
+    try {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      java.util.concurrent.CompletableFuture<Integer> code = java.util.concurrent.CompletableFuture.supplyAsync(
+          () -> FerryCli.run(new String[] {"health", "127.0.0.1:" + server.port(), KV, "--watch"},
+              new PrintWriter(out, true), new PrintWriter(err, true)));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> out.toString().equals("NOT_SERVING\n"));
+      health.setStatus(KV, ServingStatus.SERVING);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> out.toString().equals("NOT_SERVING\nSERVING\n"));
+      server.shutdown(java.time.Duration.ofSeconds(30));
+      assertThat(code.get(10, java.util.concurrent.TimeUnit.SECONDS)).as(err.toString()).isEqualTo(FerryCli.FAILURE);
+      assertThat(out.toString()).isEqualTo("NOT_SERVING\nSERVING\nNOT_SERVING\n");
+    } finally {
+      server.shutdownNow();
     }
   }
 

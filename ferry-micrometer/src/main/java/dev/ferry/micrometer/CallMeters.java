@@ -36,6 +36,7 @@ class CallMeters {
   private final AtomicReferenceArray<Timer> histograms; // null without duration buckets
   private final DistributionSummary requestSize; // null without size buckets
   private final DistributionSummary responseSize;
+  private volatile StallMeters stalls; // created with the first stall
 
   /**
    * @param side {@code "server"} or {@code "client"}
@@ -110,6 +111,21 @@ class CallMeters {
       t = histograms.get(i);
     }
     return t;
+  }
+
+  /** The method's stall meters, registered on the first stall. */
+  final StallMeters stalls() {
+    StallMeters s = stalls;
+    if (s == null) {
+      synchronized (this) {
+        s = stalls;
+        if (s == null) {
+          s = new StallMeters(metrics.registry, side, tags);
+          stalls = s;
+        }
+      }
+    }
+    return s;
   }
 
   /** Calls completed so far, every status. */

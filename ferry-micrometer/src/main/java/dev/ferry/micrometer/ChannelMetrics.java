@@ -67,6 +67,18 @@ final class ChannelMetrics implements ChannelListener {
   }
 
   @Override
+  public void streamStalled(MethodDescriptor<?, ?> method) {
+    Target t = target;
+    t.meters(t.cells.cell(), method).stalls().started();
+  }
+
+  @Override
+  public void streamStallEnded(MethodDescriptor<?, ?> method, long stalledNanos) {
+    Target t = target;
+    t.meters(t.cells.cell(), method).stalls().ended(stalledNanos);
+  }
+
+  @Override
   public void callRetried(MethodDescriptor<?, ?> method) {
     target.retries.increment();
   }

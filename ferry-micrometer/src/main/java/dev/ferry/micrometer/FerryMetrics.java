@@ -30,7 +30,15 @@ import java.util.concurrent.ConcurrentMap;
  * {@value #RPC_SERVICE}, {@value #RPC_METHOD}, {@value #STATUS_CODE} (the status name, as {@code OK} or
  * {@code NOT_FOUND}), and on the client {@value #SERVER_ADDRESS} and {@value #SERVER_PORT} from the
  * channel's configured target (never the peer's address). Ferry's own meters are named {@code ferry.*}.
- * The number of calls completed with each status is the duration meter's count.
+ * The number of calls completed with each status is the duration meter's count. A streaming call counts
+ * as one call, from its start to its status; its messages are not counted (nor their bytes: the byte
+ * meters count the request and response bodies of the call itself, empty for the streamed sides).
+ *
+ * <p><b>Flow-control stalls.</b> A stream whose writer waits for its peer's credit (the reader is slower)
+ * is stalled until credit comes back or the call ends: {@value #SERVER_STREAM_STALLS},
+ * {@value #SERVER_STREAM_STALL_DURATION} and {@value #SERVER_STREAMS_STALLED} count, time and gauge them
+ * for response streams, the {@code ferry.client.*} ones for request streams, by service and method;
+ * registered with a method's first stall.
  *
  * <p><b>Cost.</b> By default a call is counted in per-thread counters (a few nanoseconds) that the
  * registry reads when it publishes: durations as a function timer (count and total per status), sizes as
@@ -92,6 +100,15 @@ public final class FerryMetrics {
   public static final String SERVER_GOAWAYS_RECEIVED = "ferry.server.goaways.received";
   /** Counter {@value}: connections closed because the client went silent (heartbeat timeout). */
   public static final String SERVER_HEARTBEAT_TIMEOUTS = "ferry.server.heartbeat.timeouts";
+  /**
+   * Counter {@value}, by service and method: flow-control stalls of response streams (a handler waited
+   * for the client's credit: the client reads more slowly than the handler writes).
+   */
+  public static final String SERVER_STREAM_STALLS = "ferry.server.stream.stalls";
+  /** Timer {@value}, seconds, by service and method: how long each response stream's stall lasted. */
+  public static final String SERVER_STREAM_STALL_DURATION = "ferry.server.stream.stall.duration";
+  /** Gauge {@value}, by service and method: response streams stalled now. */
+  public static final String SERVER_STREAMS_STALLED = "ferry.server.streams.stalled";
 
   /**
    * Function timer (a timer with a histogram, given duration buckets) {@value}: client call duration, from
@@ -129,6 +146,15 @@ public final class FerryMetrics {
    * address is not a tag).
    */
   public static final String CLIENT_EJECTIONS = "ferry.client.balancer.ejections";
+  /**
+   * Counter {@value}, by service and method: flow-control stalls of request streams (the application
+   * waited for the server's credit).
+   */
+  public static final String CLIENT_STREAM_STALLS = "ferry.client.stream.stalls";
+  /** Timer {@value}, seconds, by service and method: how long each request stream's stall lasted. */
+  public static final String CLIENT_STREAM_STALL_DURATION = "ferry.client.stream.stall.duration";
+  /** Gauge {@value}, by service and method: request streams stalled now. */
+  public static final String CLIENT_STREAMS_STALLED = "ferry.client.streams.stalled";
 
   /**
    * Duration buckets from 100 µs to 10 s, for {@link Builder#durationBuckets}: those OpenTelemetry advises

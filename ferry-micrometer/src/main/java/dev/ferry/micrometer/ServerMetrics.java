@@ -92,6 +92,18 @@ final class ServerMetrics implements ServerListener {
   }
 
   @Override
+  public void streamStalled(MethodDescriptor<?, ?> method) {
+    Cells.Cell cell = cells.cell();
+    meters(cell, method).stalls().started();
+  }
+
+  @Override
+  public void streamStallEnded(MethodDescriptor<?, ?> method, long stalledNanos) {
+    Cells.Cell cell = cells.cell();
+    meters(cell, method).stalls().ended(stalledNanos);
+  }
+
+  @Override
   public void connectionOpened() {
     connections.incrementAndGet();
   }

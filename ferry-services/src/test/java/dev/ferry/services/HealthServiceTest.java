@@ -6,24 +6,33 @@ import static org.awaitility.Awaitility.await;
 
 import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
+import dev.ferry.StreamReader;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.ChannelListener;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.client.PoolOptions;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.ServerListener;
 import dev.ferry.services.health.v1.HealthCheckRequest;
+import dev.ferry.services.health.v1.HealthCheckResponse;
 import dev.ferry.services.health.v1.HealthCheckResponse.ServingStatus;
 import dev.ferry.services.health.v1.HealthListRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The health service over the wire: statuses, NOT_FOUND, and NOT_SERVING before a shutdown's GOAWAY. */
+/**
+ * The health service over the wire: statuses, NOT_FOUND, NOT_SERVING before a shutdown's GOAWAY, and
+ * Watch (changes, unknown services, coalescing for slow readers, the end at shutdown).
+ */
 class HealthServiceTest {
   private static final String KV = "ferry.examples.kvstore.KvStore";
   private static final CallOptions TEN_SECONDS = CallOptions.builder().timeout(Duration.ofSeconds(10)).build();
@@ -135,5 +144,134 @@ class HealthServiceTest {
     assertThat(health.status("")).isEqualTo(ServingStatus.NOT_SERVING);
     assertThat(health.status(KV)).isEqualTo(ServingStatus.NOT_SERVING);
     assertThat(health.status("late.Service")).isNull();
+  }
+
+  private static HealthCheckRequest request(String service) {
+    return HealthCheckRequest.newBuilder().setService(service).build();
+  }
+
+  private static StreamReader<HealthCheckResponse> watch(FerryChannel channel, String service) {
+    return channel.serverStream(HealthService.WATCH, request(service), TEN_SECONDS);
+  }
+
+  @Test
+  void watchSendsTheStatusAtOnceThenEachChangeAndWaitsForUnknownServices() throws Exception {
+    FerryChannel channel = channel(server());
+    try (StreamReader<HealthCheckResponse> server = watch(channel, "");
+        StreamReader<HealthCheckResponse> kv = watch(channel, KV)) {
+      assertThat(server.next().getStatus()).isEqualTo(ServingStatus.SERVING);
+      assertThat(kv.next().getStatus()).as("no status yet: the stream stays open")
+          .isEqualTo(ServingStatus.SERVICE_UNKNOWN);
+      health.setStatus(KV, ServingStatus.SERVING);
+      assertThat(kv.next().getStatus()).isEqualTo(ServingStatus.SERVING);
+      health.setStatus(KV, ServingStatus.SERVING); // no change: nothing sent
+      health.setStatus("other.Service", ServingStatus.NOT_SERVING); // another service: nothing sent here
+      health.setStatus(KV, ServingStatus.NOT_SERVING);
+      assertThat(kv.next().getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+      health.clearStatus(KV);
+      assertThat(kv.next().getStatus()).isEqualTo(ServingStatus.SERVICE_UNKNOWN);
+      assertThat(health.watchers()).isEqualTo(2);
+    }
+    // Closing a reader cancels its watch: the service forgets the watcher.
+    await().atMost(Duration.ofSeconds(10)).until(() -> health.watchers() == 0);
+  }
+
+  /**
+   * A watcher that does not read gets the latest status, not every one. Its client's window is 1 byte:
+   * the first status uses it up, and the server gets no more credit until the client reads. The
+   * thousand changes made meanwhile wait as one, the latest.
+   */
+  @Test
+  void aSlowWatcherGetsTheLatestStatusNotEveryChange() throws Exception {
+    FerryServer server = server();
+    FerryChannel channel = FerryChannel.builder("127.0.0.1", server.port()).streamWindow(1).build();
+    resources.add(channel);
+    health.setStatus(KV, ServingStatus.SERVING);
+    try (StreamReader<HealthCheckResponse> kv = watch(channel, KV)) {
+      // Registered: its first status was sent then, on the credit the window gave.
+      await().atMost(Duration.ofSeconds(10)).until(() -> health.watchers() == 1);
+      for (int i = 0; i < 1000; i++) {
+        health.setStatus(KV, i % 2 == 0 ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+      }
+      health.clearStatus(KV);
+      assertThat(kv.next().getStatus()).isEqualTo(ServingStatus.SERVING);
+      assertThat(kv.next().getStatus()).as("the latest status, sent once the client read the first")
+          .isEqualTo(ServingStatus.SERVICE_UNKNOWN);
+      health.setStatus(KV, ServingStatus.NOT_SERVING);
+      assertThat(kv.next().getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+    }
+  }
+
+  /**
+   * A graceful shutdown sends NOT_SERVING to every watcher before the GOAWAY, then ends each watch with
+   * OK, so that watches do not hold the shutdown for its grace period. The messages are taken on the
+   * connection's event loop as they arrive (a Flow subscriber), where the GOAWAY is heard too: the order
+   * seen is the order on the wire.
+   */
+  @Test
+  void shutdownSendsNotServingToEveryWatcherBeforeTheGoAwayThenEndsTheWatch() throws Exception {
+    AtomicInteger goAwaysSeen = new AtomicInteger();
+    ChannelListener countGoAways = new ChannelListener() {
+      @Override
+      public void goAwayReceived() {
+        goAwaysSeen.incrementAndGet();
+      }
+    };
+    FerryServer server = server();
+    FerryChannel channel = FerryChannel.builder("127.0.0.1", server.port())
+        .pool(PoolOptions.builder().size(1).build()).addListener(countGoAways).build();
+    resources.add(channel);
+    health.setStatus(KV, ServingStatus.SERVING);
+    Watch whole = new Watch(goAwaysSeen);
+    Watch kv = new Watch(goAwaysSeen);
+    Watch unknown = new Watch(goAwaysSeen);
+    CallOptions noDeadline = CallOptions.builder().build();
+    channel.serverStreamPublisher(HealthService.WATCH, request(""), noDeadline).subscribe(whole);
+    channel.serverStreamPublisher(HealthService.WATCH, request(KV), noDeadline).subscribe(kv);
+    channel.serverStreamPublisher(HealthService.WATCH, request("no.Such"), noDeadline).subscribe(unknown);
+    await().atMost(Duration.ofSeconds(10)).until(() -> whole.seen.size() == 1 && kv.seen.size() == 1
+        && unknown.seen.size() == 1);
+
+    server.shutdown(Duration.ofSeconds(60));
+
+    for (Watch w : List.of(whole, kv, unknown)) {
+      w.end.get(10, java.util.concurrent.TimeUnit.SECONDS); // ended OK, long before the grace period
+      assertThat(w.seen).last().isEqualTo("NOT_SERVING after 0 GOAWAYs");
+    }
+    assertThat(whole.seen).containsExactly("SERVING after 0 GOAWAYs", "NOT_SERVING after 0 GOAWAYs");
+    assertThat(unknown.seen).containsExactly("SERVICE_UNKNOWN after 0 GOAWAYs", "NOT_SERVING after 0 GOAWAYs");
+    assertThat(server.awaitTermination(Duration.ofSeconds(10))).as("no watch holds the shutdown").isTrue();
+    assertThat(goAwaysSeen).hasValue(1);
+  }
+
+  /** Records each status with the GOAWAYs heard before it, on the thread that delivers it. */
+  private static final class Watch implements Flow.Subscriber<HealthCheckResponse> {
+    final List<String> seen = new CopyOnWriteArrayList<>();
+    final CompletableFuture<Void> end = new CompletableFuture<>();
+    private final AtomicInteger goAways;
+
+    Watch(AtomicInteger goAways) {
+      this.goAways = goAways;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(HealthCheckResponse item) {
+      seen.add(item.getStatus() + " after " + goAways.get() + " GOAWAYs");
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      end.completeExceptionally(t);
+    }
+
+    @Override
+    public void onComplete() {
+      end.complete(null);
+    }
   }
 }

@@ -4,6 +4,7 @@ import com.google.protobuf.MessageLite;
 import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
 import dev.ferry.StreamWriter;
+import io.netty.util.concurrent.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,8 +20,15 @@ import java.util.List;
  * <p>Until the call is on the wire ({@link #attach}: a client's REQUEST written, a server's call
  * admitted) there is no credit and nowhere to send to: writers wait.
  *
+ * <p><b>Stalls.</b> While the call is on the wire and a writer waits for credit (a blocked
+ * {@link #write}, or an {@link #onWritable} listener waiting, as a Flow publisher's does), the stream is
+ * <i>stalled</i>; the stall ends when credit comes back, the writer completes or closes, or the call
+ * ends. Built with a stall clock, the stream tells its owner when each stall starts and how long it
+ * lasted; built without one (nobody listens), it reads no clock and tells nothing.
+ *
  * <p>Threads: any. State is guarded by {@code this}; {@link #grant} and {@link #attach} come from the
- * connection's event loop, writes from the application's threads. Listeners run outside the lock.
+ * connection's event loop, writes from the application's threads. Listeners run outside the lock; the
+ * owner's stall events run under it, so that each stall's start is told before its end.
  *
  * @param <T> the message type
  */
@@ -35,10 +43,20 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
 
     /** A message was queued (for idle timeouts). */
     void sent();
+
+    /**
+     * A writer started waiting for credit (see the class comment). Followed by exactly one
+     * {@link #stallEnded}. Only with a stall clock; under the stream's lock: must not call the stream.
+     */
+    default void stalled() {}
+
+    /** The stall told by {@link #stalled()} ended after {@code stalledNanos}. Under the stream's lock. */
+    default void stallEnded(long stalledNanos) {}
   }
 
   private final Owner owner;
   private final boolean halfCloses; // a client: complete() sends END_STREAM
+  private final Ticker stallClock; // null: stalls are not tracked
   // guarded by this
   private StreamLink link;
   private long credit;
@@ -47,14 +65,27 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
   private boolean closed;
   private FerryException ended;
   private List<Runnable> listeners;
+  private boolean stalled;
+  private long stalledSince;
 
   /**
+   * A stream that tracks no stalls.
+   *
    * @param halfCloses whether {@link #complete()} sends END_STREAM (a client) or only stops the writes
    *     (a server, whose handler's return ends the call)
    */
   public OutboundStream(Owner owner, boolean halfCloses) {
+    this(owner, halfCloses, null);
+  }
+
+  /**
+   * @param halfCloses as above
+   * @param stallClock the clock stalls are timed on, or null to track none (no listener would hear them)
+   */
+  public OutboundStream(Owner owner, boolean halfCloses, Ticker stallClock) {
     this.owner = owner;
     this.halfCloses = halfCloses;
+    this.stallClock = stallClock;
   }
 
   // ---- the connection ----
@@ -140,6 +171,7 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
         if (!wait) {
           return false;
         }
+        stallStarts();
         try {
           wait();
         } catch (InterruptedException e) {
@@ -196,6 +228,7 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
           listeners = new ArrayList<>(2);
         }
         listeners.add(listener);
+        stallStarts();
         return;
       }
     }
@@ -209,6 +242,7 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
         return;
       }
       completed = true;
+      stallEnds();
       if (halfCloses && link != null) {
         queueEndOfStream();
       }
@@ -222,12 +256,18 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
         return;
       }
       closed = true;
+      stallEnds();
       if (completed || ended != null) {
         return;
       }
     }
     owner.abandoned(new FerryException(StatusCode.CANCELLED,
         "the stream writer was closed without complete(); the stream is cancelled"));
+  }
+
+  /** Whether stalls are timed and told (the stream has a stall clock). For tests. */
+  public boolean tracksStalls() {
+    return stallClock != null;
   }
 
   /** Whether {@link #complete()} was called. */
@@ -249,10 +289,27 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
     if (ended == null && !(link != null && credit > 0)) {
       return null;
     }
+    stallEnds();
     notifyAll();
     List<Runnable> wake = listeners;
     listeners = null;
     return wake;
+  }
+
+  /** A writer waits: a stall starts, unless the call is not on the wire yet (that is no flow control). */
+  private void stallStarts() {
+    if (stallClock != null && !stalled && link != null && credit <= 0) {
+      stalled = true;
+      stalledSince = stallClock.nanoTime();
+      owner.stalled();
+    }
+  }
+
+  private void stallEnds() {
+    if (stalled) {
+      stalled = false;
+      owner.stallEnded(stallClock.nanoTime() - stalledSince);
+    }
   }
 
   private static void run(List<Runnable> listeners) {

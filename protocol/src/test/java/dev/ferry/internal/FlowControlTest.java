@@ -395,7 +395,106 @@ class FlowControlTest {
     assertThat(link.grants()).isEmpty();
   }
 
+  // ---- stalls ----
+
+  @Test
+  void aWriterWaitingForCreditIsStalledUntilTheGrant() throws Exception {
+    CountingTicker clock = new CountingTicker();
+    OutboundStream<BytesValue> out = new OutboundStream<>(link, false, clock);
+    out.attach(link, 10, Settings.DEFAULT_MAX_FRAME_SIZE);
+    out.write(message(100)); // credit 10 - 118: no credit, but nobody waits yet
+    assertThat(link.stalls()).isEmpty();
+    Thread writer = new Thread(() -> out.write(message(1)));
+    writer.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    assertThat(link.stalls()).containsExactly("stalled");
+    clock.now += 5_000_000;
+    out.grant(50, ID); // credit -58: still waiting, still the same stall
+    assertThat(link.stalls()).containsExactly("stalled");
+    clock.now += 2_000_000;
+    out.grant(59, ID); // credit 1
+    writer.join(10_000);
+    assertThat(writer.isAlive()).isFalse();
+    assertThat(link.stalls()).containsExactly("stalled", "ended after 7000000 ns");
+    assertThat(clock.reads).as("one clock read at each end of the stall").isEqualTo(2);
+  }
+
+  @Test
+  void aPausedPublisherIsStalledUntilTheCallEndsOrItsWriterCompletes() {
+    CountingTicker clock = new CountingTicker();
+    OutboundStream<BytesValue> before = new OutboundStream<>(link, false, clock);
+    before.onWritable(() -> {}); // not on the wire yet: waiting for the call, not for credit
+    before.attach(link, 100, Settings.DEFAULT_MAX_FRAME_SIZE);
+    assertThat(link.stalls()).isEmpty();
+
+    OutboundStream<BytesValue> ended = new OutboundStream<>(link, false, clock);
+    ended.attach(link, 1, Settings.DEFAULT_MAX_FRAME_SIZE);
+    assertThat(ended.trySend(message(1))).isTrue();
+    ended.onWritable(() -> {}); // what OutboundSubscriber does when it runs out of credit
+    ended.onWritable(() -> {});
+    assertThat(link.stalls()).as("one stall at a time").containsExactly("stalled");
+    clock.now += 3;
+    ended.end(new FerryException(StatusCode.CANCELLED, "gone"));
+    assertThat(link.stalls()).containsExactly("stalled", "ended after 3 ns");
+
+    link.stallEvents.clear();
+    OutboundStream<BytesValue> completed = new OutboundStream<>(link, true, clock);
+    completed.attach(link, 1, Settings.DEFAULT_MAX_FRAME_SIZE);
+    assertThat(completed.trySend(message(1))).isTrue();
+    completed.onWritable(() -> {});
+    clock.now += 2;
+    completed.complete(); // the publisher finished while paused: nothing waits any more
+    clock.now += 5;
+    completed.end(new FerryException(StatusCode.CANCELLED, "gone"));
+    assertThat(link.stalls()).as("ended by complete(), not by the call's end")
+        .containsExactly("stalled", "ended after 2 ns");
+  }
+
+  @Test
+  void withoutAStallClockNothingIsToldAndNoClockIsRead() throws Exception {
+    OutboundStream<BytesValue> out = new OutboundStream<>(link, false);
+    assertThat(out.tracksStalls()).isFalse();
+    out.attach(link, 1, Settings.DEFAULT_MAX_FRAME_SIZE);
+    out.write(message(1));
+    out.onWritable(() -> {});
+    Thread writer = new Thread(() -> {
+      try {
+        out.write(message(1));
+      } catch (FerryException expected) {
+        // the end below
+      }
+    });
+    writer.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    out.grant(100, ID);
+    writer.join(10_000);
+    assertThat(link.messages()).hasSize(2);
+    assertThat(link.stalls()).isEmpty();
+  }
+
   // ---- fixtures ----
+
+  /** A fake clock that counts its reads. */
+  private static final class CountingTicker implements io.netty.util.concurrent.Ticker {
+    volatile long now = 1_000;
+    volatile int reads;
+
+    @Override
+    public long initialNanoTime() {
+      return 0;
+    }
+
+    @Override
+    public long nanoTime() {
+      reads++;
+      return now;
+    }
+
+    @Override
+    public void sleep(long delay, java.util.concurrent.TimeUnit unit) {
+      throw new UnsupportedOperationException();
+    }
+  }
 
   /** Releases a received frame, as the connection handler does after {@code received}. */
   private static final class Holder implements AutoCloseable {
@@ -456,6 +555,24 @@ class FlowControlTest {
 
     @Override
     public void sent() {}
+
+    final List<String> stallEvents = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void stalled() {
+      stallEvents.add("stalled");
+    }
+
+    @Override
+    public void stallEnded(long stalledNanos) {
+      stallEvents.add("ended after " + stalledNanos + " ns");
+    }
+
+    List<String> stalls() {
+      synchronized (stallEvents) {
+        return new ArrayList<>(stallEvents);
+      }
+    }
 
     synchronized List<StreamFrame> messages() {
       List<StreamFrame> out = new ArrayList<>();

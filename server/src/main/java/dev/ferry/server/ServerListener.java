@@ -5,7 +5,7 @@ import dev.ferry.StatusCode;
 
 /**
  * Hears what a server does, for metrics and health checks: calls starting and ending, connections
- * opening and closing, GOAWAYs, dead peers, the start of a shutdown. Installed with
+ * opening and closing, GOAWAYs, dead peers, stalled response streams, the start of a shutdown. Installed with
  * {@code FerryServer.builder().addListener(listener)}; every method does nothing by default, so an
  * implementation overrides only what it needs. A server without listeners pays nothing for them.
  *
@@ -50,6 +50,28 @@ public interface ServerListener {
    *     client sent is not passed on: anyone can send any name)
    */
   default void callRefused(MethodDescriptor<?, ?> method, StatusCode status) {}
+
+  /**
+   * A call's response stream stalled: its handler has a message to send (a blocking {@code write}
+   * waits, or its {@code Flow.Publisher} is paused) and the client has granted no credit for it, because
+   * it reads more slowly than the handler writes (flow control, PROTOCOL.md 7.12.4). Followed by exactly
+   * one {@link #streamStallEnded} for the same stall; a stream stalls at most once at a time. Only for
+   * methods that stream responses, and only while the call is in flight. On the writing thread (the
+   * handler's; for a publisher, the thread that would ask it for more), under the stream's lock: keep
+   * it short.
+   *
+   * @param method the registered method
+   */
+  default void streamStalled(MethodDescriptor<?, ?> method) {}
+
+  /**
+   * The stall reported by {@link #streamStalled} ended: the client granted credit, the handler
+   * completed or closed its writer, or the call ended. On the connection's event loop (or the thread
+   * that completed the writer or ended the call), under the stream's lock.
+   *
+   * @param stalledNanos how long the stall lasted, in nanoseconds
+   */
+  default void streamStallEnded(MethodDescriptor<?, ?> method, long stalledNanos) {}
 
   /** A connection was accepted (and not refused by the connection limit). Its event loop. */
   default void connectionOpened() {}

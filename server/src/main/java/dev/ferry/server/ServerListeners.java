@@ -80,6 +80,16 @@ final class ServerListeners {
     }
 
     @Override
+    public void streamStalled(MethodDescriptor<?, ?> method) {
+      each(l -> l.streamStalled(method));
+    }
+
+    @Override
+    public void streamStallEnded(MethodDescriptor<?, ?> method, long stalledNanos) {
+      each(l -> l.streamStallEnded(method, stalledNanos));
+    }
+
+    @Override
     public void connectionOpened() {
       each(ServerListener::connectionOpened);
     }

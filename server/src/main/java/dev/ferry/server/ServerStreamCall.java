@@ -58,7 +58,9 @@ final class ServerStreamCall<ReqT extends MessageLite, RespT extends MessageLite
     this.lastActivityNanos = startNanos;
     this.requests = type.clientStreams()
         ? new InboundStream<>(method.descriptor.requestParser(), streamWindow, this::badRequest, null) : null;
-    this.responses = type.serverStreams() ? new OutboundStream<>(this, false) : null;
+    // Stalls are timed only for a listener: a server without one reads no clock for them.
+    this.responses = type.serverStreams() ? new OutboundStream<>(this, false,
+        connection.runtime().listener == ServerListeners.NONE ? null : connection.runtime().ticker) : null;
     if (requests != null) {
       requests.attach(this);
     }
@@ -205,6 +207,16 @@ final class ServerStreamCall<ReqT extends MessageLite, RespT extends MessageLite
     if (idleTimeoutNanos > 0) {
       lastActivityNanos = connection.runtime().ticker.nanoTime();
     }
+  }
+
+  @Override
+  public void stalled() {
+    connection.runtime().listener.streamStalled(method.descriptor);
+  }
+
+  @Override
+  public void stallEnded(long stalledNanos) {
+    connection.runtime().listener.streamStallEnded(method.descriptor, stalledNanos);
   }
 
   // ---- StreamLink ----

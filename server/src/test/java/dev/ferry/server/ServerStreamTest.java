@@ -54,6 +54,16 @@ class ServerStreamTest {
   }
 
   @Test
+  void aServerWithoutListenersTimesNoStalls() {
+    conn.handshake(1000);
+    conn.streamRequest(EmbeddedConnection.SILENT, 1, 0, 0);
+    conn.runHandlers();
+    assertThat(conn.contexts).hasSize(1);
+    // Built with ServerListeners.NONE: the response stream has no stall clock, so a stall costs nothing.
+    assertThat(((ServerStreamCall<?, ?>) conn.contexts.get(0)).responses().tracksStalls()).isFalse();
+  }
+
+  @Test
   void theDeadlineCoversTheWholeStreamWhateverItCarries() {
     conn.handshake(1000);
     conn.streamRequest(EmbeddedConnection.SINK, 1, 1_000_000, 0);
