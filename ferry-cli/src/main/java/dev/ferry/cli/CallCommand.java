@@ -6,10 +6,14 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
+import dev.ferry.StreamReader;
+import dev.ferry.client.BidiStreamingCall;
 import dev.ferry.client.CallOptions;
+import dev.ferry.client.ClientStreamingCall;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.client.Response;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
@@ -21,8 +25,14 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code ferry call HOST:PORT METHOD -d JSON}: one call, JSON in and out. */
-@Command(name = "call", description = "Calls a method with a request given as JSON and prints the response as JSON.")
+/**
+ * {@code ferry call HOST:PORT METHOD -d JSON}: one call, JSON in and out. Streaming methods too: a client
+ * stream sends each JSON object of {@code -d}, and each message of a server stream is printed as it comes.
+ */
+@Command(name = "call", description = {"Calls a method with a request given as JSON and prints the response as JSON.",
+    "Streaming methods: -d holds one JSON object per request message (a client stream sends them all, then "
+        + "half-closes), and each response message is printed as it arrives. A streaming call has no deadline "
+        + "unless --deadline is given."})
 final class CallCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -34,7 +44,8 @@ final class CallCommand implements Callable<Integer> {
   String method;
 
   @Option(names = {"-d", "--data"}, paramLabel = "JSON", defaultValue = "{}",
-      description = "The request in protobuf's JSON mapping; @FILE reads a file, @- standard input (default: {}).")
+      description = "The request in protobuf's JSON mapping, or for a client stream its requests one after the "
+          + "other; @FILE reads a file, @- standard input (default: {}).")
   String data;
 
   @Option(names = "--emit-defaults", description = "Also print fields that hold their default value.")
@@ -54,21 +65,22 @@ final class CallCommand implements Callable<Integer> {
     Target t = Target.parse(target);
     PrintWriter out = spec.commandLine().getOut();
     try (FerryChannel channel = connection.open(t, 1)) {
-      CallOptions options = connection.callOptions();
-      MethodDescriptor m = schemaOptions.open(channel, options, t).method(method);
-      DynamicMessage request = DynamicMethods.request(m, data, System.in);
-      long start = System.nanoTime();
-      Response<DynamicMessage> response = await(channel.exchange(DynamicMethods.of(m), request, options));
-      long nanos = System.nanoTime() - start;
+      MethodDescriptor m = schemaOptions.open(channel, connection.callOptions(), t).method(method);
       JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(DynamicMethods.registry(m));
       if (emitDefaults) {
         printer = printer.alwaysPrintFieldsWithNoPresence();
       }
-      try {
-        out.println(printer.print(response.message()));
-      } catch (InvalidProtocolBufferException e) {
-        throw new CliException("cannot print the response as JSON: " + e.getMessage(), e);
+      if (m.isClientStreaming() || m.isServerStreaming()) {
+        // A stream may be meant to stay open (a watch): no deadline unless one is given.
+        boolean deadlineGiven = spec.commandLine().getParseResult().hasMatchedOption("--deadline");
+        return stream(channel, m, connection.callOptions(deadlineGiven), printer, out);
       }
+      CallOptions options = connection.callOptions();
+      DynamicMessage request = DynamicMethods.request(m, data, System.in);
+      long start = System.nanoTime();
+      Response<DynamicMessage> response = await(channel.exchange(DynamicMethods.of(m), request, options));
+      long nanos = System.nanoTime() - start;
+      print(printer, response.message(), out);
       if (verbose) {
         PrintWriter err = spec.commandLine().getErr();
         for (Map.Entry<String, String> e : response.trailers().entries()) {
@@ -77,6 +89,70 @@ final class CallCommand implements Callable<Integer> {
         err.println("OK in " + Durations.format(nanos));
       }
       return 0;
+    }
+  }
+
+  /**
+   * A streaming call: the requests are the JSON objects of {@code -d}, one after the other (one for a
+   * server stream); each response is printed as it arrives. A bidirectional call writes its requests on a
+   * thread of its own while this one prints, so that neither side waits for the other's credit.
+   */
+  private int stream(FerryChannel channel, MethodDescriptor m, CallOptions options, JsonFormat.Printer printer,
+      PrintWriter out) throws Exception {
+    dev.ferry.MethodDescriptor<DynamicMessage, DynamicMessage> method = DynamicMethods.of(m);
+    List<DynamicMessage> requests = m.isClientStreaming() ? DynamicMethods.requests(m, data, System.in)
+        : List.of(DynamicMethods.request(m, data, System.in));
+    long start = System.nanoTime();
+    int received = 0;
+    if (!m.isClientStreaming()) {
+      try (StreamReader<DynamicMessage> responses = channel.serverStream(method, requests.get(0), options)) {
+        while (responses.hasNext()) {
+          print(printer, responses.next(), out);
+          received++;
+        }
+      }
+    } else if (!m.isServerStreaming()) {
+      ClientStreamingCall<DynamicMessage, DynamicMessage> call = channel.clientStream(method, options);
+      for (DynamicMessage request : requests) {
+        call.write(request);
+      }
+      call.complete();
+      print(printer, call.awaitResponse(), out);
+      received++;
+    } else {
+      try (BidiStreamingCall<DynamicMessage, DynamicMessage> call = channel.bidiStream(method, options)) {
+        Thread writer = new Thread(() -> {
+          try {
+            for (DynamicMessage request : requests) {
+              call.requests().write(request);
+            }
+            call.requests().complete();
+          } catch (FerryException e) {
+            // The call ended early: the reader below gets its status and reports it.
+          }
+        }, "ferry-call-writer");
+        writer.setDaemon(true);
+        writer.start();
+        while (call.responses().hasNext()) {
+          print(printer, call.responses().next(), out);
+          received++;
+        }
+        writer.join();
+      }
+    }
+    if (verbose) {
+      spec.commandLine().getErr().println("OK in " + Durations.format(System.nanoTime() - start) + ": "
+          + requests.size() + " sent, " + received + " received");
+    }
+    return 0;
+  }
+
+  private static void print(JsonFormat.Printer printer, DynamicMessage message, PrintWriter out) {
+    try {
+      out.println(printer.print(message));
+      out.flush();
+    } catch (InvalidProtocolBufferException e) {
+      throw new CliException("cannot print the response as JSON: " + e.getMessage(), e);
     }
   }
 

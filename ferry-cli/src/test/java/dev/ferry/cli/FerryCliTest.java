@@ -120,6 +120,35 @@ class FerryCliTest {
   }
 
   @Test
+  void callStreamsRequestsAndResponses() {
+    Run load = ferry("call", target, KV + "/Load", "-d",
+        "{\"key\": \"veg/a\", \"value\": \"cmVk\"}\n{\"key\": \"veg/b\", \"value\": \"e30=\"}"
+            + " {\"key\": \"veg/c {}\", \"value\": \"\"}", "-v");
+    assertThat(load.code()).as(load.err()).isZero();
+    assertThat(load.out()).isEqualTo("{\n  \"loaded\": \"3\"\n}\n");
+    assertThat(load.err()).contains("3 sent, 1 received");
+
+    // Watch never ends by itself: its snapshot, then the deadline given.
+    Run watch = ferry("call", target, KV + "/Watch", "-d", "{\"prefix\": \"veg/\"}", "--deadline", "2s");
+    assertThat(watch.code()).as(watch.err()).isEqualTo(FerryCli.STATUS_BASE + 4);
+    assertThat(watch.out()).isEqualTo("{\n  \"key\": \"veg/a\",\n  \"value\": \"cmVk\"\n}\n"
+        + "{\n  \"key\": \"veg/b\",\n  \"value\": \"e30=\"\n}\n{\n  \"key\": \"veg/c {}\"\n}\n");
+    assertThat(watch.err()).startsWith("ERROR: DEADLINE_EXCEEDED");
+
+    Run two = ferry("call", target, KV + "/Watch", "-d", "{} {}");
+    assertThat(two.code()).isEqualTo(FerryCli.FAILURE);
+    assertThat(two.err()).contains("-d: " + KV + ".Watch takes one request, got 2 JSON objects");
+  }
+
+  @Test
+  void requestObjectsAreCutWhereTheirBracketsCloseOutsideStrings() {
+    assertThat(DynamicMethods.splitObjects(" {\"a\": \"}{\\\"\"}\n\t{\"b\": [1, {}]}{} "))
+        .containsExactly("{\"a\": \"}{\\\"\"}", "{\"b\": [1, {}]}", "{}");
+    assertThat(DynamicMethods.splitObjects("  ")).isEmpty();
+    assertThat(DynamicMethods.splitObjects("{\"a\": 1")).containsExactly("{\"a\": 1");
+  }
+
+  @Test
   void callRefusesBadInputWithoutCallingAnything() {
     Run badJson = ferry("call", target, KV + "/Put", "-d", "{\"kee\": 1}");
     assertThat(badJson.code()).isEqualTo(FerryCli.FAILURE);
