@@ -160,6 +160,11 @@ final class NettyStreamCeiling implements StreamSystem {
       }
       ctx.fireChannelWritabilityChanged();
     }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // the peer closed while frames were on their way: how every block ends
+    }
   }
 
   /** The server: produces for START frames, echoes DATA frames. */
