@@ -588,7 +588,8 @@ public final class LoadBenchmark {
       double p50 = median(rows.get(s).get("p50_us"));
       double p99 = median(rows.get(s).get("p99_us"));
       System.out.printf(Locale.ROOT, "  S8 %s, window %d KiB: p50 %.0f us, p99 %.0f us; unary RTT p50 %.0f us, "
-          + "p99 %.0f us; goal p99 <= RTT p99 + 10 ms: %s%n", s, window / 1024, p50, p99, median(rows.get("ferry-unary-rtt-1B").get("p50_us")),
+          + "p99 %.0f us; goal p99 <= RTT p99 + 10 ms: %s%n", s, window / 1024, p50, p99,
+          median(rows.get("ferry-unary-rtt-1B").get("p50_us")),
           rttP99, p99 <= rttP99 + 10_000 ? "met" : "missed");
     }
     printProgress("S8", label);

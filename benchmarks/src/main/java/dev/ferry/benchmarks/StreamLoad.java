@@ -4,7 +4,10 @@ import dev.ferry.benchmarks.proto.Payload;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
-/** S8's load shape: streams that run as fast as flow control allows, measured over a window. */
+/**
+ * S8's load shape: streams that run as fast as flow control allows, measured over a window. Runs on
+ * the calling thread.
+ */
 final class StreamLoad {
   private StreamLoad() {}
 

@@ -13,6 +13,9 @@ import java.util.concurrent.atomic.LongAdder;
  * message again and again until the client cancels) and a bidirectional echo (the client writes the
  * message again and again, the server writes each one it reads back). Both directions of the echo carry
  * every message, so its messages per second count round trips of one message, each way once.
+ *
+ * <p>Threads: {@link #open} and {@link Streams#stop} are called from the load thread; the counters are
+ * incremented on whichever threads the system delivers messages on.
  */
 interface StreamSystem extends AutoCloseable {
   /** The shape of the streams. */
