@@ -137,8 +137,11 @@ public final class LoadBenchmark {
         case "--modes":
           modes = new ArrayList<>();
           for (String name : args[++i].split(",")) {
-            modes.add(name.trim().toLowerCase(Locale.ROOT).startsWith("bidi") ? StreamSystem.Mode.BIDI
-                : StreamSystem.Mode.SERVER_STREAM);
+            switch (name.trim().toLowerCase(Locale.ROOT)) {
+              case "server" -> modes.add(StreamSystem.Mode.SERVER_STREAM);
+              case "bidi" -> modes.add(StreamSystem.Mode.BIDI);
+              default -> throw new IllegalArgumentException("--modes: " + name + " (expected: server, bidi)");
+            }
           }
           break;
         case "--executors":
