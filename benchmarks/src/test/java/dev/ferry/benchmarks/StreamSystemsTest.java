@@ -1,10 +1,11 @@
 package dev.ferry.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import dev.ferry.benchmarks.proto.Payload;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -22,12 +23,13 @@ class StreamSystemsTest {
           Payload message = Payload.newBuilder().setData(ByteString.copyFrom(new byte[size])).build();
           StreamSystem.Counters counters = new StreamSystem.Counters();
           StreamSystem.Streams streams = system.open(mode, 3, message, counters);
-          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-          while (counters.messages.sum() < 200 && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
+          try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+                .untilAsserted(() -> assertThat(counters.messages.sum()).as("%s %s %d B", kind, mode, size)
+                    .isGreaterThanOrEqualTo(200));
+          } finally {
+            streams.stop();
           }
-          streams.stop();
-          assertThat(counters.messages.sum()).as("%s %s %d B", kind, mode, size).isGreaterThanOrEqualTo(200);
           assertThat(counters.errors.sum()).as("%s %s %d B", kind, mode, size).isZero();
         }
       }
