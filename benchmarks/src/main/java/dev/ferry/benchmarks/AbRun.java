@@ -32,7 +32,8 @@ public final class AbRun {
       "\\{\"scenario\": \"([^\"]*)\", \"config\": \"([^\"]*)\", \"system\": \"([^\"]*)\", \"metrics\": \\{(.*)\\}\\}");
   private static final Pattern METRIC = Pattern.compile("\"([a-z0-9_]+)\": \\{\"median\": ([-0-9.eE]+)");
   private static final List<String> SHOWN =
-      List.of("qps", "qps_per_cpu_s", "p99_us", "p50_us", "bytes_per_call", "mb_per_s", "cores", "busiest_thread");
+      List.of("qps", "qps_per_cpu_s", "p99_us", "p50_us", "bytes_per_call", "mb_per_s", "msgs_per_s",
+          "msgs_per_cpu_s", "cores", "busiest_thread");
 
   private AbRun() {}
 

@@ -25,8 +25,8 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar [--quick] [--rounds N] [--out FILE] [--only SYSTEM[,SYSTEM]]
  *       [--warmup SECONDS] [--nio] [--conns 1,4] [--inflight 16,128,1024] [--sizes 0,1024] [--executors direct,pooled]
- *       [--large 64,1024]
- *       [s1 s2 s3 s4 s5 s6 s7 s9 s10]
+ *       [--large 64,1024] [--streams 1,16] [--stream-sizes 64,1024,65536] [--modes server,bidi]
+ *       [s1 s2 s3 s4 s5 s6 s7 s8 s8-throughput s8-stalled s8-cancel s9 s10 s11]
  * </pre>
  *
  * <p>{@code --nio} runs every system on Java NIO instead of native epoll (Ferry and the ceiling through
@@ -43,6 +43,8 @@ public final class LoadBenchmark {
   private final Map<String, Double> peak = new LinkedHashMap<>();
   /** For profiling and A/B runs: run these systems only (--only ferry,netty-ceiling); null = all. */
   private Set<Kind> only;
+  /** The same filter by label, for S8's systems (which include ferry-blocking); null = all. */
+  private Set<String> onlyLabels;
   /** The JIT warm-up of each system before anything is measured (--warmup); below 0 = the mode's default. */
   private double warmupSeconds = -1;
   /** S2's configurations (--conns, --inflight, --sizes, --executors); null = the mode's default. */
@@ -52,6 +54,10 @@ public final class LoadBenchmark {
   private List<Executor> executors;
   /** S4's payload sizes in KiB (--large 64,1024); null = both. */
   private int[] largeKib;
+  /** S8's configurations (--streams 1,16, --stream-sizes 64,1024,65536, --modes server,bidi); null = all. */
+  private int[] streamCounts;
+  private int[] streamSizes;
+  private List<StreamSystem.Mode> modes;
 
   private LoadBenchmark(boolean quick, int rounds) {
     this.quick = quick;
@@ -64,11 +70,15 @@ public final class LoadBenchmark {
     boolean quick = false;
     int rounds = -1;
     Set<Kind> only = null;
+    Set<String> onlyLabels = null;
     double warmupSeconds = -1;
     int[] conns = null;
     int[] inFlights = null;
     int[] sizes = null;
     int[] largeKib = null;
+    int[] streamCounts = null;
+    int[] streamSizes = null;
+    List<StreamSystem.Mode> modes = null;
     List<Executor> executors = null;
     Path out = Path.of("benchmarks/target/results.json");
     Set<String> scenarios = new LinkedHashSet<>();
@@ -85,8 +95,18 @@ public final class LoadBenchmark {
           break;
         case "--only":
           only = new LinkedHashSet<>();
+          onlyLabels = new LinkedHashSet<>();
           for (String name : args[++i].split(",")) {
-            only.add(Kind.of(name.trim()));
+            String label = name.trim().toLowerCase(Locale.ROOT);
+            if (streamKind(label) != null) {
+              onlyLabels.add(label);
+              if (!label.equals(StreamSystem.Kind.FERRY_BLOCKING.label)) {
+                only.add(Kind.of(label));
+              }
+            } else {
+              only.add(Kind.of(label));
+              onlyLabels.add(Kind.of(label).label);
+            }
           }
           break;
         case "--warmup":
@@ -108,6 +128,22 @@ public final class LoadBenchmark {
         case "--large":
           largeKib = ints(args[++i]);
           break;
+        case "--streams":
+          streamCounts = ints(args[++i]);
+          break;
+        case "--stream-sizes":
+          streamSizes = ints(args[++i]);
+          break;
+        case "--modes":
+          modes = new ArrayList<>();
+          for (String name : args[++i].split(",")) {
+            switch (name.trim().toLowerCase(Locale.ROOT)) {
+              case "server" -> modes.add(StreamSystem.Mode.SERVER_STREAM);
+              case "bidi" -> modes.add(StreamSystem.Mode.BIDI);
+              default -> throw new IllegalArgumentException("--modes: " + name + " (expected: server, bidi)");
+            }
+          }
+          break;
         case "--executors":
           executors = new ArrayList<>();
           for (String name : args[++i].split(",")) {
@@ -123,12 +159,16 @@ public final class LoadBenchmark {
     }
     LoadBenchmark bench = new LoadBenchmark(quick, rounds > 0 ? rounds : quick ? 1 : 3);
     bench.only = only;
+    bench.onlyLabels = onlyLabels;
     bench.warmupSeconds = warmupSeconds;
     bench.conns = conns;
     bench.inFlights = inFlights;
     bench.sizes = sizes;
     bench.executors = executors;
     bench.largeKib = largeKib;
+    bench.streamCounts = streamCounts;
+    bench.streamSizes = streamSizes;
+    bench.modes = modes;
     bench.run(scenarios, out);
   }
 
@@ -138,6 +178,19 @@ public final class LoadBenchmark {
 
   private boolean runs(Kind kind) {
     return only == null || only.contains(kind);
+  }
+
+  private boolean runs(StreamSystem.Kind kind) {
+    return onlyLabels == null || onlyLabels.contains(kind.label);
+  }
+
+  private static StreamSystem.Kind streamKind(String label) {
+    for (StreamSystem.Kind k : StreamSystem.Kind.values()) {
+      if (k.label.equals(label)) {
+        return k;
+      }
+    }
+    return null;
   }
 
   private void run(Set<String> scenarios, Path out) throws Exception {
@@ -168,6 +221,16 @@ public final class LoadBenchmark {
     if (scenarios.contains("s5")) {
       s5IdleCost();
     }
+    // s8 runs all three parts; s8-throughput, s8-stalled and s8-cancel one each.
+    if (scenarios.contains("s8") || scenarios.contains("s8-throughput")) {
+      s8Streaming();
+    }
+    if (scenarios.contains("s8") || scenarios.contains("s8-stalled")) {
+      s8StalledStreams();
+    }
+    if (scenarios.contains("s8") || scenarios.contains("s8-cancel")) {
+      s8CancelLatency();
+    }
     if (scenarios.contains("s9")) {
       s9BlockingHandlers();
     }
@@ -185,6 +248,9 @@ public final class LoadBenchmark {
     keys.put("S5 idle cost", "cpu_s_per_min_per_conn");
     keys.put("S6 allocation per call", "bytes_per_call");
     keys.put("S7 TLS and interceptors", "qps");
+    keys.put("S8 streaming throughput", "msgs_per_s");
+    keys.put("S8 unary beside stalled streams", "p99_us");
+    keys.put("S8 cancel latency", "p99_us");
     keys.put("S9 blocking handlers", "qps");
     keys.put("S10 metrics installed", "qps");
     keys.put("S11 many servers", "qps");
@@ -342,6 +408,202 @@ public final class LoadBenchmark {
       samples.forEach((system, metrics) -> report.add("S7 TLS and interceptors", label, system, metrics));
       printProgress("S7", label);
     }
+  }
+
+  // ---- S8 streaming ----
+
+  /** S8's message sizes in bytes (the Payload's data; its encoding adds 2 or 3 bytes). */
+  private static final int[] S8_SIZES = {64, 1024, 64 * 1024};
+  /** S8's concurrent streams on the one connection. */
+  private static final int[] S8_STREAMS = {1, 16};
+
+  /**
+   * Server streams and bidirectional echoes of 64 B, 1 KiB and 64 KiB messages, 1 and 16 streams on
+   * one connection, each system in turn in alternating blocks over the rounds: messages per second
+   * received by the client, MB/s of message data, messages per CPU-second of the whole process.
+   */
+  private void s8Streaming() throws Exception {
+    List<StreamSystem.Kind> kinds = new ArrayList<>();
+    for (StreamSystem.Kind kind : StreamSystem.Kind.ALL) {
+      if (runs(kind)) {
+        kinds.add(kind);
+      }
+    }
+    // JIT warm-up of each system's streaming paths, both shapes.
+    long warm = warmupSeconds >= 0 ? (long) (warmupSeconds * 1e9) : TimeUnit.SECONDS.toNanos(quick ? 1 : 2);
+    Profiling.suspend(true);
+    try {
+      for (StreamSystem.Kind kind : kinds) {
+        try (StreamSystem system = kind.start()) {
+          for (StreamSystem.Mode mode : StreamSystem.Mode.values()) {
+            StreamLoad.run(system, mode, 4, payload(1024), warm / 4, warm / 4);
+          }
+        }
+      }
+    } finally {
+      Profiling.suspend(false);
+    }
+    for (StreamSystem.Mode mode : modes != null ? modes : List.of(StreamSystem.Mode.values())) {
+      for (int streams : streamCounts != null ? streamCounts : S8_STREAMS) {
+        for (int size : streamSizes != null ? streamSizes : S8_SIZES) {
+          Payload p = payload(size);
+          String label = String.format(Locale.ROOT, "%s, %d stream%s, %s", mode.label, streams,
+              streams == 1 ? "" : "s", size >= 1024 ? size / 1024 + " KiB" : size + " B");
+          Map<String, Map<String, List<Double>>> samples = new LinkedHashMap<>();
+          for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < kinds.size(); i++) {
+              StreamSystem.Kind kind = kinds.get((round + i) % kinds.size()); // no system always first
+              try (StreamSystem system = kind.start()) {
+                Measurement m = StreamLoad.run(system, mode, streams, p, warmupNanos, measureNanos);
+                Map<String, List<Double>> forSystem = samples.computeIfAbsent(kind.label, k -> new LinkedHashMap<>());
+                forSystem.computeIfAbsent("msgs_per_s", k -> new ArrayList<>()).add(m.qps());
+                forSystem.computeIfAbsent("mb_per_s", k -> new ArrayList<>()).add(m.qps() * size / 1e6);
+                forSystem.computeIfAbsent("msgs_per_cpu_s", k -> new ArrayList<>()).add(m.qpsPerCpuSecond());
+                forSystem.computeIfAbsent("cores", k -> new ArrayList<>()).add(m.cores());
+                forSystem.computeIfAbsent("busiest_thread", k -> new ArrayList<>()).add(m.busiestThread());
+                forSystem.computeIfAbsent("bytes_per_msg", k -> new ArrayList<>()).add(m.bytesPerCall());
+                forSystem.computeIfAbsent("errors", k -> new ArrayList<>()).add((double) m.errors());
+              }
+            }
+          }
+          for (StreamSystem.Kind kind : kinds) {
+            report.add("S8 streaming throughput", label, kind.label, samples.get(kind.label));
+          }
+          printProgress("S8", label);
+        }
+      }
+    }
+  }
+
+  /**
+   * Unary calls beside 1,000 stalled server streams on the same connection: Ferry's unary p99 at
+   * 1 connection x 16 and x 128 in flight (0 B, direct executors), first alone, then with 1,000 server
+   * streams open whose client never reads (each holding a full window at the client; the server's
+   * publishers waiting for credit) - the order flipping every round. Two windows: 64 KiB with 1 KiB
+   * messages, and Ferry's default 1 MiB with 64 KiB messages (1,000 x 1 MiB held by the client).
+   */
+  private void s8StalledStreams() throws Exception {
+    if (!runs(StreamSystem.Kind.FERRY)) {
+      return;
+    }
+    int stalled = 1_000;
+    String with = "ferry+" + stalled + "-stalled";
+    int[][] windowsAndSizes = {{64 * 1024, 1024}, {1024 * 1024, 64 * 1024}};
+    Payload unary = payload(0);
+    for (int[] ws : windowsAndSizes) {
+      int window = ws[0];
+      Payload message = payload(ws[1]);
+      Map<Integer, Map<String, Map<String, List<Double>>>> byInFlight = new LinkedHashMap<>();
+      for (int round = 0; round < rounds; round++) {
+        try (FerryStreams system = FerryStreams.start(FerryStreams.Style.FLOW, window)) {
+          Load.closedLoop(system, unary, 128, warmupNanos, measureNanos); // warm this system's unary path
+          for (int pass = 0; pass < 2; pass++) {
+            boolean withStalled = (pass == 0) == (round % 2 == 1);
+            StreamSystem.Streams streams = withStalled
+                ? system.openStalled(stalled, message, window, java.time.Duration.ofSeconds(60)) : null;
+            // The messages the stalled streams hold at the client (1,000 windows) were just allocated:
+            // the young collections that would copy them to the old generation took 100-150 ms each
+            // here (both sides share this JVM), a one-off that would land in whichever block came
+            // first. Collected here, before either pass, it lands in neither.
+            System.gc();
+            try {
+              for (int inFlight : new int[] {16, 128}) {
+                Measurement m = Load.closedLoop(system, unary, inFlight, warmupNanos, measureNanos);
+                Map<String, List<Double>> metrics = byInFlight.computeIfAbsent(inFlight, k -> new LinkedHashMap<>())
+                    .computeIfAbsent(withStalled ? with : "ferry", k -> new LinkedHashMap<>());
+                metrics.computeIfAbsent("p50_us", k -> new ArrayList<>()).add(m.p50Micros());
+                metrics.computeIfAbsent("p99_us", k -> new ArrayList<>()).add(m.p99Micros());
+                metrics.computeIfAbsent("p999_us", k -> new ArrayList<>()).add(m.p999Micros());
+                metrics.computeIfAbsent("qps", k -> new ArrayList<>()).add(m.qps());
+                metrics.computeIfAbsent("errors", k -> new ArrayList<>()).add((double) m.errors());
+              }
+            } finally {
+              if (streams != null) {
+                streams.stop();
+              }
+            }
+          }
+        }
+      }
+      for (Map.Entry<Integer, Map<String, Map<String, List<Double>>>> e : byInFlight.entrySet()) {
+        String label = String.format(Locale.ROOT, "1 conn x %d in flight, 0B; window %d KiB, %d KiB msgs",
+            e.getKey(), window / 1024, ws[1] / 1024);
+        Map<String, List<Double>> alone = e.getValue().get("ferry");
+        Map<String, List<Double>> beside = e.getValue().get(with);
+        report.add("S8 unary beside stalled streams", label, "ferry", alone);
+        report.add("S8 unary beside stalled streams", label, with, beside);
+        System.out.printf(Locale.ROOT, "  S8 %s: unary p99 %.0f us beside %d stalled streams vs %.0f us alone: "
+            + "%.2fx (pairwise %s; goal <= 2x)%n", label, median(beside.get("p99_us")), stalled,
+            median(alone.get("p99_us")), ratio(beside, alone, "p99_us"),
+            pairwise(beside.get("p99_us"), alone.get("p99_us")));
+        printProgress("S8", label);
+      }
+    }
+  }
+
+  /**
+   * How long a client's cancel takes to reach the server's handler: a server stream of 1 KiB messages
+   * (Flow publisher on the event loop) is opened, its first message read with a StreamReader, then the
+   * reader is closed; the time to the handler's cancellation listener and to the cancel of its
+   * publisher's subscription (production stops) are recorded, beside the round trip of a 1-byte unary
+   * call on the same connection measured just before each sample. At Ferry's default window (1 MiB)
+   * and at 64 KiB: the cancel is read behind whatever the server is still sending, up to one window.
+   */
+  private void s8CancelLatency() throws Exception {
+    if (!runs(StreamSystem.Kind.FERRY)) {
+      return;
+    }
+    for (int window : new int[] {1024 * 1024, 64 * 1024}) {
+      s8CancelLatency(window);
+    }
+  }
+
+  private void s8CancelLatency(int window) throws Exception {
+    int samples = quick ? 200 : 1_000;
+    Payload oneByte = payload(1);
+    Payload message = payload(1024);
+    String label = String.format(Locale.ROOT, "1 conn, 1 KiB server stream, window %d KiB, %d samples/round",
+        window / 1024, samples);
+    Map<String, Map<String, List<Double>>> rows = new LinkedHashMap<>();
+    for (int round = 0; round < rounds; round++) {
+      try (FerryStreams system = FerryStreams.start(FerryStreams.Style.FLOW, window)) {
+        for (int i = 0; i < samples / 4; i++) { // warm-up
+          system.unaryRoundTrip(oneByte);
+          system.cancelSample(message);
+        }
+        org.HdrHistogram.Histogram rtt = new org.HdrHistogram.Histogram(3);
+        org.HdrHistogram.Histogram listener = new org.HdrHistogram.Histogram(3);
+        org.HdrHistogram.Histogram stopped = new org.HdrHistogram.Histogram(3);
+        for (int i = 0; i < samples; i++) {
+          rtt.recordValue(Math.max(1, system.unaryRoundTrip(oneByte)));
+          long[] c = system.cancelSample(message);
+          listener.recordValue(Math.max(1, c[0]));
+          stopped.recordValue(Math.max(1, c[1]));
+        }
+        addLatency(rows, "ferry-unary-rtt-1B", rtt);
+        addLatency(rows, "ferry-cancel-to-listener", listener);
+        addLatency(rows, "ferry-cancel-to-producer", stopped);
+      }
+    }
+    rows.forEach((system, metrics) -> report.add("S8 cancel latency", label, system, metrics));
+    double rttP99 = median(rows.get("ferry-unary-rtt-1B").get("p99_us"));
+    for (String s : List.of("ferry-cancel-to-listener", "ferry-cancel-to-producer")) {
+      double p50 = median(rows.get(s).get("p50_us"));
+      double p99 = median(rows.get(s).get("p99_us"));
+      System.out.printf(Locale.ROOT, "  S8 %s, window %d KiB: p50 %.0f us, p99 %.0f us; unary RTT p50 %.0f us, "
+          + "p99 %.0f us; goal p99 <= RTT p99 + 10 ms: %s%n", s, window / 1024, p50, p99,
+          median(rows.get("ferry-unary-rtt-1B").get("p50_us")),
+          rttP99, p99 <= rttP99 + 10_000 ? "met" : "missed");
+    }
+    printProgress("S8", label);
+  }
+
+  private static void addLatency(Map<String, Map<String, List<Double>>> rows, String system,
+      org.HdrHistogram.Histogram h) {
+    Map<String, List<Double>> m = rows.computeIfAbsent(system, k -> new LinkedHashMap<>());
+    m.computeIfAbsent("p50_us", k -> new ArrayList<>()).add(h.getValueAtPercentile(50) / 1e3);
+    m.computeIfAbsent("p99_us", k -> new ArrayList<>()).add(h.getValueAtPercentile(99) / 1e3);
+    m.computeIfAbsent("max_us", k -> new ArrayList<>()).add(h.getMaxValue() / 1e3);
   }
 
   /**
