@@ -413,6 +413,22 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
+  /**
+   * The write buffer drained below its low-water mark: streams whose request writers waited for it go on
+   * (they wait while it is above the high-water mark, see {@code StreamLink.transportWritable}). Event loop.
+   */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      for (ClientCall<?, ?> call : new java.util.ArrayList<>(pending.values())) {
+        if (call.stream != null) {
+          call.stream.transportResumed();
+        }
+      }
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     connectionFailed(handshake.isDone()

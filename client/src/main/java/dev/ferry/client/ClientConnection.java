@@ -245,9 +245,19 @@ final class ClientConnection {
     }
   }
 
+  /** Queues a stream message's frame, counted in the channel's writability until written. Any thread. */
+  void enqueueStreamMessage(Runnable frame, int bytes) {
+    writeQueue.enqueueStreamMessage(frame, bytes);
+  }
+
   /** Queues {@code command} to run on the event loop, in order with this connection's writes. Any thread. */
   void enqueue(Runnable command) {
     writeQueue.enqueue(command);
+  }
+
+  /** Whether the channel takes more frames now (its write buffer below the high-water mark). Any thread. */
+  boolean isWritable() {
+    return channel.isWritable();
   }
 
   /** Whether {@code call} is in flight here: its stream's frames still mean something to the server. Event loop. */

@@ -328,10 +328,33 @@ final class ClientStream<ReqT extends MessageLite, RespT extends MessageLite>
   }
 
   @Override
+  public void enqueueMessage(Runnable frame, int bytes) {
+    ClientCall<?, ?> c = call;
+    ClientConnection connection = c == null ? null : c.connection();
+    if (connection != null) {
+      connection.enqueueStreamMessage(frame, bytes);
+    }
+  }
+
+  @Override
   public boolean isOpen() {
     ClientCall<?, ?> c = call;
     ClientConnection connection = c == null ? null : c.connection();
     return connection != null && connection.isPending(c);
+  }
+
+  @Override
+  public boolean transportWritable() {
+    ClientCall<?, ?> c = call;
+    ClientConnection connection = c == null ? null : c.connection();
+    return connection == null || connection.isWritable();
+  }
+
+  /** The call's connection drained below its low-water mark: request writers that waited go on. Event loop. */
+  void transportResumed() {
+    if (outbound != null) {
+      outbound.transportWritable();
+    }
   }
 
   @Override

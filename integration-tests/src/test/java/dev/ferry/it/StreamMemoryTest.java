@@ -1,6 +1,7 @@
 package dev.ferry.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.BytesValue;
@@ -8,8 +9,17 @@ import com.google.protobuf.Int32Value;
 import dev.ferry.StreamReader;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
+import dev.ferry.internal.CallFrame;
+import dev.ferry.internal.CallHeader;
+import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.Preface;
+import dev.ferry.internal.Settings;
+import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.server.FerryServer;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -60,6 +70,37 @@ class StreamMemoryTest {
         }
         assertThat(flood.next().getValue().size()).isEqualTo(MESSAGE);
       }
+    }
+  }
+
+  /**
+   * A client that grants a huge window (2^31-1 bytes) and then reads nothing cannot make the server
+   * buffer that window: the server's writer waits once the connection's write buffer passes its
+   * high-water mark, as it waits for credit. Without that, the producer runs until this JVM's 64 MiB of
+   * direct memory are gone.
+   */
+  @Test
+  void aHugeWindowThatIsNotReadIsNotBufferedByTheServer() throws Exception {
+    try (RawPeer peer = new RawPeer(server.port(), 4096)) {
+      peer.writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
+      peer.send(Frame.settings(UnpooledByteBufAllocator.DEFAULT,
+          Settings.builder().streamInitialWindow(Integer.MAX_VALUE).build()));
+      peer.send(new CallFrame(FrameType.REQUEST, 1, Frame.FLAG_SERVER_STREAM,
+          CallHeader.of(RequestHeader.newBuilder().setMethod(StreamService.FLOOD.fullName()).build()),
+          Int32Value.of(MESSAGE)));
+      AtomicLong last = new AtomicLong(-1);
+      // Until production has stopped: two looks 200 ms apart see the same count.
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+          .until(() -> {
+            long produced = service.produced.get();
+            return produced > 0 && produced == last.getAndSet(produced);
+          });
+      System.out.printf("huge window, nothing read: the server produced %d messages of %d bytes, then waited%n",
+          service.produced.get(), MESSAGE);
+      assertThat(service.produced.get() * MESSAGE)
+          .as("bytes the server produced for a client that reads nothing (its write buffer's high-water mark "
+              + "is 256 KiB; the rest is socket buffers)")
+          .isLessThan(16L << 20);
     }
   }
 }

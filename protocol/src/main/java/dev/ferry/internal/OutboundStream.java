@@ -13,7 +13,9 @@ import java.util.List;
  * {@link StreamWriter} the application writes with, and the frames queued for the connection.
  *
  * <p>A message may go while the credit is above 0; it costs its frame's length and may take the
- * credit below 0 (PROTOCOL.md 7.12.4). {@link #write} waits for credit, {@link #trySend} does not. The
+ * credit below 0 (PROTOCOL.md 7.12.4). {@link #write} waits for credit, {@link #trySend} does not. Both
+ * also wait while the connection's write buffer is above its high-water mark ({@link
+ * StreamLink#transportWritable}), so a stream never buffers more than that beyond what is in flight. The
  * credit is taken and the frame queued under one lock, so that the order of the queue is the order of
  * the writes, and END_STREAM always follows the last message.
  *
@@ -167,7 +169,7 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
     FerryException tooLarge = null;
     synchronized (this) {
       checkWritable();
-      while ((link == null || credit <= 0) && ended == null) {
+      while (!canSend() && ended == null) {
         if (!wait) {
           return false;
         }
@@ -186,7 +188,7 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
               + " bytes (frame header included) exceeds the peer's MAX_FRAME_SIZE of " + maxFrameSize + " bytes");
         } else {
           credit -= cost;
-          link.enqueue(new StreamFrame(link, link.requestId(), 0, message));
+          link.enqueueMessage(new StreamFrame(link, link.requestId(), 0, message), cost);
         }
       }
     }
@@ -217,13 +219,33 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
 
   @Override
   public synchronized boolean isWritable() {
-    return link != null && credit > 0 && ended == null && !completed && !closed;
+    return canSend() && ended == null && !completed && !closed;
+  }
+
+  /**
+   * Whether a message may go now: the call is on the wire, it has credit, and its connection takes
+   * frames (so that the peer's window is not buffered here when the peer does not read). Under the lock.
+   */
+  private boolean canSend() {
+    return link != null && credit > 0 && link.transportWritable();
+  }
+
+  /**
+   * The stream's connection takes frames again (its write buffer drained below the low-water mark):
+   * writers that waited for it go on. Event loop.
+   */
+  public void transportWritable() {
+    List<Runnable> wake;
+    synchronized (this) {
+      wake = wakeWriters();
+    }
+    run(wake);
   }
 
   @Override
   public void onWritable(Runnable listener) {
     synchronized (this) {
-      if (ended == null && !completed && !closed && !(link != null && credit > 0)) {
+      if (ended == null && !completed && !closed && !canSend()) {
         if (listeners == null) {
           listeners = new ArrayList<>(2);
         }
@@ -286,7 +308,7 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
 
   /** Wakes blocked writers; returns the listeners to run (outside the lock) if writing is possible or over. */
   private List<Runnable> wakeWriters() {
-    if (ended == null && !(link != null && credit > 0)) {
+    if (ended == null && !canSend()) {
       return null;
     }
     stallEnds();

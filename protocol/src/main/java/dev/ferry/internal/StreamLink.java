@@ -10,6 +10,14 @@ public interface StreamLink {
   void enqueue(Runnable command);
 
   /**
+   * Queues a stream message's frame of {@code bytes}, as {@link #enqueue} does, counting it towards the
+   * connection's writability until it is written ({@link WriteQueue#enqueueStreamMessage}). Any thread.
+   */
+  default void enqueueMessage(Runnable frame, int bytes) {
+    enqueue(frame);
+  }
+
+  /**
    * Whether the call is still in flight on the connection, so that its frames are still meaningful to
    * the peer. Event loop.
    */
@@ -23,6 +31,16 @@ public interface StreamLink {
 
   /** The request id of the call on its connection. */
   int requestId();
+
+  /**
+   * Whether the connection takes more frames now: its write buffer is below its high-water mark. A
+   * stream's writers wait while it is not, as they wait for credit, so that a peer that grants a large
+   * window but does not read cannot make this side buffer the window. The connection wakes them with
+   * {@link OutboundStream#transportWritable()} when it drains. Any thread; by default always.
+   */
+  default boolean transportWritable() {
+    return true;
+  }
 
   /**
    * {@code bytes} of received messages (their frames' lengths) now wait in the stream's queue for the

@@ -3,12 +3,14 @@ package dev.ferry.internal;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.internal.PlatformDependent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.Queue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +40,16 @@ public final class WriteQueue {
   private static final Logger log = LoggerFactory.getLogger(WriteQueue.class);
   private static final int MAX_WRITES_BEFORE_FLUSH = 256;
 
+  /**
+   * The bit of the channel's user-defined writability that says whether queued stream messages are
+   * below the channel's high-water mark (see {@link #enqueueStreamMessage}).
+   */
+  static final int STREAM_WRITABILITY_BIT = 3;
+
   private final Channel channel;
   private final Queue<Object> queue = PlatformDependent.newMpscQueue();
+  private final AtomicLong streamBytes = new AtomicLong(); // stream messages queued here, not yet written
+  private boolean streamsWritable = true; // guarded by this: what the writability bit was last set to
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final Runnable drainTask = this::drain;
 
@@ -60,6 +70,51 @@ public final class WriteQueue {
   public void enqueue(Runnable command) {
     queue.add(command);
     scheduleDrain();
+  }
+
+  /**
+   * Queues a stream message of {@code bytes} (its frame's length). Stream messages are written as their
+   * senders' credit allows, from any number of threads, and encoded on the event loop only when this
+   * queue is drained: so that a peer that grants much credit but does not read cannot make them pile
+   * up here, they count towards the channel's writability (one of its user-defined bits) from the moment
+   * they are queued: above the high-water mark the channel is not writable, and stream writers wait
+   * ({@link StreamLink#transportWritable}); below the low-water mark it is again, and Netty's
+   * writability event wakes them.
+   */
+  public void enqueueStreamMessage(Runnable frame, int bytes) {
+    streamBytes.addAndGet(bytes);
+    updateStreamWritability();
+    queue.add((Runnable) () -> {
+      try {
+        frame.run();
+      } finally {
+        streamBytes.addAndGet(-bytes);
+        updateStreamWritability();
+      }
+    });
+    scheduleDrain();
+  }
+
+  /**
+   * Sets the writability bit from the bytes queued now, with the channel's watermarks for hysteresis.
+   * Decisions and the bit's changes are made under one lock, each from the latest count, so that two
+   * threads crossing a mark in opposite directions cannot leave the bit stale.
+   */
+  private synchronized void updateStreamWritability() {
+    long queued = streamBytes.get();
+    boolean writable = streamsWritable;
+    if (writable && queued > channel.config().getWriteBufferHighWaterMark()) {
+      writable = false;
+    } else if (!writable && queued <= channel.config().getWriteBufferLowWaterMark()) {
+      writable = true;
+    }
+    if (writable != streamsWritable) {
+      streamsWritable = writable;
+      ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+      if (buffer != null) { // null once the channel is closed: nobody waits to write any more
+        buffer.setUserDefinedWritability(STREAM_WRITABILITY_BIT, writable);
+      }
+    }
   }
 
   /** Queues {@code msg} to be written and flushed, without a promise. */

@@ -127,6 +127,40 @@ class FlowControlTest {
   }
 
   @Test
+  void withCreditAWriterStillWaitsWhileItsConnectionDoesNotTakeFrames() throws Exception {
+    OutboundStream<BytesValue> out = new OutboundStream<>(link, false, new CountingTicker());
+    out.attach(link, 1 << 20, Settings.DEFAULT_MAX_FRAME_SIZE);
+    link.transportWritable = false; // the write buffer is above its high-water mark
+    assertThat(out.isWritable()).isFalse();
+    assertThat(out.trySend(message(10))).isFalse();
+    AtomicInteger woken = new AtomicInteger();
+    out.onWritable(woken::incrementAndGet);
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    Thread writer = new Thread(() -> {
+      try {
+        out.write(message(1));
+      } catch (Throwable t) {
+        failed.set(t);
+      }
+    });
+    writer.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    out.grant(1000, ID); // credit is not what it waits for
+    assertThat(writer.isAlive()).isTrue();
+    assertThat(woken).hasValue(0);
+    assertThat(link.messages()).isEmpty();
+
+    link.transportWritable = true;
+    out.transportWritable();
+    writer.join(10_000);
+    assertThat(writer.isAlive()).isFalse();
+    assertThat(failed.get()).isNull();
+    assertThat(woken).hasValue(1);
+    assertThat(link.messages()).hasSize(1);
+    assertThat(link.stalls()).as("waiting for the connection is not a flow-control stall").isEmpty();
+  }
+
+  @Test
   void aBlockedWriteGoesOnWhenCreditIsGranted() throws Exception {
     OutboundStream<BytesValue> out = new OutboundStream<>(link, false);
     out.attach(link, 10, Settings.DEFAULT_MAX_FRAME_SIZE);
@@ -517,6 +551,12 @@ class FlowControlTest {
     final List<FerryException> tooLarge = new ArrayList<>();
     final List<Exception> badMessages = new ArrayList<>();
     volatile boolean open = true;
+    volatile boolean transportWritable = true;
+
+    @Override
+    public boolean transportWritable() {
+      return transportWritable;
+    }
 
     @Override
     public synchronized void enqueue(Runnable command) {

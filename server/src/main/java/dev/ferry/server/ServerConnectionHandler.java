@@ -332,6 +332,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     writeQueue.enqueue(command);
   }
 
+  /** Queues a stream message's frame, counted in the connection's writability until written. Any thread. */
+  void enqueueStreamMessage(Runnable frame, int bytes) {
+    writeQueue.enqueueStreamMessage(frame, bytes);
+  }
+
   /** Whether {@code call} is still in this connection's map: its frames are still meaningful. Event loop. */
   boolean isInFlight(ServerCall<?, ?> call) {
     return calls.get(call.id) == call;
@@ -396,6 +401,15 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** Wakes the response writers of streaming calls that waited for the connection to drain. Event loop. */
+  private void resumeStreams() {
+    for (ServerCall<?, ?> call : new ArrayList<>(calls.values())) {
+      if (call instanceof ServerStreamCall && channel.isWritable()) {
+        ((ServerStreamCall<?, ?>) call).transportResumed();
+      }
+    }
+  }
+
   /** Starts a graceful close: GOAWAY now, close once the calls it admits are done. Event loop. */
   void goAway(ErrorCode code, String reason) {
     goAway(code, reason, server.maxConnectionAgeGraceNanos);
@@ -424,6 +438,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
       decoder.pauseReadingForBackPressure(!writable);
       if (writable) {
         resumeWaitingCalls();
+        resumeStreams();
       }
     }
     ctx.fireChannelWritabilityChanged();

@@ -227,6 +227,11 @@ final class ServerStreamCall<ReqT extends MessageLite, RespT extends MessageLite
   }
 
   @Override
+  public void enqueueMessage(Runnable frame, int bytes) {
+    connection.enqueueStreamMessage(frame, bytes);
+  }
+
+  @Override
   public boolean isOpen() {
     return connection.isInFlight(this);
   }
@@ -245,6 +250,18 @@ final class ServerStreamCall<ReqT extends MessageLite, RespT extends MessageLite
   @Override
   public int requestId() {
     return id;
+  }
+
+  @Override
+  public boolean transportWritable() {
+    return connection.channel().isWritable();
+  }
+
+  /** The connection drained below its low-water mark: response writers that waited for it go on. Event loop. */
+  void transportResumed() {
+    if (responses != null) {
+      responses.transportWritable();
+    }
   }
 
   @Override
