@@ -15,7 +15,9 @@ package dev.ferry;
  * then the size of each message its application has read. A message may be sent while some credit is
  * left, so at most the window plus one message is ever on its way or waiting to be read. {@link #write}
  * waits for credit (up to the call's deadline); non-blocking code uses {@link #trySend}, which sends
- * only if there is credit now, and {@link #onWritable} to hear when there is again.
+ * only if there is credit now, and {@link #onWritable} to hear when there is again. Writers also wait
+ * while the connection's write buffer is above its high-water mark, so that a receiver that grants a
+ * large window but does not read cannot make this side buffer it: "room" below means both.
  *
  * <p><b>End.</b> {@link #complete()} says there are no more messages: a client half-closes (the server
  * reads the end of its requests), a server handler declares its responses done (the call ends with OK
@@ -32,7 +34,8 @@ package dev.ferry;
  */
 public interface StreamWriter<T> extends AutoCloseable {
   /**
-   * Sends {@code message}, first waiting for credit if the receiver has none left for this stream.
+   * Sends {@code message}, first waiting for credit if the receiver has none left for this stream, and
+   * for the connection's write buffer to drain if it is full.
    *
    * @throws FerryException if the call has ended, ends while waiting (its deadline included), or
    *     {@code message} is larger than the receiver accepts ({@code RESOURCE_EXHAUSTED}, which ends the
@@ -42,18 +45,19 @@ public interface StreamWriter<T> extends AutoCloseable {
   void write(T message);
 
   /**
-   * Sends {@code message} if there is credit now; returns false, sending nothing, if there is not.
+   * Sends {@code message} if there is room now (credit, and the connection's write buffer not full);
+   * returns false, sending nothing, if there is not.
    *
    * @throws FerryException if the call has ended, or {@code message} is too large (see {@link #write})
    * @throws IllegalStateException if {@link #complete()} was called
    */
   boolean trySend(T message);
 
-  /** Whether {@link #trySend} would send now: there is credit, and the call has not ended. */
+  /** Whether {@link #trySend} would send now: there is room, and the call has not ended. */
   boolean isWritable();
 
   /**
-   * Runs {@code listener} once, when there is credit again or the call ends (it then finds out with
+   * Runs {@code listener} once, when there is room again or the call ends (it then finds out with
    * {@link #trySend}); at once, on this thread, if either is already the case. It runs on the
    * connection's event loop: keep it short, never block in it.
    */

@@ -292,9 +292,10 @@ class StreamingRpcTest {
       // A client stream whose handler reads nothing: its window fills, and the client can send no more.
       ClientStreamingCall<BytesValue, Int64Value> sink = one.clientStream(StreamService.SLOW_SINK,
           timeout(Duration.ofSeconds(60)));
-      sink.write(chunk); // waits until the call is on the wire
-      while (sink.trySend(chunk)) {
-        // until the server's window is full
+      // The server's window is 1 MiB and each chunk costs 16 + 65,540 bytes: the 16th takes the credit
+      // below 0. (trySend would also say no while the connection's write buffer is full.)
+      for (int i = 0; i < 16; i++) {
+        sink.write(chunk); // waits while the call is not on the wire, or its connection is busy
       }
       // A server stream nobody reads: the server fills the client's window, then its handler waits.
       StreamReader<BytesValue> flood = one.serverStream(StreamService.FLOOD, Int32Value.of(64 * 1024),
