@@ -21,6 +21,12 @@ final class AggregateState {
   private final String authority;
   private final ChannelListener listener;
   private volatile ChannelState state = ChannelState.IDLE;
+  /**
+   * Calls that found the channel in TRANSIENT_FAILURE and failed with its reason at once, since the
+   * channel last went there: they heard the reason although no queue held them.
+   */
+  private final java.util.concurrent.atomic.AtomicInteger failedOnSight =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile String lastFailure;
   private volatile Throwable lastFailureCause;
   /** The resolver failed before listing any endpoint. Guarded. */
@@ -79,6 +85,9 @@ final class AggregateState {
     }
     ChannelState previous = state;
     if (next != previous) {
+      if (next == ChannelState.TRANSIENT_FAILURE) {
+        failedOnSight.set(0); // before the state is published: whoever sees it counts from here
+      }
       state = next;
       listener.stateChanged(previous, next);
       if (next == ChannelState.TRANSIENT_FAILURE) {
@@ -104,6 +113,16 @@ final class AggregateState {
       failing |= st == ChannelState.TRANSIENT_FAILURE;
     }
     return connecting ? ChannelState.CONNECTING : failing ? ChannelState.TRANSIENT_FAILURE : ChannelState.IDLE;
+  }
+
+  /** A call found the channel in TRANSIENT_FAILURE and fails with its reason now, before it is queued. Any thread. */
+  void failedOnSight() {
+    failedOnSight.incrementAndGet();
+  }
+
+  /** How many calls failed on sight of TRANSIENT_FAILURE since the channel last went there. */
+  int failedOnSightCount() {
+    return failedOnSight.get();
   }
 
   /** A transition to TRANSIENT_FAILURE its caller logs itself: said once, to whoever heard it. */

@@ -76,6 +76,7 @@ final class CallDispatcher {
       return c;
     }
     if (!room.anyReady() && room.state() == ChannelState.TRANSIENT_FAILURE && !call.waitForReady()) {
+      state.failedOnSight(); // before it stops "arriving": failWaiting counts it either way
       call.fail(StatusCode.UNAVAILABLE, state.noConnection(state.lastFailure()), state.lastFailureCause());
       return null;
     }
@@ -139,8 +140,13 @@ final class CallDispatcher {
     // by now, or by itself, finding TRANSIENT_FAILURE, once it is. One that entered the queue just after
     // the queue was failed, and left "arriving" just before it was read, is in neither count: the count
     // taken before failing covers it, so that the reason is not logged again as if nobody had heard it.
+    // A call that saw the new state before it was counted here, and failed on sight of it at once, is
+    // in neither count either: it counted itself first (AggregateState.failedOnSight).
     int arrivingBefore = pending.arriving.get();
     int told = pending.failFast(state.noConnection(reason), cause) + pending.arriving.get();
+    if (told == 0) {
+      told = state.failedOnSightCount();
+    }
     return told > 0 ? told : arrivingBefore;
   }
 
