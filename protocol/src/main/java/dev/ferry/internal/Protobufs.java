@@ -11,10 +11,20 @@ import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.ByteBufUtil;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Serialises protobuf messages into, and parses them from, Netty buffers without extra copies. */
 public final class Protobufs {
   private static final byte[] EMPTY = new byte[0];
+  /**
+   * What each parser made of zero bytes. Messages are immutable, so one instance serves every empty
+   * body of its type: parsing zero bytes still costs a {@code CodedInputStream} and a new message, the
+   * largest allocations of a call with an empty body. Only successful parses are kept (zero bytes are
+   * invalid for a message with required fields, and stay an error each time); the map stays as small
+   * as the set of message types, which a bound guards against parsers made on the fly.
+   */
+  private static final ConcurrentHashMap<Parser<?>, Object> EMPTY_MESSAGES = new ConcurrentHashMap<>();
+  static final int MAX_EMPTY_MESSAGES = 1024;
 
   private Protobufs() {}
 
@@ -48,6 +58,23 @@ public final class Protobufs {
     buf.writerIndex(at + size);
   }
 
+  /** The message zero bytes parse to, the same instance each time once it parsed. */
+  @SuppressWarnings("unchecked")
+  static <T> T parseEmpty(Parser<T> parser) throws InvalidProtocolBufferException {
+    Object known = EMPTY_MESSAGES.get(parser);
+    if (known != null) {
+      return (T) known;
+    }
+    T message = parser.parseFrom(EMPTY);
+    if (EMPTY_MESSAGES.size() < MAX_EMPTY_MESSAGES) {
+      Object raced = EMPTY_MESSAGES.putIfAbsent(parser, message);
+      if (raced != null) {
+        return (T) raced;
+      }
+    }
+    return message;
+  }
+
   /**
    * Off-heap bodies above this size are copied once into an array of their own that their bytes fields
    * alias; smaller ones go through the per-thread scratch array (no allocation for the copy, and
@@ -63,7 +90,7 @@ public final class Protobufs {
   public static <T> T parse(Parser<T> parser, ByteBuf buf) throws InvalidProtocolBufferException {
     int length = buf.readableBytes();
     if (length == 0) {
-      return parser.parseFrom(EMPTY);
+      return parseEmpty(parser);
     }
     if (buf.hasArray() || length <= OWN_ARRAY_THRESHOLD) {
       // From an array: the fastest decoder, and no ByteBuffer views to allocate. Off-heap bytes are
