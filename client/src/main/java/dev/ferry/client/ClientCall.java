@@ -364,7 +364,7 @@ final class ClientCall<RespT extends MessageLite, T> {
   boolean deliver(Frame frame) {
     ResponseHead header;
     try {
-      header = ResponseHead.parse(frame.callHeader());
+      header = ResponseHead.parse(frame.content(), frame.callHeaderIndex(), frame.metaLength());
     } catch (ProtocolException e) {
       fail(StatusCode.INTERNAL, "malformed response header from the server: " + e.getMessage(), e);
       return false;
@@ -382,8 +382,8 @@ final class ClientCall<RespT extends MessageLite, T> {
     RespT message;
     try {
       // A stream of responses ends with a RESPONSE without a body (one sent anyway is ignored).
-      message = Protobufs.parse(method.responseParser(), stream == null || !stream.serverStreams()
-          ? frame.body() : io.netty.buffer.Unpooled.EMPTY_BUFFER);
+      message = Protobufs.parse(method.responseParser(), frame.content(), frame.bodyIndex(),
+          stream == null || !stream.serverStreams() ? frame.bodyLength() : 0);
     } catch (InvalidProtocolBufferException e) {
       statusFromServer = false; // the server said OK; this side could not read what it sent
       completeExceptionally(new FerryException(StatusCode.INTERNAL,

@@ -80,6 +80,24 @@ public final class Frame extends DefaultByteBufHolder {
     return p.slice(p.readerIndex(), metaLength);
   }
 
+  /**
+   * Where the call header starts in {@link #content()} (its reader index): with {@link #metaLength()},
+   * what a parser reads the header from without a {@link #callHeader()} slice.
+   */
+  public int callHeaderIndex() {
+    return content().readerIndex();
+  }
+
+  /** Where the message body starts in {@link #content()}; it runs for {@link #bodyLength()} bytes. */
+  public int bodyIndex() {
+    return content().readerIndex() + metaLength;
+  }
+
+  /** The message body's length in bytes (the payload after the call header). */
+  public int bodyLength() {
+    return content().readableBytes() - metaLength;
+  }
+
   /** The message body (payload after the call header): a view, not a copy, valid while this frame is. */
   public ByteBuf body() {
     ByteBuf p = content();

@@ -88,20 +88,28 @@ public final class Protobufs {
    * that their bytes fields alias.
    */
   public static <T> T parse(Parser<T> parser, ByteBuf buf) throws InvalidProtocolBufferException {
-    int length = buf.readableBytes();
+    return parse(parser, buf, buf.readerIndex(), buf.readableBytes());
+  }
+
+  /**
+   * As {@link #parse(Parser, ByteBuf)}, for the {@code length} bytes of {@code buf} at {@code index}:
+   * a part of a received frame is parsed where it lies, without a slice to describe it.
+   */
+  public static <T> T parse(Parser<T> parser, ByteBuf buf, int index, int length)
+      throws InvalidProtocolBufferException {
     if (length == 0) {
       return parseEmpty(parser);
     }
     if (buf.hasArray() || length <= OWN_ARRAY_THRESHOLD) {
       // From an array: the fastest decoder, and no ByteBuffer views to allocate. Off-heap bytes are
       // copied once into a per-thread scratch array (protobuf copies bytes fields out of it anyway).
-      return parser.parseFrom(WireFormat.arrayOf(buf), WireFormat.arrayOffset(buf), length);
+      return parser.parseFrom(WireFormat.arrayOf(buf, index, length), WireFormat.arrayOffset(buf, index), length);
     }
     // A large off-heap body: one copy into an array of its own, which its bytes fields then alias
     // instead of being copied a second time. Protobuf aliases only input it is told is immutable
     // (unsafeWrap's coded input says so; CodedInputStream.newInstance(byte[]) does not): nobody
     // writes to this array after the copy.
-    byte[] own = ByteBufUtil.getBytes(buf);
+    byte[] own = ByteBufUtil.getBytes(buf, index, length);
     CodedInputStream in = UnsafeByteOperations.unsafeWrap(own).newCodedInput();
     in.enableAliasing(true);
     T message = parser.parseFrom(in);

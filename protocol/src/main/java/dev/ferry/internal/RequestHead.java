@@ -113,9 +113,13 @@ public final class RequestHead implements CallHeader {
    * @throws ProtocolException if the bytes are not a well-formed {@code RequestHeader}
    */
   public static <T> Parsed<T> parse(ByteBuf buf, MethodLookup<T> lookup) {
-    int length = buf.readableBytes();
-    byte[] bytes = WireFormat.arrayOf(buf);
-    int from = WireFormat.arrayOffset(buf);
+    return parse(buf, buf.readerIndex(), buf.readableBytes(), lookup);
+  }
+
+  /** As {@link #parse(ByteBuf, MethodLookup)}, for the {@code length} bytes of {@code buf} at {@code index}. */
+  public static <T> Parsed<T> parse(ByteBuf buf, int index, int length, MethodLookup<T> lookup) {
+    byte[] bytes = WireFormat.arrayOf(buf, index, length);
+    int from = WireFormat.arrayOffset(buf, index);
     WireFormat.Reader r = new WireFormat.Reader(bytes, from, from + length);
     T method = null;
     String methodName = "";

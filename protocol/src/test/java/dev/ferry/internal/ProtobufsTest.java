@@ -43,6 +43,24 @@ class ProtobufsTest {
     }
   }
 
+  /** A part of a buffer is parsed where it lies, whatever surrounds it and wherever its reader index is. */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 1024, 64 * 1024})
+  void parsesPartOfBufferInPlace(int size) throws Exception {
+    BytesValue m = message(size);
+    byte[] bytes = m.toByteArray();
+    for (ByteBuf buf : new ByteBuf[] {Unpooled.directBuffer(), Unpooled.buffer()}) {
+      try {
+        buf.writeBytes(new byte[] {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF}).writeBytes(bytes).writeByte(0xFF);
+        buf.skipBytes(1);
+        assertThat(Protobufs.parse(BytesValue.parser(), buf, 3, bytes.length)).isEqualTo(m);
+        assertThat(buf.readerIndex()).isEqualTo(1);
+      } finally {
+        buf.release();
+      }
+    }
+  }
+
   /**
    * A large off-heap body is copied to the heap once, and its bytes field aliases that copy. Before,
    * protobuf copied the field a second time: it aliases only input marked immutable. (An aliased field

@@ -192,7 +192,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** The request message from its REQUEST frame (a streaming call's requests may come later). */
   ReqT readRequest(Frame frame) throws InvalidProtocolBufferException {
-    return Protobufs.parse(method.descriptor.requestParser(), frame.body());
+    return Protobufs.parse(method.descriptor.requestParser(), frame.content(), frame.bodyIndex(), frame.bodyLength());
   }
 
   /** Whether the handler's stage may complete with null: the call then ends OK without a body (streams). */

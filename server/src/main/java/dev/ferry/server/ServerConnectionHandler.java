@@ -223,7 +223,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     RequestHead.Parsed<ServerMethod<?, ?>> header;
     try {
-      header = RequestHead.parse(frame.callHeader(), server.methods());
+      header = RequestHead.parse(frame.content(), frame.callHeaderIndex(), frame.metaLength(), server.methods());
     } catch (ProtocolException e) {
       frame.release();
       throw e;
