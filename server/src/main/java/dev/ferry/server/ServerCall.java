@@ -8,12 +8,13 @@ import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.Protobufs;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,13 +29,23 @@ import org.slf4j.LoggerFactory;
 class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
     implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
+  private static final VarHandle DONE;
+
+  static {
+    try {
+      DONE = MethodHandles.lookup().findVarHandle(ServerCall.class, "done", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   final int id;
   final ServerMethod<ReqT, RespT> method;
   /** When the REQUEST was read (the server's clock), and its body's size: for {@link ServerListener}s. */
   final long startNanos;
   final int requestBytes;
-  final AtomicBoolean done = new AtomicBoolean();
+  /** Set once, by compare-and-set ({@link #claimOutcome}), by whoever decides the call's outcome. */
+  private volatile boolean done;
   /** The deadline's task on the connection's event loop; set, run and cancelled there. */
   private ScheduledFuture<?> deadlineTimer;
   // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
@@ -109,7 +120,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   final void handle(Frame frame) {
     ReqT request;
     try {
-      if (done.get()) {
+      if (done) {
         return; // cancelled while queued
       }
       if (hasDeadline() && deadlineNanos() - connection.runtime().ticker.nanoTime() <= 0) {
@@ -165,14 +176,14 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** Completes the call with OK and {@code response} (null: no body, as a stream's end). Any thread. */
   void succeed(RespT response) {
-    if (done.compareAndSet(false, true)) {
+    if (claimOutcome()) {
       respond(StatusCode.OK, "", trailers(), response);
     }
   }
 
   /** Completes the call with the status {@code error} maps to. Any thread. */
   void fail(Throwable error) {
-    if (!done.compareAndSet(false, true)) {
+    if (!claimOutcome()) {
       return;
     }
     Throwable cause = unwrap(error);
@@ -210,7 +221,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** As {@link #expire()}, saying {@code why} (a stream's idle timeout). */
   final void expireWith(String why) {
-    if (done.compareAndSet(false, true)) {
+    if (claimOutcome()) {
       fireCancelled();
       respond(StatusCode.DEADLINE_EXCEEDED, why, Metadata.EMPTY, null);
     }
@@ -219,13 +230,18 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   /** The client cancelled, or the connection is gone: no response is sent. Event loop. */
   void cancelSilently() {
     disarmDeadline();
-    if (done.compareAndSet(false, true)) {
+    if (claimOutcome()) {
       fireCancelled();
     }
   }
 
   boolean isDone() {
-    return done.get();
+    return done;
+  }
+
+  /** Claims the call's single outcome: true for the first caller only. Any thread. */
+  private boolean claimOutcome() {
+    return DONE.compareAndSet(this, false, true);
   }
 
   /** Event loop (through the connection's WriteQueue): writes the outcome recorded by respond(). */
