@@ -12,6 +12,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.DefaultChannelPromise;
 
 /**
  * Writes one connection's RESPONSE frames. Each is sized before it is encoded: what the client would
@@ -63,8 +64,7 @@ final class ResponseWriter {
       memory.forceResponse(size);
     }
     // An unencodable message is turned into INTERNAL by the encoder, on the same promise.
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body),
-        channel.newPromise().addListener(new Written(size)));
+    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), new Written(size));
   }
 
   /** {@code message} cut to what the client's MAX_METADATA_SIZE leaves room for, as a status message. */
@@ -78,12 +78,17 @@ final class ResponseWriter {
     return out == null ? 0 : out.totalPendingWriteBytes();
   }
 
-  /** Gives a response's memory back; a failed write is reported as the void promise would. */
-  private final class Written implements ChannelFutureListener {
+  /**
+   * A response's write promise, and its own listener that gives the response's memory back (one object
+   * per response, not two); a failed write is reported as the void promise would.
+   */
+  private final class Written extends DefaultChannelPromise implements ChannelFutureListener {
     private final long bytes;
 
     Written(long bytes) {
+      super(channel);
       this.bytes = bytes;
+      addListener(this);
     }
 
     @Override
