@@ -8,9 +8,13 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.Protobufs;
 import dev.ferry.internal.ProtocolException;
+import dev.ferry.internal.RequestHead;
 import dev.ferry.internal.ResponseHead;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Ticker;
@@ -46,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}
  */
-final class ClientCall<RespT extends MessageLite, T> {
+final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
   private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
   private static final VarHandle CONNECTION;
   private static final VarHandle PROGRESS;
@@ -102,6 +106,8 @@ final class ClientCall<RespT extends MessageLite, T> {
 
   /** Event loop: the request id on {@link #connection()}, valid while the call is WRITTEN or SENT there. */
   int requestId;
+  /** Event loop: the REQUEST's call header on {@link #connection()}, set when its request is written. */
+  RequestHead head;
 
   /** The streams of a streaming call; null for a unary call. */
   final ClientStream<?, RespT> stream;
@@ -477,6 +483,33 @@ final class ClientCall<RespT extends MessageLite, T> {
         : ex instanceof java.util.concurrent.CancellationException ? StatusCode.CANCELLED
         : ex instanceof java.util.concurrent.TimeoutException ? StatusCode.DEADLINE_EXCEEDED // orTimeout
         : StatusCode.UNKNOWN;
+  }
+
+  // ---- the REQUEST frame this call is written as (OutgoingCall): read by the encoder, event loop ----
+
+  @Override
+  public FrameType type() {
+    return FrameType.REQUEST;
+  }
+
+  @Override
+  public int requestId() {
+    return requestId;
+  }
+
+  @Override
+  public int flags() {
+    return stream == null ? 0 : stream.requestFlags();
+  }
+
+  @Override
+  public CallHeader header() {
+    return head;
+  }
+
+  @Override
+  public MessageLite body() {
+    return request;
   }
 
   @Override

@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
-import dev.ferry.internal.CallFrame;
 import dev.ferry.internal.ConnectionErrorHandler;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
@@ -174,8 +173,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     }
     call.requestId = id;
     pending.put(id, call);
-    ctx.write(new CallFrame(FrameType.REQUEST, id, call.stream == null ? 0 : call.stream.requestFlags(), header,
-        call.request()), new RequestWrite(call));
+    call.head = header;
+    ctx.write(call, new RequestWrite(call)); // the call is its own REQUEST frame (OutgoingCall)
   }
 
   /** The promise of one REQUEST's write and its own listener, in one object: there is one per call. */

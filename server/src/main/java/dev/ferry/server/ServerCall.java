@@ -6,8 +6,12 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
+import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.Protobufs;
+import dev.ferry.internal.ResponseHead;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletionException;
@@ -27,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * is a {@link ServerStreamCall}, which adds its streams; this class alone serves unary calls.
  */
 class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
-    implements Runnable {
+    implements Runnable, OutgoingCall {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
   private static final VarHandle DONE;
 
@@ -57,6 +61,8 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   String responseMessage;
   Metadata responseTrailers;
   MessageLite responseBody;
+  /** The outcome's header, set by the {@link ResponseWriter} when it writes the call as its own RESPONSE. */
+  ResponseHead responseHead;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
       long deadlineNanos, long startNanos, int requestBytes) {
@@ -257,6 +263,33 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
     responseTrailers = trailers;
     responseBody = body;
     connection.sendResponse(this);
+  }
+
+  // ---- the RESPONSE frame this call is written as (OutgoingCall): read by the encoder, event loop ----
+
+  @Override
+  public final FrameType type() {
+    return FrameType.RESPONSE;
+  }
+
+  @Override
+  public int requestId() {
+    return id;
+  }
+
+  @Override
+  public final int flags() {
+    return 0;
+  }
+
+  @Override
+  public final CallHeader header() {
+    return responseHead;
+  }
+
+  @Override
+  public final MessageLite body() {
+    return responseBody;
   }
 
   private static Throwable unwrap(Throwable t) {
