@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * future completed on its connection's event loop; a deadline that passes while the call is on no
  * connection completes it on the event loop of the channel that watched the deadline. The exceptions are {@link #cancel} (completes on the cancelling thread) and failures
  * detected before the call reached a connection (on the calling thread). Fields marked "event loop"
- * are touched only by the loop of {@link #connection()}.
+ * are touched only by the loop of {@link #connection()}. The call is also its own REQUEST frame
+ * ({@link OutgoingCall}): the encoder reads it there, while the request is written.
  *
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}

@@ -11,8 +11,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * One frame with its payload in a buffer: what {@link FrameDecoder} produces, and what is written for
  * connection frames (SETTINGS, PING, PONG, GOAWAY, ERROR), CANCEL and WINDOW_UPDATE. REQUEST and
- * RESPONSE frames are written as {@link CallFrame}s, stream messages as {@link StreamFrame}s, which
- * serialise their protobuf parts straight into the outgoing buffer.
+ * RESPONSE frames are written as {@link OutgoingCall}s (the call objects themselves, or
+ * {@link CallFrame}s), stream messages as {@link StreamFrame}s, which serialise their protobuf parts
+ * straight into the outgoing buffer.
  *
  * <p>A frame owns its payload ({@link #content()}): whoever receives one releases it.
  */

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * makes that outcome exactly-once whatever thread gets there first: the handler's thread or the
  * connection's event loop (where CANCEL, connection loss and the deadline are noticed). What the
  * handler sees of the call is in {@link ServerCallContext}, which this class extends. A streaming call
- * is a {@link ServerStreamCall}, which adds its streams; this class alone serves unary calls.
+ * is a {@link ServerStreamCall}, which adds its streams; this class alone serves unary calls. The call
+ * is also its own RESPONSE frame ({@link OutgoingCall}): the encoder reads the outcome from it.
  */
 class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
     implements Runnable, OutgoingCall {
