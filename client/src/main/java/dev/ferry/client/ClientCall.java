@@ -8,9 +8,13 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
+import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.Protobufs;
 import dev.ferry.internal.ProtocolException;
+import dev.ferry.internal.RequestHead;
 import dev.ferry.internal.ResponseHead;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Ticker;
@@ -41,12 +45,13 @@ import org.slf4j.LoggerFactory;
  * future completed on its connection's event loop; a deadline that passes while the call is on no
  * connection completes it on the event loop of the channel that watched the deadline. The exceptions are {@link #cancel} (completes on the cancelling thread) and failures
  * detected before the call reached a connection (on the calling thread). Fields marked "event loop"
- * are touched only by the loop of {@link #connection()}.
+ * are touched only by the loop of {@link #connection()}. The call is also its own REQUEST frame
+ * ({@link OutgoingCall}): the encoder reads it there, while the request is written.
  *
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}
  */
-final class ClientCall<RespT extends MessageLite, T> {
+final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
   private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
   private static final VarHandle CONNECTION;
   private static final VarHandle PROGRESS;
@@ -102,6 +107,8 @@ final class ClientCall<RespT extends MessageLite, T> {
 
   /** Event loop: the request id on {@link #connection()}, valid while the call is WRITTEN or SENT there. */
   int requestId;
+  /** Event loop: the REQUEST's call header on {@link #connection()}, set when its request is written. */
+  RequestHead head;
 
   /** The streams of a streaming call; null for a unary call. */
   final ClientStream<?, RespT> stream;
@@ -364,7 +371,7 @@ final class ClientCall<RespT extends MessageLite, T> {
   boolean deliver(Frame frame) {
     ResponseHead header;
     try {
-      header = ResponseHead.parse(frame.callHeader());
+      header = ResponseHead.parse(frame.content(), frame.callHeaderIndex(), frame.metaLength());
     } catch (ProtocolException e) {
       fail(StatusCode.INTERNAL, "malformed response header from the server: " + e.getMessage(), e);
       return false;
@@ -382,8 +389,8 @@ final class ClientCall<RespT extends MessageLite, T> {
     RespT message;
     try {
       // A stream of responses ends with a RESPONSE without a body (one sent anyway is ignored).
-      message = Protobufs.parse(method.responseParser(), stream == null || !stream.serverStreams()
-          ? frame.body() : io.netty.buffer.Unpooled.EMPTY_BUFFER);
+      message = Protobufs.parse(method.responseParser(), frame.content(), frame.bodyIndex(),
+          stream == null || !stream.serverStreams() ? frame.bodyLength() : 0);
     } catch (InvalidProtocolBufferException e) {
       statusFromServer = false; // the server said OK; this side could not read what it sent
       completeExceptionally(new FerryException(StatusCode.INTERNAL,
@@ -477,6 +484,33 @@ final class ClientCall<RespT extends MessageLite, T> {
         : ex instanceof java.util.concurrent.CancellationException ? StatusCode.CANCELLED
         : ex instanceof java.util.concurrent.TimeoutException ? StatusCode.DEADLINE_EXCEEDED // orTimeout
         : StatusCode.UNKNOWN;
+  }
+
+  // ---- the REQUEST frame this call is written as (OutgoingCall): read by the encoder, event loop ----
+
+  @Override
+  public FrameType type() {
+    return FrameType.REQUEST;
+  }
+
+  @Override
+  public int requestId() {
+    return requestId;
+  }
+
+  @Override
+  public int flags() {
+    return stream == null ? 0 : stream.requestFlags();
+  }
+
+  @Override
+  public CallHeader header() {
+    return head;
+  }
+
+  @Override
+  public MessageLite body() {
+    return request;
   }
 
   @Override

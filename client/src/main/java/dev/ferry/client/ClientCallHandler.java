@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
-import dev.ferry.internal.CallFrame;
 import dev.ferry.internal.ConnectionErrorHandler;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
@@ -22,7 +21,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.Ticker;
@@ -174,11 +173,26 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     }
     call.requestId = id;
     pending.put(id, call);
-    int attempt = call.attempts();
-    ChannelPromise promise = ctx.newPromise();
-    promise.addListener((ChannelFutureListener) f -> written(call, attempt, f));
-    ctx.write(new CallFrame(FrameType.REQUEST, id, call.stream == null ? 0 : call.stream.requestFlags(), header,
-        call.request()), promise);
+    call.head = header;
+    ctx.write(call, new RequestWrite(call)); // the call is its own REQUEST frame (OutgoingCall)
+  }
+
+  /** The promise of one REQUEST's write and its own listener, in one object: there is one per call. */
+  private final class RequestWrite extends DefaultChannelPromise implements ChannelFutureListener {
+    private final ClientCall<?, ?> call;
+    private final int attempt;
+
+    RequestWrite(ClientCall<?, ?> call) {
+      super(ctx.channel(), ctx.executor());
+      this.call = call;
+      this.attempt = call.attempts();
+      addListener(this);
+    }
+
+    @Override
+    public void operationComplete(ChannelFuture f) {
+      written(call, attempt, f);
+    }
   }
 
   /** Whether {@code call} is in the pending map: in flight on this connection. */

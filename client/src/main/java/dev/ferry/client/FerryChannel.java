@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,6 +86,8 @@ public final class FerryChannel implements AutoCloseable {
   private final ClientTransport transport;
   private final AtomicLong droppedResponses = new AtomicLong();
   private final AtomicBoolean heartbeatNoticeLogged = new AtomicBoolean();
+  /** Every call's completion hook: one for the channel, not a new method reference per call. */
+  private final Consumer<ClientCall<?, ?>> callDone = this::callDone;
   private volatile boolean shutdown;
   private final ChannelStats stats;
 
@@ -294,7 +297,7 @@ public final class FerryChannel implements AutoCloseable {
       deadline = 0;
     }
     return new ClientCall<>(method, request, options.metadata(), start, hasDeadline, deadline, timeout,
-        options.waitForReady(), ticker, result, this::callDone, stream);
+        options.waitForReady(), ticker, result, callDone, stream);
   }
 
   /** Starts {@code call}: its deadline, then a connection for it. Any thread. */

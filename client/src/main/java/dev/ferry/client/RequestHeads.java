@@ -2,6 +2,7 @@ package dev.ferry.client;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.ferry.Metadata;
 import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Frame;
@@ -22,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class RequestHeads {
   private final Ticker ticker;
-  private final Map<MethodDescriptor<?, ?>, byte[]> methodNames = new IdentityHashMap<>();
+  private final Map<MethodDescriptor<?, ?>, MethodHeads> methods = new IdentityHashMap<>();
 
   RequestHeads(Ticker ticker) {
     this.ticker = requireNonNull(ticker, "ticker");
@@ -39,9 +40,15 @@ final class RequestHeads {
       }
       timeoutMicros = Math.max(1, TimeUnit.NANOSECONDS.toMicros(remaining));
     }
-    RequestHead header = call.stream == null
-        ? new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata())
-        : new RequestHead(methodBytes(call.method()), timeoutMicros, call.metadata(), call.stream.idleTimeoutMicros());
+    MethodHeads method = methodHeads(call.method());
+    RequestHead header;
+    if (call.stream != null) {
+      header = new RequestHead(method.name, timeoutMicros, call.metadata(), call.stream.idleTimeoutMicros());
+    } else if (timeoutMicros == 0 && call.metadata().isEmpty()) {
+      header = method.plain; // the same bytes for every such call: one immutable header serves them all
+    } else {
+      header = new RequestHead(method.name, timeoutMicros, call.metadata());
+    }
     int headerSize = header.serializedSize();
     long frameSize = (long) Frame.HEADER_SIZE + headerSize + call.request().getSerializedSize();
     if (headerSize > server.maxMetadataSize()) {
@@ -58,12 +65,23 @@ final class RequestHeads {
     return header;
   }
 
-  private byte[] methodBytes(MethodDescriptor<?, ?> method) {
-    byte[] bytes = methodNames.get(method);
-    if (bytes == null) {
-      bytes = RequestHead.methodBytes(method.fullName());
-      methodNames.put(method, bytes);
+  private MethodHeads methodHeads(MethodDescriptor<?, ?> method) {
+    MethodHeads heads = methods.get(method);
+    if (heads == null) {
+      heads = new MethodHeads(RequestHead.methodBytes(method.fullName()));
+      methods.put(method, heads);
     }
-    return bytes;
+    return heads;
+  }
+
+  /** A method's name in UTF-8, and the header of its unary calls without deadline or metadata. */
+  private static final class MethodHeads {
+    final byte[] name;
+    final RequestHead plain;
+
+    MethodHeads(byte[] name) {
+      this.name = name;
+      this.plain = new RequestHead(name, 0, Metadata.EMPTY);
+    }
   }
 }

@@ -16,7 +16,8 @@ import com.google.protobuf.MessageLite;
  * @param header the call header: a {@link RequestHead} or {@link ResponseHead}
  * @param body the request or response message, or {@code null} for a failed response
  */
-public record CallFrame(FrameType type, int requestId, int flags, CallHeader header, MessageLite body) {
+public record CallFrame(FrameType type, int requestId, int flags, CallHeader header, MessageLite body)
+    implements OutgoingCall {
   /** A frame with no flags: every unary REQUEST, every RESPONSE. */
   public CallFrame(FrameType type, int requestId, CallHeader header, MessageLite body) {
     this(type, requestId, 0, header, body);

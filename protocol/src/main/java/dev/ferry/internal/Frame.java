@@ -11,8 +11,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * One frame with its payload in a buffer: what {@link FrameDecoder} produces, and what is written for
  * connection frames (SETTINGS, PING, PONG, GOAWAY, ERROR), CANCEL and WINDOW_UPDATE. REQUEST and
- * RESPONSE frames are written as {@link CallFrame}s, stream messages as {@link StreamFrame}s, which
- * serialise their protobuf parts straight into the outgoing buffer.
+ * RESPONSE frames are written as {@link OutgoingCall}s (the call objects themselves, or
+ * {@link CallFrame}s), stream messages as {@link StreamFrame}s, which serialise their protobuf parts
+ * straight into the outgoing buffer.
  *
  * <p>A frame owns its payload ({@link #content()}): whoever receives one releases it.
  */
@@ -78,6 +79,24 @@ public final class Frame extends DefaultByteBufHolder {
   public ByteBuf callHeader() {
     ByteBuf p = content();
     return p.slice(p.readerIndex(), metaLength);
+  }
+
+  /**
+   * Where the call header starts in {@link #content()} (its reader index): with {@link #metaLength()},
+   * what a parser reads the header from without a {@link #callHeader()} slice.
+   */
+  public int callHeaderIndex() {
+    return content().readerIndex();
+  }
+
+  /** Where the message body starts in {@link #content()}; it runs for {@link #bodyLength()} bytes. */
+  public int bodyIndex() {
+    return content().readerIndex() + metaLength;
+  }
+
+  /** The message body's length in bytes (the payload after the call header). */
+  public int bodyLength() {
+    return content().readableBytes() - metaLength;
   }
 
   /** The message body (payload after the call header): a view, not a copy, valid while this frame is. */

@@ -52,6 +52,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
   private final long frameReadTimeoutNanos; // 0 = no limit
   private final InboundBudget budget; // null = none
+  private final Runnable roomMayBeAvailable = this::roomMayBeAvailable; // made once: every frame passes it
   private int reserved; // bytes reserved for the frame whose header was read, not yet passed on
   private long passedOn; // reservations of frames emitted, given back once the pipeline has them
   private int cumulationTarget; // bytes the frame being collected needs from the reader index, or 0
@@ -244,7 +245,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     if (isWaitingForMemory() && !retrying) {
       return false;
     }
-    if (!budget.tryReserve(length, this::roomMayBeAvailable)) {
+    if (!budget.tryReserve(length, roomMayBeAvailable)) {
       setPaused(PAUSED_FOR_MEMORY, true);
       return false;
     }

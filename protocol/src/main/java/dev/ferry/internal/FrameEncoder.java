@@ -10,10 +10,11 @@ import io.netty.channel.ChannelPromise;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes {@link Frame}s, {@link CallFrame}s and {@link StreamFrame}s as bytes. Anything else (the
+ * Writes {@link Frame}s, {@link OutgoingCall}s ({@link CallFrame}s and calls that describe their own
+ * frame) and {@link StreamFrame}s as bytes. Anything else (the
  * preface's raw bytes) passes through unchanged.
  *
- * <p>A {@link CallFrame} becomes one pooled buffer of exactly the frame's size: the header is written,
+ * <p>A call frame becomes one pooled buffer of exactly the frame's size: the header is written,
  * then the protobuf call header and body are serialised straight into it. A {@link Frame} with a
  * small payload is copied behind its header into one buffer; a large payload is not copied but
  * written behind the header as a second buffer, which the transport gathers into one write.
@@ -35,8 +36,8 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    if (msg instanceof CallFrame) {
-      writeCallFrame(ctx, (CallFrame) msg, promise);
+    if (msg instanceof OutgoingCall) {
+      writeCallFrame(ctx, (OutgoingCall) msg, promise);
     } else if (msg instanceof Frame) {
       writeFrame(ctx, (Frame) msg, promise);
     } else if (msg instanceof StreamFrame) {
@@ -46,7 +47,7 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
   }
 
-  private static void writeCallFrame(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
+  private static void writeCallFrame(ChannelHandlerContext ctx, OutgoingCall frame, ChannelPromise promise) {
     ByteBuf buf = encode(ctx, frame, promise);
     if (buf == null && frame.type() == FrameType.RESPONSE && frame.body() != null) {
       // A response message that cannot be serialised still answers its call: with INTERNAL.
@@ -67,7 +68,7 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
    *
    * @throws EncodeException if its message cannot be serialised
    */
-  public static ByteBuf encode(ByteBufAllocator alloc, CallFrame frame) {
+  public static ByteBuf encode(ByteBufAllocator alloc, OutgoingCall frame) {
     ByteBuf buf = null;
     try {
       buf = serialise(alloc, frame);
@@ -80,7 +81,7 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
   }
 
-  private static ByteBuf serialise(ByteBufAllocator alloc, CallFrame frame) throws java.io.IOException {
+  private static ByteBuf serialise(ByteBufAllocator alloc, OutgoingCall frame) throws java.io.IOException {
     CallHeader header = frame.header();
     MessageLite body = frame.body();
     int headerSize = header.serializedSize();
@@ -104,7 +105,7 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
   }
 
   /** The frame's bytes, or null after failing {@code promise} (nothing of the frame was written). */
-  private static ByteBuf encode(ChannelHandlerContext ctx, CallFrame frame, ChannelPromise promise) {
+  private static ByteBuf encode(ChannelHandlerContext ctx, OutgoingCall frame, ChannelPromise promise) {
     try {
       return serialise(ctx.alloc(), frame);
     } catch (Throwable t) {

@@ -11,10 +11,20 @@ import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.ByteBufUtil;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Serialises protobuf messages into, and parses them from, Netty buffers without extra copies. */
 public final class Protobufs {
   private static final byte[] EMPTY = new byte[0];
+  /**
+   * What each parser made of zero bytes. Messages are immutable, so one instance serves every empty
+   * body of its type: parsing zero bytes still costs a {@code CodedInputStream} and a new message, the
+   * largest allocations of a call with an empty body. Only successful parses are kept (zero bytes are
+   * invalid for a message with required fields, and stay an error each time); the map stays as small
+   * as the set of message types, which a bound guards against parsers made on the fly.
+   */
+  private static final ConcurrentHashMap<Parser<?>, Object> EMPTY_MESSAGES = new ConcurrentHashMap<>();
+  static final int MAX_EMPTY_MESSAGES = 1024;
 
   private Protobufs() {}
 
@@ -48,6 +58,23 @@ public final class Protobufs {
     buf.writerIndex(at + size);
   }
 
+  /** The message zero bytes parse to, the same instance each time once it parsed. */
+  @SuppressWarnings("unchecked")
+  static <T> T parseEmpty(Parser<T> parser) throws InvalidProtocolBufferException {
+    Object known = EMPTY_MESSAGES.get(parser);
+    if (known != null) {
+      return (T) known;
+    }
+    T message = parser.parseFrom(EMPTY);
+    if (EMPTY_MESSAGES.size() < MAX_EMPTY_MESSAGES) {
+      Object raced = EMPTY_MESSAGES.putIfAbsent(parser, message);
+      if (raced != null) {
+        return (T) raced;
+      }
+    }
+    return message;
+  }
+
   /**
    * Off-heap bodies above this size are copied once into an array of their own that their bytes fields
    * alias; smaller ones go through the per-thread scratch array (no allocation for the copy, and
@@ -61,20 +88,28 @@ public final class Protobufs {
    * that their bytes fields alias.
    */
   public static <T> T parse(Parser<T> parser, ByteBuf buf) throws InvalidProtocolBufferException {
-    int length = buf.readableBytes();
+    return parse(parser, buf, buf.readerIndex(), buf.readableBytes());
+  }
+
+  /**
+   * As {@link #parse(Parser, ByteBuf)}, for the {@code length} bytes of {@code buf} at {@code index}:
+   * a part of a received frame is parsed where it lies, without a slice to describe it.
+   */
+  public static <T> T parse(Parser<T> parser, ByteBuf buf, int index, int length)
+      throws InvalidProtocolBufferException {
     if (length == 0) {
-      return parser.parseFrom(EMPTY);
+      return parseEmpty(parser);
     }
     if (buf.hasArray() || length <= OWN_ARRAY_THRESHOLD) {
       // From an array: the fastest decoder, and no ByteBuffer views to allocate. Off-heap bytes are
       // copied once into a per-thread scratch array (protobuf copies bytes fields out of it anyway).
-      return parser.parseFrom(WireFormat.arrayOf(buf), WireFormat.arrayOffset(buf), length);
+      return parser.parseFrom(WireFormat.arrayOf(buf, index, length), WireFormat.arrayOffset(buf, index), length);
     }
     // A large off-heap body: one copy into an array of its own, which its bytes fields then alias
     // instead of being copied a second time. Protobuf aliases only input it is told is immutable
     // (unsafeWrap's coded input says so; CodedInputStream.newInstance(byte[]) does not): nobody
     // writes to this array after the copy.
-    byte[] own = ByteBufUtil.getBytes(buf);
+    byte[] own = ByteBufUtil.getBytes(buf, index, length);
     CodedInputStream in = UnsafeByteOperations.unsafeWrap(own).newCodedInput();
     in.enableAliasing(true);
     T message = parser.parseFrom(in);

@@ -89,6 +89,15 @@ public final class RequestHead implements CallHeader {
   @FunctionalInterface
   public interface MethodLookup<T> {
     T find(byte[] bytes, int offset, int length);
+
+    /**
+     * The parsed form of a header that names {@code method} and carries nothing else (no deadline, no
+     * metadata, no idle timeout), as most calls' headers do: a lookup may keep one per method, since
+     * it is immutable, rather than have one made per call.
+     */
+    default Parsed<T> plain(T method) {
+      return Parsed.plain(method);
+    }
   }
 
   /**
@@ -104,7 +113,12 @@ public final class RequestHead implements CallHeader {
    * @param <T> what method names are looked up as
    */
   public record Parsed<T>(T method, String methodName, long timeoutMicros, Metadata metadata,
-      String metadataError, long idleTimeoutMicros) {}
+      String metadataError, long idleTimeoutMicros) {
+    /** A header that names {@code method} (found) and carries nothing else. */
+    public static <T> Parsed<T> plain(T method) {
+      return new Parsed<>(requireNonNull(method, "method"), null, 0, Metadata.EMPTY, null, 0);
+    }
+  }
 
   /**
    * Decodes the call header held by the readable bytes of {@code buf} (not moving its indexes), looking
@@ -113,9 +127,13 @@ public final class RequestHead implements CallHeader {
    * @throws ProtocolException if the bytes are not a well-formed {@code RequestHeader}
    */
   public static <T> Parsed<T> parse(ByteBuf buf, MethodLookup<T> lookup) {
-    int length = buf.readableBytes();
-    byte[] bytes = WireFormat.arrayOf(buf);
-    int from = WireFormat.arrayOffset(buf);
+    return parse(buf, buf.readerIndex(), buf.readableBytes(), lookup);
+  }
+
+  /** As {@link #parse(ByteBuf, MethodLookup)}, for the {@code length} bytes of {@code buf} at {@code index}. */
+  public static <T> Parsed<T> parse(ByteBuf buf, int index, int length, MethodLookup<T> lookup) {
+    byte[] bytes = WireFormat.arrayOf(buf, index, length);
+    int from = WireFormat.arrayOffset(buf, index);
     WireFormat.Reader r = new WireFormat.Reader(bytes, from, from + length);
     T method = null;
     String methodName = "";
@@ -147,6 +165,10 @@ public final class RequestHead implements CallHeader {
         r.skip(tag);
       }
     }
-    return new Parsed<>(method, methodName, timeout, metadata.result(), metadata.error(), idleTimeout);
+    Metadata m = metadata.result();
+    if (method != null && timeout == 0 && idleTimeout == 0 && m == Metadata.EMPTY) {
+      return lookup.plain(method);
+    }
+    return new Parsed<>(method, methodName, timeout, m, metadata.error(), idleTimeout);
   }
 }

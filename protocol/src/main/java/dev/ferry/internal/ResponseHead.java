@@ -120,12 +120,16 @@ public final class ResponseHead implements CallHeader {
    * @throws IllegalArgumentException if a trailer key breaks Ferry's key rules
    */
   public static ResponseHead parse(ByteBuf buf) {
-    if (!buf.isReadable()) {
+    return parse(buf, buf.readerIndex(), buf.readableBytes());
+  }
+
+  /** As {@link #parse(ByteBuf)}, for the {@code length} bytes of {@code buf} at {@code index}. */
+  public static ResponseHead parse(ByteBuf buf, int index, int length) {
+    if (length == 0) {
       return OK;
     }
-    int length = buf.readableBytes();
-    byte[] bytes = WireFormat.arrayOf(buf);
-    int from = WireFormat.arrayOffset(buf);
+    byte[] bytes = WireFormat.arrayOf(buf, index, length);
+    int from = WireFormat.arrayOffset(buf, index);
     WireFormat.Reader r = new WireFormat.Reader(bytes, from, from + length);
     long status = 0;
     String message = "";

@@ -101,7 +101,11 @@ final class WireFormat {
    * next call; a fresh array above {@link #MAX_SCRATCH} bytes).
    */
   static byte[] arrayOf(ByteBuf buf) {
-    int length = buf.readableBytes();
+    return arrayOf(buf, buf.readerIndex(), buf.readableBytes());
+  }
+
+  /** As {@link #arrayOf(ByteBuf)}, for the {@code length} bytes of {@code buf} at {@code index}. */
+  static byte[] arrayOf(ByteBuf buf, int index, int length) {
     if (buf.hasArray()) {
       return buf.array();
     }
@@ -115,13 +119,18 @@ final class WireFormat {
         SCRATCH.set(target);
       }
     }
-    buf.getBytes(buf.readerIndex(), target, 0, length);
+    buf.getBytes(index, target, 0, length);
     return target;
   }
 
   /** Where {@link #arrayOf} put the first readable byte of {@code buf}. */
   static int arrayOffset(ByteBuf buf) {
-    return buf.hasArray() ? buf.arrayOffset() + buf.readerIndex() : 0;
+    return arrayOffset(buf, buf.readerIndex());
+  }
+
+  /** Where {@link #arrayOf(ByteBuf, int, int)} put the byte of {@code buf} at {@code index}. */
+  static int arrayOffset(ByteBuf buf, int index) {
+    return buf.hasArray() ? buf.arrayOffset() + index : 0;
   }
 
   /** A cursor over one encoded message in an array; throws {@link ProtocolException} on malformed input. */

@@ -233,4 +233,48 @@ class CallHeadsTest {
     assertThat(parsed.metadata()).isNull();
     assertThat(parsed.metadataError()).contains("X-Caller");
   }
+
+  /**
+   * A header that names a known method and carries nothing else parses to the lookup's one instance for
+   * that method; a header with anything more (or an unknown method) parses to a new one with its values.
+   */
+  @Test
+  void plainRequestHeadsComeFromTheLookup() {
+    RequestHead.Parsed<String> kept = RequestHead.Parsed.plain("pkg.Svc/Known");
+    RequestHead.MethodLookup<String> lookup = new RequestHead.MethodLookup<>() {
+      @Override
+      public String find(byte[] bytes, int offset, int length) {
+        String name = new String(bytes, offset, length, java.nio.charset.StandardCharsets.UTF_8);
+        return name.equals("pkg.Svc/Known") ? name : null;
+      }
+
+      @Override
+      public RequestHead.Parsed<String> plain(String method) {
+        return kept;
+      }
+    };
+    byte[] known = RequestHead.methodBytes("pkg.Svc/Known");
+    assertThat(parse(new RequestHead(known, 0, Metadata.EMPTY), lookup)).isSameAs(kept);
+    RequestHead.Parsed<String> timed = parse(new RequestHead(known, 5, Metadata.EMPTY), lookup);
+    assertThat(timed).isNotSameAs(kept);
+    assertThat(timed.timeoutMicros()).isEqualTo(5);
+    RequestHead.Parsed<String> withMetadata = parse(
+        new RequestHead(known, 0, Metadata.builder().add("k", "v").build()), lookup);
+    assertThat(withMetadata.metadata().get("k")).isEqualTo("v");
+    assertThat(parse(new RequestHead(known, 0, Metadata.EMPTY, 7), lookup).idleTimeoutMicros()).isEqualTo(7);
+    RequestHead.Parsed<String> unknown = parse(new RequestHead(RequestHead.methodBytes("pkg.Svc/Other"), 0,
+        Metadata.EMPTY), lookup);
+    assertThat(unknown.method()).isNull();
+    assertThat(unknown.methodName()).isEqualTo("pkg.Svc/Other");
+  }
+
+  private static RequestHead.Parsed<String> parse(RequestHead head, RequestHead.MethodLookup<String> lookup) {
+    ByteBuf buf = Unpooled.buffer();
+    try {
+      head.writeTo(buf);
+      return RequestHead.parse(buf, lookup);
+    } finally {
+      buf.release();
+    }
+  }
 }

@@ -1,12 +1,18 @@
 package dev.ferry.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.AbstractParser;
 import com.google.protobuf.BytesValue;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.ExtensionRegistryLite;
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,6 +40,24 @@ class ProtobufsTest {
     } finally {
       direct.release();
       heap.release();
+    }
+  }
+
+  /** A part of a buffer is parsed where it lies, whatever surrounds it and wherever its reader index is. */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 1024, 64 * 1024})
+  void parsesPartOfBufferInPlace(int size) throws Exception {
+    BytesValue m = message(size);
+    byte[] bytes = m.toByteArray();
+    for (ByteBuf buf : new ByteBuf[] {Unpooled.directBuffer(), Unpooled.buffer()}) {
+      try {
+        buf.writeBytes(new byte[] {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF}).writeBytes(bytes).writeByte(0xFF);
+        buf.skipBytes(1);
+        assertThat(Protobufs.parse(BytesValue.parser(), buf, 3, bytes.length)).isEqualTo(m);
+        assertThat(buf.readerIndex()).isEqualTo(1);
+      } finally {
+        buf.release();
+      }
     }
   }
 
@@ -77,5 +101,50 @@ class ProtobufsTest {
     } finally {
       direct.release();
     }
+  }
+
+  /** A parser that counts its parses and fails them while told to (as zero bytes fail a message with required fields). */
+  private static final class CountingParser extends AbstractParser<BytesValue> {
+    final AtomicInteger parses = new AtomicInteger();
+    volatile boolean fail;
+
+    @Override
+    public BytesValue parsePartialFrom(CodedInputStream in, ExtensionRegistryLite registry)
+        throws InvalidProtocolBufferException {
+      parses.incrementAndGet();
+      if (fail) {
+        throw new InvalidProtocolBufferException("missing required fields");
+      }
+      return BytesValue.parser().parsePartialFrom(in, registry);
+    }
+  }
+
+  /** An empty body is parsed once per message type; after that, its one immutable result serves. */
+  @Test
+  void emptyBodyIsParsedOncePerParser() throws Exception {
+    CountingParser parser = new CountingParser();
+    BytesValue first = Protobufs.parse(parser, Unpooled.EMPTY_BUFFER);
+    ByteBuf read = Unpooled.directBuffer(8).writeZero(8).skipBytes(8);
+    BytesValue second;
+    try {
+      second = Protobufs.parse(parser, read);
+    } finally {
+      read.release();
+    }
+    assertThat(first).isEqualTo(BytesValue.getDefaultInstance());
+    assertThat(second).isSameAs(first);
+    assertThat(parser.parses).hasValue(1);
+  }
+
+  /** Zero bytes that do not parse are not remembered: each empty body fails as protobuf says. */
+  @Test
+  void emptyBodyThatFailsToParseFailsEachTime() {
+    CountingParser parser = new CountingParser();
+    parser.fail = true;
+    for (int i = 0; i < 2; i++) {
+      assertThatThrownBy(() -> Protobufs.parse(parser, Unpooled.EMPTY_BUFFER))
+          .isInstanceOf(InvalidProtocolBufferException.class);
+    }
+    assertThat(parser.parses).hasValue(2);
   }
 }

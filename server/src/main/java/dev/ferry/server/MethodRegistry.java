@@ -50,6 +50,11 @@ final class MethodRegistry implements RequestHead.MethodLookup<ServerMethod<?, ?
     }
   }
 
+  @Override
+  public RequestHead.Parsed<ServerMethod<?, ?>> plain(ServerMethod<?, ?> method) {
+    return method.plainRequest;
+  }
+
   private static int hash(byte[] bytes, int offset, int length) {
     int h = 1;
     for (int i = offset; i < offset + length; i++) {

@@ -6,12 +6,14 @@ import dev.ferry.StatusCode;
 import dev.ferry.internal.CallFrame;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
+import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.ResponseHead;
 import dev.ferry.internal.Settings;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.DefaultChannelPromise;
 
 /**
  * Writes one connection's RESPONSE frames. Each is sized before it is encoded: what the client would
@@ -39,8 +41,22 @@ final class ResponseWriter {
     this.remote = remote;
   }
 
+  /**
+   * Writes {@code call}'s recorded outcome. A response that goes out as recorded is encoded from the
+   * call itself (no frame object per response); one replaced by a refusal goes as a {@link CallFrame}.
+   */
+  void write(ServerCall<?, ?> call) {
+    ResponseHead header = ResponseHead.of(call.responseCode, call.responseMessage, call.responseTrailers);
+    call.responseHead = header;
+    send(call.id, header, call.responseBody, call);
+  }
+
   void write(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
-    ResponseHead header = ResponseHead.of(code, message, trailers);
+    send(id, ResponseHead.of(code, message, trailers), body, null);
+  }
+
+  /** {@code asIs}: what encodes this very response (the call), or null to write it as a new frame. */
+  private void send(int id, ResponseHead header, MessageLite body, OutgoingCall asIs) {
     int headerSize = header.serializedSize();
     long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
     if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
@@ -55,16 +71,17 @@ final class ResponseWriter {
       body = null;
       size = Frame.HEADER_SIZE + header.serializedSize();
       memory.forceResponse(size);
+      asIs = null;
     } else if (!memory.reserveResponse(size, queuedBytes(), channel.config().getWriteBufferHighWaterMark())) {
       header = ResponseHead.of(StatusCode.RESOURCE_EXHAUSTED,
           "server out of memory for a response of " + size + " bytes", Metadata.EMPTY);
       body = null;
       size = Frame.HEADER_SIZE + header.serializedSize();
       memory.forceResponse(size);
+      asIs = null;
     }
     // An unencodable message is turned into INTERNAL by the encoder, on the same promise.
-    channel.write(new CallFrame(FrameType.RESPONSE, id, header, body),
-        channel.newPromise().addListener(new Written(size)));
+    channel.write(asIs != null ? asIs : new CallFrame(FrameType.RESPONSE, id, header, body), new Written(size));
   }
 
   /** {@code message} cut to what the client's MAX_METADATA_SIZE leaves room for, as a status message. */
@@ -78,12 +95,17 @@ final class ResponseWriter {
     return out == null ? 0 : out.totalPendingWriteBytes();
   }
 
-  /** Gives a response's memory back; a failed write is reported as the void promise would. */
-  private final class Written implements ChannelFutureListener {
+  /**
+   * A response's write promise, and its own listener that gives the response's memory back (one object
+   * per response, not two); a failed write is reported as the void promise would.
+   */
+  private final class Written extends DefaultChannelPromise implements ChannelFutureListener {
     private final long bytes;
 
     Written(long bytes) {
+      super(channel);
       this.bytes = bytes;
+      addListener(this);
     }
 
     @Override

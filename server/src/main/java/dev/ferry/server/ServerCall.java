@@ -6,14 +6,19 @@ import dev.ferry.FerryException;
 import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
+import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.Protobufs;
+import dev.ferry.internal.ResponseHead;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,18 +28,29 @@ import org.slf4j.LoggerFactory;
  * makes that outcome exactly-once whatever thread gets there first: the handler's thread or the
  * connection's event loop (where CANCEL, connection loss and the deadline are noticed). What the
  * handler sees of the call is in {@link ServerCallContext}, which this class extends. A streaming call
- * is a {@link ServerStreamCall}, which adds its streams; this class alone serves unary calls.
+ * is a {@link ServerStreamCall}, which adds its streams; this class alone serves unary calls. The call
+ * is also its own RESPONSE frame ({@link OutgoingCall}): the encoder reads the outcome from it.
  */
 class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends ServerCallContext
-    implements Runnable {
+    implements Runnable, OutgoingCall {
   private static final Logger log = LoggerFactory.getLogger(ServerCall.class);
+  private static final VarHandle DONE;
+
+  static {
+    try {
+      DONE = MethodHandles.lookup().findVarHandle(ServerCall.class, "done", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   final int id;
   final ServerMethod<ReqT, RespT> method;
   /** When the REQUEST was read (the server's clock), and its body's size: for {@link ServerListener}s. */
   final long startNanos;
   final int requestBytes;
-  final AtomicBoolean done = new AtomicBoolean();
+  /** Set once, by compare-and-set ({@link #claimOutcome}), by whoever decides the call's outcome. */
+  private volatile boolean done;
   /** The deadline's task on the connection's event loop; set, run and cancelled there. */
   private ScheduledFuture<?> deadlineTimer;
   // The REQUEST frame and the memory it holds (ConnectionMemory.hold), until the handler has parsed it.
@@ -46,6 +62,8 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   String responseMessage;
   Metadata responseTrailers;
   MessageLite responseBody;
+  /** The outcome's header, set by the {@link ResponseWriter} when it writes the call as its own RESPONSE. */
+  ResponseHead responseHead;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
       long deadlineNanos, long startNanos, int requestBytes) {
@@ -109,7 +127,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   final void handle(Frame frame) {
     ReqT request;
     try {
-      if (done.get()) {
+      if (done) {
         return; // cancelled while queued
       }
       if (hasDeadline() && deadlineNanos() - connection.runtime().ticker.nanoTime() <= 0) {
@@ -165,14 +183,14 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** Completes the call with OK and {@code response} (null: no body, as a stream's end). Any thread. */
   void succeed(RespT response) {
-    if (done.compareAndSet(false, true)) {
+    if (claimOutcome()) {
       respond(StatusCode.OK, "", trailers(), response);
     }
   }
 
   /** Completes the call with the status {@code error} maps to. Any thread. */
   void fail(Throwable error) {
-    if (!done.compareAndSet(false, true)) {
+    if (!claimOutcome()) {
       return;
     }
     Throwable cause = unwrap(error);
@@ -192,7 +210,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** The request message from its REQUEST frame (a streaming call's requests may come later). */
   ReqT readRequest(Frame frame) throws InvalidProtocolBufferException {
-    return Protobufs.parse(method.descriptor.requestParser(), frame.body());
+    return Protobufs.parse(method.descriptor.requestParser(), frame.content(), frame.bodyIndex(), frame.bodyLength());
   }
 
   /** Whether the handler's stage may complete with null: the call then ends OK without a body (streams). */
@@ -210,7 +228,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** As {@link #expire()}, saying {@code why} (a stream's idle timeout). */
   final void expireWith(String why) {
-    if (done.compareAndSet(false, true)) {
+    if (claimOutcome()) {
       fireCancelled();
       respond(StatusCode.DEADLINE_EXCEEDED, why, Metadata.EMPTY, null);
     }
@@ -219,13 +237,18 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   /** The client cancelled, or the connection is gone: no response is sent. Event loop. */
   void cancelSilently() {
     disarmDeadline();
-    if (done.compareAndSet(false, true)) {
+    if (claimOutcome()) {
       fireCancelled();
     }
   }
 
   boolean isDone() {
-    return done.get();
+    return done;
+  }
+
+  /** Claims the call's single outcome: true for the first caller only. Any thread. */
+  private boolean claimOutcome() {
+    return DONE.compareAndSet(this, false, true);
   }
 
   /** Event loop (through the connection's WriteQueue): writes the outcome recorded by respond(). */
@@ -241,6 +264,33 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
     responseTrailers = trailers;
     responseBody = body;
     connection.sendResponse(this);
+  }
+
+  // ---- the RESPONSE frame this call is written as (OutgoingCall): read by the encoder, event loop ----
+
+  @Override
+  public final FrameType type() {
+    return FrameType.RESPONSE;
+  }
+
+  @Override
+  public int requestId() {
+    return id;
+  }
+
+  @Override
+  public final int flags() {
+    return 0;
+  }
+
+  @Override
+  public final CallHeader header() {
+    return responseHead;
+  }
+
+  @Override
+  public final MessageLite body() {
+    return responseBody;
   }
 
   private static Throwable unwrap(Throwable t) {

@@ -2,6 +2,7 @@ package dev.ferry.server;
 
 import com.google.protobuf.MessageLite;
 import dev.ferry.MethodDescriptor;
+import dev.ferry.internal.RequestHead;
 
 /** A method and its handler (a blocking one, or an asynchronous one, which streams always are), as registered. */
 final class ServerMethod<ReqT extends MessageLite, RespT extends MessageLite> {
@@ -17,6 +18,8 @@ final class ServerMethod<ReqT extends MessageLite, RespT extends MessageLite> {
    * the server's blocking-stream executor, not the handler executor.
    */
   final boolean blockingStream;
+  /** How a REQUEST header that names this method and nothing else parses: one for all such calls. */
+  final RequestHead.Parsed<ServerMethod<?, ?>> plainRequest = RequestHead.Parsed.plain(this);
 
   ServerMethod(MethodDescriptor<ReqT, RespT> descriptor, UnaryHandler<ReqT, RespT> handler,
       AsyncUnaryHandler<ReqT, RespT> asyncHandler) {
