@@ -155,21 +155,32 @@ public final class OutboundStream<T extends MessageLite> implements StreamWriter
 
   @Override
   public void write(T message) {
-    send(message, true);
+    send(message, true, false);
   }
 
   @Override
   public boolean trySend(T message) {
-    return send(message, false);
+    return send(message, false, false);
   }
 
-  private boolean send(T message, boolean wait) {
+  /**
+   * Sends a message that was asked for while there was room ({@link OutboundSubscriber}): if credit is
+   * left, whether or not the connection's write buffer has filled since. Credit is only spent by this
+   * stream's one writer, so it is still there; the buffer is shared with other streams, so it may not be,
+   * and refusing the message then would break the publisher's contract for no fault of its own (the
+   * overshoot is at most the one message asked for). False if there is no credit.
+   */
+  boolean sendRequested(T message) {
+    return send(message, false, true);
+  }
+
+  private boolean send(T message, boolean wait, boolean whateverTheTransport) {
     int cost = FlowControl.cost(message.getSerializedSize()); // outside the lock: it may serialise sizes
     boolean interrupted = false;
     FerryException tooLarge = null;
     synchronized (this) {
       checkWritable();
-      while (!canSend() && ended == null) {
+      while (!(whateverTheTransport ? link != null && credit > 0 : canSend()) && ended == null) {
         if (!wait) {
           return false;
         }

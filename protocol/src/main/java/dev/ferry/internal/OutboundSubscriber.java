@@ -50,7 +50,7 @@ public final class OutboundSubscriber<T extends MessageLite> implements Flow.Sub
   public void onNext(T message) {
     requested = false;
     try {
-      if (!stream.trySend(message)) {
+      if (!stream.sendRequested(message)) {
         // Only this subscriber writes, and it asks for a message only while there is credit: the
         // publisher sent one it was not asked for.
         fail(new IllegalStateException("the publisher sent a message that was not requested (Reactive Streams rule 1.1)"));

@@ -161,6 +161,33 @@ class FlowControlTest {
   }
 
   @Test
+  void aMessageAskedForWhileThereWasRoomGoesEvenIfTheConnectionFilledMeanwhile() {
+    OutboundStream<BytesValue> out = new OutboundStream<>(link, false);
+    out.attach(link, 1 << 20, Settings.DEFAULT_MAX_FRAME_SIZE);
+    List<Throwable> errors = new ArrayList<>();
+    OutboundSubscriber<BytesValue> subscriber = new OutboundSubscriber<>(out, () -> {}, errors::add);
+    AtomicInteger requested = new AtomicInteger();
+    subscriber.onSubscribe(new java.util.concurrent.Flow.Subscription() {
+      @Override
+      public void request(long n) {
+        requested.addAndGet((int) n);
+      }
+
+      @Override
+      public void cancel() {}
+    });
+    assertThat(requested).hasValue(1);
+    link.transportWritable = false; // other streams filled the connection's write buffer
+    subscriber.onNext(message(10)); // the message asked for arrives now
+    assertThat(errors).as("not a publisher's fault").isEmpty();
+    assertThat(link.messages()).hasSize(1);
+    assertThat(requested).as("no more is asked for until the connection drains").hasValue(1);
+    link.transportWritable = true;
+    out.transportWritable();
+    assertThat(requested).hasValue(2);
+  }
+
+  @Test
   void aBlockedWriteGoesOnWhenCreditIsGranted() throws Exception {
     OutboundStream<BytesValue> out = new OutboundStream<>(link, false);
     out.attach(link, 10, Settings.DEFAULT_MAX_FRAME_SIZE);
