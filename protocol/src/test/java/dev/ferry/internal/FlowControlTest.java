@@ -136,15 +136,7 @@ class FlowControlTest {
     AtomicInteger woken = new AtomicInteger();
     out.onWritable(woken::incrementAndGet);
     AtomicReference<Throwable> failed = new AtomicReference<>();
-    Thread writer = new Thread(() -> {
-      try {
-        out.write(message(1));
-      } catch (Throwable t) {
-        failed.set(t);
-      }
-    });
-    writer.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    Thread writer = blockedWriter(out, failed);
     out.grant(1000, ID); // credit is not what it waits for
     assertThat(writer.isAlive()).isTrue();
     assertThat(woken).hasValue(0);
@@ -193,15 +185,7 @@ class FlowControlTest {
     out.attach(link, 10, Settings.DEFAULT_MAX_FRAME_SIZE);
     out.write(message(100)); // takes the credit to 10 - 118
     AtomicReference<Throwable> failed = new AtomicReference<>();
-    Thread writer = new Thread(() -> {
-      try {
-        out.write(message(1));
-      } catch (Throwable t) {
-        failed.set(t);
-      }
-    });
-    writer.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    Thread writer = blockedWriter(out, failed);
     assertThat(link.messages()).hasSize(1);
     out.grant(109, ID); // credit 1
     writer.join(10_000);
@@ -216,15 +200,7 @@ class FlowControlTest {
     out.attach(link, 1, Settings.DEFAULT_MAX_FRAME_SIZE);
     out.write(message(10));
     AtomicReference<Throwable> failed = new AtomicReference<>();
-    Thread writer = new Thread(() -> {
-      try {
-        out.write(message(1));
-      } catch (Throwable t) {
-        failed.set(t);
-      }
-    });
-    writer.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    Thread writer = blockedWriter(out, failed);
     out.end(new FerryException(StatusCode.DEADLINE_EXCEEDED, "too late"));
     writer.join(10_000);
     assertThat(failed.get()).isInstanceOfSatisfying(FerryException.class,
@@ -572,6 +548,20 @@ class FlowControlTest {
   }
 
   /** Runs every command at once, on the calling thread; records what a connection would write. */
+  /** A thread writing a 1-byte message to {@code out}, once it waits; what the write throws goes to {@code failed}. */
+  private static Thread blockedWriter(OutboundStream<BytesValue> out, AtomicReference<Throwable> failed) {
+    Thread writer = new Thread(() -> {
+      try {
+        out.write(message(1));
+      } catch (Throwable t) {
+        failed.set(t);
+      }
+    });
+    writer.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
+    return writer;
+  }
+
   private static final class Link implements StreamLink, OutboundStream.Owner {
     final List<Object> written = new ArrayList<>();
     final List<FerryException> abandoned = new ArrayList<>();
