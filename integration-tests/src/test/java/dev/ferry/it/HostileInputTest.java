@@ -15,8 +15,6 @@ import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.Preface;
-import dev.ferry.internal.Protobufs;
-import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
 import io.netty.buffer.ByteBuf;
@@ -420,8 +418,7 @@ class HostileInputTest {
   }
 
   private static Frame request(int id, String method, byte[] body) {
-    byte[] header = RequestHeader.newBuilder().setMethod(method).build().toByteArray();
-    return new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body));
+    return RawPeer.request(id, method, body);
   }
 
   /** Frames the server sent until it closed, without its heartbeat PINGs. */
@@ -454,18 +451,7 @@ class HostileInputTest {
 
   /** The next RESPONSE's header; it must be for {@code id}. */
   private static ResponseHeader response(RawPeer peer, int id) throws IOException {
-    for (;;) {
-      Frame f = peer.next();
-      assertThat(f).as("the connection stays open").isNotNull();
-      try {
-        if (f.type() == FrameType.RESPONSE) {
-          assertThat(f.requestId()).isEqualTo(id);
-          return Protobufs.parse(ResponseHeader.parser(), f.callHeader());
-        }
-      } finally {
-        f.release();
-      }
-    }
+    return peer.response(id);
   }
 
   /**

@@ -10,10 +10,8 @@ import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.Protobufs;
-import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -49,9 +47,7 @@ class MisbehavingClientTest {
   }
 
   private static Frame request(int id, String method, byte[] body) {
-    byte[] header = RequestHeader.newBuilder().setMethod(method).build().toByteArray();
-    ByteBuf payload = Unpooled.buffer().writeBytes(header).writeBytes(body);
-    return new Frame(FrameType.REQUEST, 0, id, header.length, payload);
+    return RawPeer.request(id, method, body);
   }
 
   @Test

@@ -1,10 +1,19 @@
 package dev.ferry.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.MessageLite;
+import dev.ferry.internal.CallFrame;
+import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameDecoder;
 import dev.ferry.internal.FrameEncoder;
 import dev.ferry.internal.Preface;
+import dev.ferry.internal.FrameType;
+import dev.ferry.internal.Protobufs;
 import dev.ferry.internal.Settings;
+import dev.ferry.internal.wire.RequestHeader;
+import dev.ferry.internal.wire.ResponseHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -88,9 +97,41 @@ final class RawPeer implements AutoCloseable {
 
   /** Sends preface and SETTINGS, like a well-behaved client. */
   RawPeer handshake() throws IOException {
-    ByteBuf b = Preface.encode(UnpooledByteBufAllocator.DEFAULT);
-    writeBytes(b);
-    return send(Frame.settings(UnpooledByteBufAllocator.DEFAULT, Settings.DEFAULTS));
+    return handshake(Settings.DEFAULTS);
+  }
+
+  /** Sends preface and SETTINGS announcing {@code settings} (a stream window, for streaming). */
+  RawPeer handshake(Settings settings) throws IOException {
+    writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
+    return send(Frame.settings(UnpooledByteBufAllocator.DEFAULT, settings));
+  }
+
+  /** A REQUEST for {@code method} with no metadata, whose body is {@code body} as given (valid or not). */
+  static Frame request(int id, String method, byte[] body) {
+    byte[] header = RequestHeader.newBuilder().setMethod(method).build().toByteArray();
+    return new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body));
+  }
+
+  /** A REQUEST for {@code method} with REQUEST {@code flags} (a streaming kind), encoded when sent. */
+  static CallFrame request(int id, String method, int flags, MessageLite body) {
+    return new CallFrame(FrameType.REQUEST, id, flags,
+        CallHeader.of(RequestHeader.newBuilder().setMethod(method).build()), body);
+  }
+
+  /** The header of the next RESPONSE from the server, skipping other frames; it must be for {@code id}. */
+  ResponseHeader response(int id) throws IOException {
+    for (;;) {
+      Frame f = next();
+      assertThat(f).as("the connection stays open").isNotNull();
+      try {
+        if (f.type() == FrameType.RESPONSE) {
+          assertThat(f.requestId()).isEqualTo(id);
+          return Protobufs.parse(ResponseHeader.parser(), f.callHeader());
+        }
+      } finally {
+        f.release();
+      }
+    }
   }
 
   RawPeer send(Object frame) throws IOException {

@@ -10,12 +10,10 @@ import dev.ferry.StatusCode;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.Protobufs;
-import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
 import dev.ferry.server.FerryServerBuilder;
 import dev.ferry.server.ServerInternals;
-import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
@@ -235,8 +233,7 @@ class ServerMemoryTest {
   }
 
   private static Frame request(int id, String method, byte[] body) {
-    byte[] header = RequestHeader.newBuilder().setMethod(method).build().toByteArray();
-    return new Frame(FrameType.REQUEST, 0, id, header.length, Unpooled.buffer().writeBytes(header).writeBytes(body));
+    return RawPeer.request(id, method, body);
   }
 
   /** The header of {@code response} (released), which must be the RESPONSE to {@code id}. */

@@ -11,15 +11,11 @@ import dev.ferry.client.CallOptions;
 import dev.ferry.client.ClientStreamingCall;
 import dev.ferry.client.FerryChannel;
 import dev.ferry.internal.CallFrame;
-import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
-import dev.ferry.internal.Preface;
 import dev.ferry.internal.Settings;
-import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.server.FerryServer;
 import io.netty.buffer.Unpooled;
-import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -80,8 +76,7 @@ class StreamBudgetTest {
   }
 
   private static CallFrame hoard(int id) {
-    return new CallFrame(FrameType.REQUEST, id, Frame.FLAG_CLIENT_STREAM,
-        CallHeader.of(RequestHeader.newBuilder().setMethod(StreamService.HOARD.fullName()).build()), null);
+    return RawPeer.request(id, StreamService.HOARD.fullName(), Frame.FLAG_CLIENT_STREAM, null);
   }
 
   @Test
@@ -89,9 +84,7 @@ class StreamBudgetTest {
     AtomicLong sent = new AtomicLong();
     Future<?> attack;
     try (RawPeer attacker = new RawPeer(server.port())) {
-      attacker.writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
-      attacker.send(Frame.settings(UnpooledByteBufAllocator.DEFAULT,
-          Settings.builder().streamInitialWindow(WINDOW).build()));
+      attacker.handshake(Settings.builder().streamInitialWindow(WINDOW).build());
       for (int i = 0; i < STREAMS; i++) {
         attacker.send(hoard(2 * i + 1));
       }

@@ -9,15 +9,9 @@ import com.google.protobuf.Int32Value;
 import dev.ferry.StreamReader;
 import dev.ferry.client.CallOptions;
 import dev.ferry.client.FerryChannel;
-import dev.ferry.internal.CallFrame;
-import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.Frame;
-import dev.ferry.internal.FrameType;
-import dev.ferry.internal.Preface;
 import dev.ferry.internal.Settings;
-import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.server.FerryServer;
-import io.netty.buffer.UnpooledByteBufAllocator;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -82,12 +76,8 @@ class StreamMemoryTest {
   @Test
   void aHugeWindowThatIsNotReadIsNotBufferedByTheServer() throws Exception {
     try (RawPeer peer = new RawPeer(server.port(), 4096)) {
-      peer.writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
-      peer.send(Frame.settings(UnpooledByteBufAllocator.DEFAULT,
-          Settings.builder().streamInitialWindow(Integer.MAX_VALUE).build()));
-      peer.send(new CallFrame(FrameType.REQUEST, 1, Frame.FLAG_SERVER_STREAM,
-          CallHeader.of(RequestHeader.newBuilder().setMethod(StreamService.FLOOD.fullName()).build()),
-          Int32Value.of(MESSAGE)));
+      peer.handshake(Settings.builder().streamInitialWindow(Integer.MAX_VALUE).build());
+      peer.send(RawPeer.request(1, StreamService.FLOOD.fullName(), Frame.FLAG_SERVER_STREAM, Int32Value.of(MESSAGE)));
       AtomicLong last = new AtomicLong(-1);
       // Until production has stopped: two looks 200 ms apart see the same count.
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))

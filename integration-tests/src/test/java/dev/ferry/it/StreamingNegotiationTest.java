@@ -7,14 +7,10 @@ import com.google.protobuf.BytesValue;
 import com.google.protobuf.Int32Value;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.CallFrame;
-import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
-import dev.ferry.internal.Preface;
-import dev.ferry.internal.Protobufs;
 import dev.ferry.internal.Settings;
-import dev.ferry.internal.wire.RequestHeader;
 import dev.ferry.internal.wire.ResponseHeader;
 import dev.ferry.server.FerryServer;
 import io.netty.buffer.Unpooled;
@@ -52,30 +48,16 @@ class StreamingNegotiationTest {
   }
 
   private RawPeer peer(boolean streaming) throws IOException {
-    RawPeer peer = new RawPeer(server.port());
-    peer.writeBytes(Preface.encode(UnpooledByteBufAllocator.DEFAULT));
-    Settings settings = streaming ? Settings.builder().streamInitialWindow(WINDOW).build() : Settings.DEFAULTS;
-    return peer.send(Frame.settings(UnpooledByteBufAllocator.DEFAULT, settings));
+    return new RawPeer(server.port())
+        .handshake(streaming ? Settings.builder().streamInitialWindow(WINDOW).build() : Settings.DEFAULTS);
   }
 
   private static CallFrame request(int id, String method, int flags, com.google.protobuf.MessageLite body) {
-    return new CallFrame(FrameType.REQUEST, id, flags,
-        CallHeader.of(RequestHeader.newBuilder().setMethod(method).build()), body);
+    return RawPeer.request(id, method, flags, body);
   }
 
   private static ResponseHeader response(RawPeer peer, int id) throws IOException {
-    for (;;) {
-      Frame f = peer.next();
-      assertThat(f).as("the connection stays open").isNotNull();
-      try {
-        if (f.type() == FrameType.RESPONSE) {
-          assertThat(f.requestId()).isEqualTo(id);
-          return Protobufs.parse(ResponseHeader.parser(), f.callHeader());
-        }
-      } finally {
-        f.release();
-      }
-    }
+    return peer.response(id);
   }
 
   private static Frame error(RawPeer peer) throws IOException {
