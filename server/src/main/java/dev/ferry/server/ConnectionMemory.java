@@ -123,13 +123,14 @@ final class ConnectionMemory implements InboundBudget {
    * for the server's room only because its streams held more than the allowance, they may go on now.
    */
   void releaseStream(int bytes) {
-    streams.addAndGet(-bytes);
+    long streamsLeft = streams.addAndGet(-bytes);
     server.release(bytes);
-    if (serverWaiter.get() != null) {
-      MemoryBudget.Waiter w = cancelServerWaiter();
-      if (w != null) {
-        w.onRoom.run(); // the decoder asks again, and may now fit in the allowance
-      }
+    MemoryBudget.Waiter w = serverWaiter.get();
+    // Woken only once its frame fits the allowance: a wake before that would only register it again.
+    if (w != null && inbound.get() + streamsLeft + w.bytes <= SMALL_FRAMES_ALLOWANCE
+        && serverWaiter.compareAndSet(w, null)) {
+      server.cancel(w);
+      w.onRoom.run(); // the decoder asks again, and now fits in the allowance
     }
   }
 
