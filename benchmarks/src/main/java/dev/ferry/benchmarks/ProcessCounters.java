@@ -25,11 +25,15 @@ final class ProcessCounters {
   /** Bytes allocated so far, per live thread id. */
   static java.util.Map<Long, Long> allocationSnapshot() {
     long[] ids = THREADS.getAllThreadIds();
-    long[] bytes = THREADS.getThreadAllocatedBytes(ids);
+    return byThread(ids, THREADS.getThreadAllocatedBytes(ids));
+  }
+
+  /** {@code values[i]} by {@code ids[i]}, leaving out the threads whose value could not be read (-1). */
+  private static java.util.Map<Long, Long> byThread(long[] ids, long[] values) {
     java.util.Map<Long, Long> out = new java.util.HashMap<>(ids.length * 2);
     for (int i = 0; i < ids.length; i++) {
-      if (bytes[i] >= 0) {
-        out.put(ids[i], bytes[i]);
+      if (values[i] >= 0) {
+        out.put(ids[i], values[i]);
       }
     }
     return out;
@@ -50,14 +54,7 @@ final class ProcessCounters {
   /** CPU time so far, per live thread id (threads whose time cannot be read are left out). */
   static java.util.Map<Long, Long> threadCpuSnapshot() {
     long[] ids = THREADS.getAllThreadIds();
-    long[] cpu = THREADS.getThreadCpuTime(ids);
-    java.util.Map<Long, Long> out = new java.util.HashMap<>(ids.length * 2);
-    for (int i = 0; i < ids.length; i++) {
-      if (cpu[i] >= 0) {
-        out.put(ids[i], cpu[i]);
-      }
-    }
-    return out;
+    return byThread(ids, THREADS.getThreadCpuTime(ids));
   }
 
   /**
