@@ -1,6 +1,7 @@
 package dev.ferry.client;
 
 import java.util.Collection;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +26,7 @@ final class AggregateState {
    * Calls that found the channel in TRANSIENT_FAILURE and failed with its reason at once, since the
    * channel last went there: they heard the reason although no queue held them.
    */
-  private final java.util.concurrent.atomic.AtomicInteger failedOnSight =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger failedOnSight = new AtomicInteger();
   private volatile String lastFailure;
   private volatile Throwable lastFailureCause;
   /** The resolver failed before listing any endpoint. Guarded. */

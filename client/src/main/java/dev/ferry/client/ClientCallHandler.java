@@ -434,7 +434,7 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (ctx.channel().isWritable()) {
-      for (ClientCall<?, ?> call : new java.util.ArrayList<>(pending.values())) {
+      for (ClientCall<?, ?> call : new ArrayList<>(pending.values())) {
         if (call.stream != null) {
           call.stream.transportResumed();
         }
