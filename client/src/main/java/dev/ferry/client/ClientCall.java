@@ -109,6 +109,8 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
   int requestId;
   /** Event loop: the REQUEST's call header on {@link #connection()}, set when its request is written. */
   RequestHead head;
+  /** The connection handler that wrote the REQUEST of the first attempt (the call itself is that frame). */
+  private ClientCallHandler firstWriter;
 
   /** The streams of a streaming call; null for a unary call. */
   final ClientStream<?, RespT> stream;
@@ -511,6 +513,20 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
   @Override
   public MessageLite body() {
     return request;
+  }
+
+  /** Event loop: {@code writer} is about to write the first attempt's REQUEST, which is this call. */
+  void firstWrittenBy(ClientCallHandler writer) {
+    this.firstWriter = writer;
+  }
+
+  /**
+   * The encoder says how the first attempt's REQUEST write ended (later attempts are frames of their
+   * own): its connection handler decides what that makes the call. Event loop of that connection.
+   */
+  @Override
+  public void written(Throwable failure) {
+    firstWriter.written(this, 1, failure);
   }
 
   @Override

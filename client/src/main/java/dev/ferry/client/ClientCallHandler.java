@@ -2,8 +2,10 @@ package dev.ferry.client;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.protobuf.MessageLite;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
+import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.ConnectionErrorHandler;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
@@ -11,17 +13,15 @@ import dev.ferry.internal.FrameType;
 import dev.ferry.internal.HandshakeCompleted;
 import dev.ferry.internal.HeartbeatHandler;
 import dev.ferry.internal.HeartbeatTimeoutException;
+import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.ProtocolException;
 import dev.ferry.internal.RequestIdMap;
 import dev.ferry.internal.Settings;
 import dev.ferry.internal.StreamRules;
 import dev.ferry.internal.RequestHead;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.DefaultChannelPromise;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.Ticker;
@@ -174,24 +174,56 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     call.requestId = id;
     pending.put(id, call);
     call.head = header;
-    ctx.write(call, new RequestWrite(call)); // the call is its own REQUEST frame (OutgoingCall)
+    // The encoder serialises the REQUEST at once, into the batch it collects until the flush, and tells
+    // how its write ended (written() below). The call is its own frame (OutgoingCall) on its first
+    // connection; a later attempt's write is told apart from an earlier one's by a frame of its own.
+    int attempt = call.attempts();
+    if (attempt == 1) {
+      call.firstWrittenBy(this);
+      ctx.write(call, ctx.voidPromise());
+    } else {
+      ctx.write(new LaterAttempt(call, attempt), ctx.voidPromise());
+    }
   }
 
-  /** The promise of one REQUEST's write and its own listener, in one object: there is one per call. */
-  private final class RequestWrite extends DefaultChannelPromise implements ChannelFutureListener {
+  /** The REQUEST of a call's second or later attempt, which tells this handler how its write ended. */
+  private final class LaterAttempt implements OutgoingCall {
     private final ClientCall<?, ?> call;
     private final int attempt;
 
-    RequestWrite(ClientCall<?, ?> call) {
-      super(ctx.channel(), ctx.executor());
+    LaterAttempt(ClientCall<?, ?> call, int attempt) {
       this.call = call;
-      this.attempt = call.attempts();
-      addListener(this);
+      this.attempt = attempt;
     }
 
     @Override
-    public void operationComplete(ChannelFuture f) {
-      written(call, attempt, f);
+    public FrameType type() {
+      return call.type();
+    }
+
+    @Override
+    public int requestId() {
+      return call.requestId();
+    }
+
+    @Override
+    public int flags() {
+      return call.flags();
+    }
+
+    @Override
+    public CallHeader header() {
+      return call.header();
+    }
+
+    @Override
+    public MessageLite body() {
+      return call.body();
+    }
+
+    @Override
+    public void written(Throwable failure) {
+      ClientCallHandler.this.written(call, attempt, failure);
     }
   }
 
@@ -212,16 +244,16 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * The write of {@code call}'s REQUEST completed: this decides what a {@link CallProgress#WRITTEN} call
+   * The write of {@code call}'s REQUEST ended ({@code failure} null if it went out whole): this decides what a {@link CallProgress#WRITTEN} call
    * becomes. A write that succeeded may have reached the server (SENT: never sent again; if the
    * connection failed meanwhile, the call fails now). A write that failed put no complete frame on the
    * socket, so the server cannot have run it: it may be sent elsewhere.
    */
-  private void written(ClientCall<?, ?> call, int attempt, ChannelFuture f) {
+  void written(ClientCall<?, ?> call, int attempt, Throwable failure) {
     if (call.attempts() != attempt) {
       return; // a server said it was not processed and it moved on; this write is no longer its
     }
-    if (f.isSuccess()) {
+    if (failure == null) {
       if (call.advance(CallProgress.WRITTEN, CallProgress.SENT) && closeReason != null) {
         // The connection failed while this write was on its way out (the ERROR we sent flushed it):
         // the server may have it, and no response can come any more.
@@ -235,8 +267,8 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
     if (!call.unsent(CallProgress.WRITTEN, false)) {
       return; // completed (or moved off by a GOAWAY) meanwhile
     }
-    Throwable cause = f.cause();
-    if (!f.channel().isActive() || cause instanceof ClosedChannelException) {
+    Throwable cause = failure;
+    if (!ctx.channel().isActive() || cause instanceof ClosedChannelException) {
       retryOrFail(call, "could not write to " + peer + ": "
           + (closeReason != null ? closeReason : Failures.describe(cause)), cause);
     } else {

@@ -245,7 +245,7 @@ final class EmbeddedServer implements AutoCloseable {
     if (frame instanceof ByteBuf) {
       return (ByteBuf) frame;
     }
-    EmbeddedChannel encoder = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel encoder = new EmbeddedChannel(new FrameEncoder());
     encoder.writeOutbound(frame);
     ByteBuf all = io.netty.buffer.Unpooled.buffer();
     for (Object o; (o = encoder.readOutbound()) != null; ) {

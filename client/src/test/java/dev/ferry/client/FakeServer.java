@@ -153,7 +153,7 @@ final class FakeServer implements AutoCloseable {
   }
 
   private static ByteBuf prefaceSettingsAndGoAway(String reason) {
-    EmbeddedChannel encoder = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel encoder = new EmbeddedChannel(new FrameEncoder());
     encoder.writeOutbound(Frame.settings(encoder.alloc(), Settings.DEFAULTS),
         Frame.goAway(encoder.alloc(), 0, ErrorCode.NO_ERROR, reason));
     ByteBuf all = Preface.encode(UnpooledByteBufAllocator.DEFAULT);

@@ -171,7 +171,7 @@ class MisbehavingClientTest {
       // One write: a good request, a request reusing a lower id (a protocol error), another good one.
       io.netty.buffer.ByteBuf all = io.netty.buffer.Unpooled.buffer();
       io.netty.channel.embedded.EmbeddedChannel enc =
-          new io.netty.channel.embedded.EmbeddedChannel(dev.ferry.internal.FrameEncoder.INSTANCE);
+          new io.netty.channel.embedded.EmbeddedChannel(new dev.ferry.internal.FrameEncoder());
       enc.writeOutbound(request(2, TestService.HANG.fullName(), com.google.protobuf.StringValue.of("2").toByteArray()),
           request(1, TestService.HANG.fullName(), com.google.protobuf.StringValue.of("1").toByteArray()),
           request(3, TestService.HANG.fullName(), com.google.protobuf.StringValue.of("3").toByteArray()));

@@ -82,7 +82,7 @@ final class RawPeer implements AutoCloseable {
 
   /** The encoding of {@code frame} (released). */
   static byte[] encode(Object frame) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(frame);
     ByteBuf all = Unpooled.buffer();
     for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
@@ -135,7 +135,7 @@ final class RawPeer implements AutoCloseable {
   }
 
   RawPeer send(Object frame) throws IOException {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(frame);
     for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
       writeBytes(b);

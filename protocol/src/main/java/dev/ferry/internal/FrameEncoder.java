@@ -3,42 +3,78 @@ package dev.ferry.internal;
 import com.google.protobuf.MessageLite;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
+import java.util.Arrays;
 import org.slf4j.LoggerFactory;
 
 /**
  * Writes {@link Frame}s, {@link OutgoingCall}s ({@link CallFrame}s and calls that describe their own
- * frame) and {@link StreamFrame}s as bytes. Anything else (the
- * preface's raw bytes) passes through unchanged.
+ * frame) and {@link StreamFrame}s as bytes. Anything else (the preface's raw bytes) passes through
+ * unchanged. One instance per channel.
  *
- * <p>A call frame becomes one pooled buffer of exactly the frame's size: the header is written,
- * then the protobuf call header and body are serialised straight into it. A {@link Frame} with a
- * small payload is copied behind its header into one buffer; a large payload is not copied but
- * written behind the header as a second buffer, which the transport gathers into one write.
+ * <p><b>Call frames are written in batches.</b> A call frame written with the void promise is
+ * serialised into the batch: one pooled buffer that collects such frames, one after the other, until
+ * the next flush (or until it is full, or something else is written, which keeps the order on the
+ * wire). The batch then goes down the pipeline as one buffer, so that a burst of calls costs one
+ * allocation, one outbound-buffer entry and one write promise instead of one of each per call. Each
+ * frame of a batch is told how its write ended through {@link OutgoingCall#written}: whole on the
+ * transport, or failed; a batch that failed part of the way through tells the frames that were
+ * written whole so (the transport advances the buffer's reader index over what it wrote; behind TLS
+ * that index says what the TLS handler took, which may be more than reached the socket, so a frame may
+ * be told it was written when it was not: that errs towards at most once, since a call whose request
+ * was written is never sent again). A frame
+ * larger than {@value #MAX_BATCHED_FRAME} bytes gets a buffer of its own, written the same way. A call
+ * frame written with a promise of its own is encoded into a buffer of its own, and the promise
+ * completes with its write.
+ *
+ * <p>A {@link Frame} with a small payload is copied behind its header into one buffer; a large payload
+ * is not copied but written behind the header as a second buffer, which the transport gathers into one
+ * write.
  *
  * <p>An encoding failure (a message that cannot be serialised) affects that frame only: nothing of it
- * has been written, so the connection stays in step. A REQUEST's write fails with
- * {@link EncodeException}; a RESPONSE is replaced by one with status INTERNAL, so the call is still
- * answered (and the failure is logged here). Stateless and
- * {@link Sharable}; runs on the channel's event loop.
+ * has been written, so the connection stays in step. A REQUEST fails with {@link EncodeException}
+ * (through its promise, or {@link OutgoingCall#written}); a RESPONSE is replaced by one with status
+ * INTERNAL, so the call is still answered (and the failure is logged here). Runs on the channel's
+ * event loop.
  */
-@Sharable
-public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
-  /** The shared instance. */
-  public static final FrameEncoder INSTANCE = new FrameEncoder();
-
+public final class FrameEncoder extends ChannelDuplexHandler {
   private static final int COPY_THRESHOLD = 1024;
+  /** Call frames up to this size go into the batch; larger ones get a buffer of their own. */
+  static final int MAX_BATCHED_FRAME = 8 * 1024;
+  private static final int MIN_BATCH = 1024;
+  private static final int MAX_BATCH = 64 * 1024;
 
-  private FrameEncoder() {}
+  /** The frames encoded since the batch was last written down the pipeline; null if none. */
+  private ByteBuf batch;
+  /** The frames of {@link #batch} to tell when it is written, and where each ends in it. */
+  private OutgoingCall[] frames = new OutgoingCall[16];
+  private int[] ends = new int[16];
+  private int count;
+  /** The capacity of the next batch: about what was written between the last two flushes. */
+  private int nextBatchSize = MIN_BATCH;
+  /** Bytes of call frames collected since the last flush. */
+  private int sinceFlush;
+  /** The channel is closed: nothing is collected any more (nothing would flush it). */
+  private boolean inactive;
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (msg instanceof OutgoingCall) {
-      writeCallFrame(ctx, (OutgoingCall) msg, promise);
-    } else if (msg instanceof Frame) {
+      if (promise.isVoid()) {
+        writeBatched(ctx, (OutgoingCall) msg);
+      } else {
+        writeBatch(ctx);
+        writeCallFrame(ctx, (OutgoingCall) msg, promise);
+      }
+      return;
+    }
+    writeBatch(ctx);
+    if (msg instanceof Frame) {
       writeFrame(ctx, (Frame) msg, promise);
     } else if (msg instanceof StreamFrame) {
       writeStreamFrame(ctx, (StreamFrame) msg, promise);
@@ -47,14 +83,226 @@ public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
     }
   }
 
+  @Override
+  public void flush(ChannelHandlerContext ctx) {
+    writeBatch(ctx);
+    if (sinceFlush > 0) {
+      nextBatchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, sinceFlush));
+      sinceFlush = 0;
+    }
+    ctx.flush();
+  }
+
+  @Override
+  public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+    writeBatch(ctx); // unflushed, as any write before a close: the channel fails it as it closes
+    ctx.close(promise);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    inactive = true;
+    writeBatch(ctx); // fails at once: the frames in it are told so
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    inactive = true;
+    writeBatch(ctx);
+  }
+
+  /** Serialises {@code frame} into the batch (or a buffer of its own if it is large). */
+  private void writeBatched(ChannelHandlerContext ctx, OutgoingCall frame) {
+    CallHeader header = frame.header();
+    MessageLite body = frame.body();
+    int headerSize;
+    int bodySize;
+    long length;
+    try {
+      headerSize = header.serializedSize();
+      bodySize = body == null ? 0 : body.getSerializedSize();
+      length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
+      if (length > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
+      }
+    } catch (Throwable t) {
+      encodeFailed(ctx, frame, t);
+      return;
+    }
+    if (batch == null && !inactive && !ctx.channel().isActive()) {
+      inactive = true; // closed, and channelInactive is on its way: nothing would flush a new batch
+    }
+    if (length > MAX_BATCHED_FRAME || inactive) {
+      writeBatch(ctx);
+      ByteBuf own = ctx.alloc().ioBuffer((int) length);
+      if (serialiseInto(ctx, own, frame, header, headerSize, body, bodySize, (int) length)) {
+        track(frame, own.writerIndex());
+        writeBatch(ctx, own);
+      } else {
+        own.release();
+      }
+      return;
+    }
+    if (batch != null && batch.writableBytes() < length) {
+      nextBatchSize = Math.min(MAX_BATCH, batch.capacity() * 2); // full before the flush: a bigger one
+      writeBatch(ctx);
+    }
+    if (batch == null) {
+      batch = ctx.alloc().ioBuffer(Math.max(nextBatchSize, (int) length));
+    }
+    if (serialiseInto(ctx, batch, frame, header, headerSize, body, bodySize, (int) length)) {
+      track(frame, batch.writerIndex());
+      sinceFlush += (int) length;
+    }
+  }
+
+  /**
+   * Writes the frame at {@code buf}'s writer index; on failure, leaves {@code buf} as it was, handles
+   * the failure (see {@link #encodeFailed}) and returns false.
+   */
+  private boolean serialiseInto(ChannelHandlerContext ctx, ByteBuf buf, OutgoingCall frame, CallHeader header,
+      int headerSize, MessageLite body, int bodySize, int length) {
+    int at = buf.writerIndex();
+    try {
+      writeHeader(buf, length, frame.type(), frame.flags(), frame.requestId(), headerSize);
+      header.writeTo(buf);
+      if (body != null) {
+        Protobufs.writeTo(body, bodySize, buf);
+      }
+      if (buf.writerIndex() - at != length) {
+        throw new IllegalStateException("frame wrote " + (buf.writerIndex() - at) + " bytes, expected " + length);
+      }
+      return true;
+    } catch (Throwable t) {
+      buf.writerIndex(at);
+      encodeFailed(ctx, frame, t);
+      return false;
+    }
+  }
+
+  /**
+   * {@code frame} could not be encoded and nothing of it was written: a REQUEST is told it failed, a
+   * RESPONSE is replaced by INTERNAL, which is then written in its place (and tells it as it would have).
+   */
+  private void encodeFailed(ChannelHandlerContext ctx, OutgoingCall frame, Throwable t) {
+    if (frame.type() == FrameType.RESPONSE && frame.body() != null) {
+      LoggerFactory.getLogger(FrameEncoder.class).error(
+          "Could not encode the response to request {} on {}", frame.requestId(), ctx.channel(), t);
+      writeBatched(ctx, new InternalError(frame));
+    } else {
+      frame.written(new EncodeException(frame.requestId(), t));
+    }
+  }
+
+  /** {@code frame}'s RESPONSE replaced by INTERNAL; told of its write as the original would have been. */
+  private static final class InternalError implements OutgoingCall {
+    private static final ResponseHead HEAD = ResponseHead.bounded(dev.ferry.StatusCode.INTERNAL,
+        "internal error: the response could not be encoded", Settings.MIN_MAX_METADATA_SIZE);
+    private final OutgoingCall original;
+
+    InternalError(OutgoingCall original) {
+      this.original = original;
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.RESPONSE;
+    }
+
+    @Override
+    public int requestId() {
+      return original.requestId();
+    }
+
+    @Override
+    public int flags() {
+      return 0;
+    }
+
+    @Override
+    public CallHeader header() {
+      return HEAD;
+    }
+
+    @Override
+    public MessageLite body() {
+      return null;
+    }
+
+    @Override
+    public void written(Throwable failure) {
+      original.written(failure);
+    }
+  }
+
+  private void track(OutgoingCall frame, int end) {
+    if (count == frames.length) {
+      frames = Arrays.copyOf(frames, count * 2);
+      ends = Arrays.copyOf(ends, count * 2);
+    }
+    frames[count] = frame;
+    ends[count] = end;
+    count++;
+  }
+
+  /** Writes the batch down the pipeline (not flushed), if there is one. */
+  private void writeBatch(ChannelHandlerContext ctx) {
+    ByteBuf b = batch;
+    if (b != null) {
+      batch = null;
+      writeBatch(ctx, b);
+    }
+  }
+
+  /** Writes {@code buf}, holding the frames tracked so far, with one promise that tells each of them. */
+  private void writeBatch(ChannelHandlerContext ctx, ByteBuf buf) {
+    if (count == 0) {
+      buf.release(); // every frame of it failed to encode
+      return;
+    }
+    BatchWrite write = new BatchWrite(ctx, buf, Arrays.copyOf(frames, count), Arrays.copyOf(ends, count));
+    Arrays.fill(frames, 0, count, null);
+    count = 0;
+    ctx.write(buf.retain(), write); // retained: the listener reads how far a failed write got
+  }
+
+  /** The promise of one batch's write, and its own listener, which tells each frame of the batch. */
+  private static final class BatchWrite extends DefaultChannelPromise implements ChannelFutureListener {
+    private final ByteBuf buf;
+    private final OutgoingCall[] frames;
+    private final int[] ends;
+
+    BatchWrite(ChannelHandlerContext ctx, ByteBuf buf, OutgoingCall[] frames, int[] ends) {
+      super(ctx.channel(), ctx.executor());
+      this.buf = buf;
+      this.frames = frames;
+      this.ends = ends;
+      addListener(this);
+    }
+
+    @Override
+    public void operationComplete(ChannelFuture f) {
+      Throwable failure = f.cause();
+      // On failure, the transport has moved the reader index over what it wrote: the frames that end
+      // there or before are on the wire whole.
+      int written = failure == null ? Integer.MAX_VALUE : buf.readerIndex();
+      buf.release();
+      for (int i = 0; i < frames.length; i++) {
+        try {
+          frames[i].written(ends[i] <= written ? null : failure);
+        } catch (Throwable t) {
+          LoggerFactory.getLogger(FrameEncoder.class).error("Handling the write of a frame on {} failed", channel(), t);
+        }
+      }
+    }
+  }
+
   private static void writeCallFrame(ChannelHandlerContext ctx, OutgoingCall frame, ChannelPromise promise) {
     ByteBuf buf = encode(ctx, frame, promise);
     if (buf == null && frame.type() == FrameType.RESPONSE && frame.body() != null) {
       // A response message that cannot be serialised still answers its call: with INTERNAL.
-      CallFrame internal = new CallFrame(FrameType.RESPONSE, frame.requestId(), ResponseHead.bounded(
-          dev.ferry.StatusCode.INTERNAL, "internal error: the response could not be encoded",
-          Settings.MIN_MAX_METADATA_SIZE), null);
-      buf = encode(ctx, internal, ctx.newPromise());
+      buf = encode(ctx, new InternalError(frame), ctx.newPromise());
     }
     if (buf != null) {
       ctx.write(buf, promise);

@@ -45,7 +45,7 @@ public final class ProtocolPipeline {
     p.addLast("preface-decoder", new PrefaceDecoder());
     p.addLast("frame-decoder",
         new FrameDecoder(local.maxFrameSize(), local.maxMetadataSize(), frameReadTimeoutMillis, budget));
-    p.addLast("frame-encoder", FrameEncoder.INSTANCE);
+    p.addLast("frame-encoder", new FrameEncoder());
     p.addLast("handshake", new HandshakeHandler(local, handshakeTimeoutMillis));
   }
 

@@ -32,7 +32,7 @@ class FrameCodecTest {
 
   /** A few frames of different types and sizes, encoded back to back. */
   private static ByteBuf sampleStream() {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(Frame.settings(ALLOC, Settings.builder().heartbeatIntervalMillis(30_000).build()));
     enc.writeOutbound(new CallFrame(FrameType.REQUEST, 1, CallHeader.of(RequestHeader.newBuilder()
         .setMethod("demo.Greeter/Hello").setTimeoutMicros(1_500_000)
@@ -144,7 +144,7 @@ class FrameCodecTest {
   @ValueSource(booleans = {true, false})
   void callFrameRoundTripsWithUnicodeAndLargeBodies(boolean direct) throws IOException {
     ByteBufAllocator alloc = direct ? PooledByteBufAllocator.DEFAULT : new UnpooledByteBufAllocator(false);
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.config().setAllocator(alloc);
     byte[] big = new byte[300_000];
     for (int i = 0; i < big.length; i++) {
@@ -174,7 +174,7 @@ class FrameCodecTest {
 
   @Test
   void largeRawPayloadIsNotCopiedButGatheredBehindTheHeader() {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     ByteBuf payload = Unpooled.buffer(8192).writeZero(8192);
     enc.writeOutbound(new Frame(FrameType.REQUEST, 0, 3, 0, payload));
     ByteBuf out = enc.readOutbound();
@@ -187,7 +187,7 @@ class FrameCodecTest {
 
   @Test
   void aMessageThatFailsToSerialiseFailsOnlyItsOwnWrite() {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     MessageLite broken = brokenMessage();
     ChannelFuture bad = enc.writeOneOutbound(
         new CallFrame(FrameType.REQUEST, 1, new RequestHead(new byte[] {'a'}, 0, dev.ferry.Metadata.EMPTY), broken));
@@ -217,7 +217,7 @@ class FrameCodecTest {
 
   @Test
   void aResponseThatFailsToSerialiseIsAnsweredWithInternal() throws Exception {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(new CallFrame(FrameType.RESPONSE, 9, ResponseHead.OK, brokenMessage()));
     ByteBuf out = enc.readOutbound();
     EmbeddedChannel dec = new EmbeddedChannel(new FrameDecoder(Settings.DEFAULT_MAX_FRAME_SIZE));

@@ -33,7 +33,7 @@ class FrameReadTimeoutTest {
 
   /** One PING frame (24 bytes), encoded. */
   private static ByteBuf ping(long data) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(Frame.ping(UnpooledByteBufAllocator.DEFAULT, data));
     ByteBuf b = enc.readOutbound();
     enc.finishAndReleaseAll();

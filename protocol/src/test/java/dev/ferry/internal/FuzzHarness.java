@@ -255,7 +255,7 @@ final class FuzzHarness {
       int maxFrameSize, boolean extensionsFirst) {
     EmbeddedChannel encoder = new EmbeddedChannel();
     encoder.config().setAllocator(alloc);
-    encoder.pipeline().addLast(FrameEncoder.INSTANCE);
+    encoder.pipeline().addLast(new FrameEncoder());
     try {
       boolean first = true;
       for (Frame f : frames) {

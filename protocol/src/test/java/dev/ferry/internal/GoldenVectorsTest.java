@@ -59,12 +59,12 @@ class GoldenVectorsTest {
     Capture capture = new Capture();
     EmbeddedChannel ch = v.mode.equals("preface")
         ? new EmbeddedChannel(new PrefaceDecoder(),
-            new FrameDecoder(v.maxFrameSize, Settings.DEFAULT_MAX_METADATA_SIZE), FrameEncoder.INSTANCE,
+            new FrameDecoder(v.maxFrameSize, Settings.DEFAULT_MAX_METADATA_SIZE), new FrameEncoder(),
             new HandshakeHandler(Settings.DEFAULTS, 0), capture, ConnectionErrorHandler.INSTANCE)
         : v.streamWindow > 0
-        ? new EmbeddedChannel(frameModeDecoder(v.maxFrameSize), FrameEncoder.INSTANCE,
+        ? new EmbeddedChannel(frameModeDecoder(v.maxFrameSize), new FrameEncoder(),
             new FlowControlChecker(v.streamWindow), capture, ConnectionErrorHandler.INSTANCE)
-        : new EmbeddedChannel(frameModeDecoder(v.maxFrameSize), FrameEncoder.INSTANCE, capture,
+        : new EmbeddedChannel(frameModeDecoder(v.maxFrameSize), new FrameEncoder(), capture,
             ConnectionErrorHandler.INSTANCE);
     List<ByteBuf> outbound = new ArrayList<>();
     try {
@@ -170,7 +170,7 @@ class GoldenVectorsTest {
     ByteBuf reencoded = Unpooled.buffer();
     for (int i = 0; i < expected.size(); i++) {
       checkFrame(expected.get(i), capture.frames.get(i));
-      EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+      EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
       enc.writeOutbound(capture.frames.get(i).retainedDuplicate());
       ByteBuf b = enc.readOutbound();
       reencoded.writeBytes(b);

@@ -55,7 +55,7 @@ class HandshakeTest {
   }
 
   private static ByteBuf prefaceAndSettings(Settings s) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(Frame.settings(UnpooledByteBufAllocator.DEFAULT, s));
     ByteBuf settings = enc.readOutbound();
     enc.finishAndReleaseAll();
@@ -77,7 +77,7 @@ class HandshakeTest {
 
     // The peer's preface and SETTINGS, one byte at a time, then a PING in the same stream.
     ByteBuf peer = prefaceAndSettings(Settings.builder().maxConcurrentCalls(7).build());
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(Frame.ping(UnpooledByteBufAllocator.DEFAULT, 99));
     ByteBuf ping = enc.readOutbound();
     peer.writeBytes(ping);
@@ -206,7 +206,7 @@ class HandshakeTest {
     EmbeddedChannel ch = channel(10_000);
     outbound(ch).release();
     ByteBuf in = Preface.encode(UnpooledByteBufAllocator.DEFAULT);
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(Frame.error(UnpooledByteBufAllocator.DEFAULT, ErrorCode.REFUSED, "too many connections"));
     ByteBuf error = enc.readOutbound();
     in.writeBytes(error);

@@ -70,7 +70,7 @@ final class ConnectionLimiter {
    * a handshake that fails or times out closes the connection itself.
    */
   private static void refuse(Channel ch, String reason) {
-    ch.pipeline().addLast(FrameEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
+    ch.pipeline().addLast(new FrameEncoder(), new ChannelInboundHandlerAdapter() {
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ReferenceCountUtil.release(msg);

@@ -6,7 +6,6 @@ import dev.ferry.StatusCode;
 import dev.ferry.internal.CallFrame;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameType;
-import dev.ferry.internal.OutgoingCall;
 import dev.ferry.internal.ResponseHead;
 import dev.ferry.internal.Settings;
 import io.netty.channel.Channel;
@@ -43,7 +42,8 @@ final class ResponseWriter {
 
   /**
    * Writes {@code call}'s recorded outcome. A response that goes out as recorded is encoded from the
-   * call itself (no frame object per response); one replaced by a refusal goes as a {@link CallFrame}.
+   * call itself (no frame object per response), into the encoder's batch, and the call tells
+   * {@link #written} how its write ended; one replaced by a refusal goes as a {@link CallFrame}.
    */
   void write(ServerCall<?, ?> call) {
     ResponseHead header = ResponseHead.of(call.responseCode, call.responseMessage, call.responseTrailers);
@@ -51,12 +51,23 @@ final class ResponseWriter {
     send(call.id, header, call.responseBody, call);
   }
 
+  /**
+   * A response written as its call ended its write ({@code failure} null if it went out whole): its
+   * memory is given back, and a failed write is reported as the void promise would.
+   */
+  void written(long bytes, Throwable failure) {
+    memory.releaseResponse(bytes);
+    if (failure != null && channel.isRegistered()) {
+      channel.pipeline().fireExceptionCaught(failure);
+    }
+  }
+
   void write(int id, StatusCode code, String message, Metadata trailers, MessageLite body) {
     send(id, ResponseHead.of(code, message, trailers), body, null);
   }
 
   /** {@code asIs}: what encodes this very response (the call), or null to write it as a new frame. */
-  private void send(int id, ResponseHead header, MessageLite body, OutgoingCall asIs) {
+  private void send(int id, ResponseHead header, MessageLite body, ServerCall<?, ?> asIs) {
     int headerSize = header.serializedSize();
     long size = Frame.HEADER_SIZE + (long) headerSize + (body == null ? 0 : body.getSerializedSize());
     if (headerSize > remote.maxMetadataSize() || size > remote.maxFrameSize()) {
@@ -80,8 +91,14 @@ final class ResponseWriter {
       memory.forceResponse(size);
       asIs = null;
     }
-    // An unencodable message is turned into INTERNAL by the encoder, on the same promise.
-    channel.write(asIs != null ? asIs : new CallFrame(FrameType.RESPONSE, id, header, body), new Written(size));
+    // An unencodable message is turned into INTERNAL by the encoder, which tells the call (or the
+    // promise) as it would have told the original.
+    if (asIs != null) {
+      asIs.responseSize = size;
+      channel.write(asIs, channel.voidPromise());
+    } else {
+      channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), new Written(size));
+    }
   }
 
   /** {@code message} cut to what the client's MAX_METADATA_SIZE leaves room for, as a status message. */
@@ -110,10 +127,7 @@ final class ResponseWriter {
 
     @Override
     public void operationComplete(ChannelFuture f) {
-      memory.releaseResponse(bytes);
-      if (!f.isSuccess() && channel.isRegistered()) {
-        channel.pipeline().fireExceptionCaught(f.cause());
-      }
+      written(bytes, f.cause());
     }
   }
 }

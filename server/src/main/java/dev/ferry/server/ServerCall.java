@@ -64,6 +64,8 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   MessageLite responseBody;
   /** The outcome's header, set by the {@link ResponseWriter} when it writes the call as its own RESPONSE. */
   ResponseHead responseHead;
+  /** The size of that RESPONSE frame, whose memory its write holds; set with {@link #responseHead}. */
+  long responseSize;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
       long deadlineNanos, long startNanos, int requestBytes) {
@@ -291,6 +293,12 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   @Override
   public final MessageLite body() {
     return responseBody;
+  }
+
+  /** The encoder says how the write of this call's RESPONSE ended. Event loop. */
+  @Override
+  public final void written(Throwable failure) {
+    connection.responseWritten(responseSize, failure);
   }
 
   private static Throwable unwrap(Throwable t) {

@@ -342,6 +342,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     return calls.get(call.id) == call;
   }
 
+  /** The write of a call's RESPONSE of {@code bytes} ended ({@code failure} null if it went out whole). Event loop. */
+  void responseWritten(long bytes, Throwable failure) {
+    responses.written(bytes, failure);
+  }
+
   /** Sends a call's outcome and forgets it. Any thread. */
   void sendResponse(ServerCall<?, ?> call) {
     writeQueue.enqueue(call);

@@ -126,7 +126,7 @@ final class EmbeddedConnection implements AutoCloseable {
         memory);
     decoder.expectSettingsFirst(false);
     handler = new ServerConnectionHandler(runtime, memory);
-    ch = EmbeddedChannel.builder().ticker(ticker).handlers(decoder, FrameEncoder.INSTANCE, handler).build();
+    ch = EmbeddedChannel.builder().ticker(ticker).handlers(decoder, new FrameEncoder(), handler).build();
   }
 
   /**
@@ -143,7 +143,7 @@ final class EmbeddedConnection implements AutoCloseable {
 
   /** Sends {@code frame} as the client would (encoded), and runs what it caused on the event loop. */
   void send(Frame frame) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     enc.writeOutbound(frame);
     for (ByteBuf b; (b = enc.readOutbound()) != null; ) {
       ch.writeInbound(b);
@@ -154,7 +154,7 @@ final class EmbeddedConnection implements AutoCloseable {
 
   /** Sends {@code frames} encoded in one buffer, as one socket read brings them, and runs what they caused. */
   void sendInOneRead(Frame... frames) {
-    EmbeddedChannel enc = new EmbeddedChannel(FrameEncoder.INSTANCE);
+    EmbeddedChannel enc = new EmbeddedChannel(new FrameEncoder());
     for (Frame frame : frames) {
       enc.writeOutbound(frame);
     }
