@@ -235,6 +235,11 @@ final class Balancer {
     return new CallDispatcher.Room(picker.hasReady(), aggregate.get());
   }
 
+  /** Whether calls' latencies are recorded (outlier detection): then a call needs its start time. */
+  boolean recordsLatency() {
+    return outliers != null;
+  }
+
   /**
    * A call completed: it leaves the queue if it was waiting; its endpoint learns its latency and
    * outcome; a waiting call may take the room it freed. Any thread.

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * @param <RespT> the response message type
  * @param <T> what the future yields: the message, or a {@link Response}
  */
-final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
+final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Runnable {
   private static final Logger log = LoggerFactory.getLogger(ClientCall.class);
   private static final VarHandle CONNECTION;
   private static final VarHandle PROGRESS;
@@ -116,7 +116,8 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
   final ClientStream<?, RespT> stream;
 
   /**
-   * @param startNanos when the call started, on {@code ticker}'s clock
+   * @param startNanos when the call started, on {@code ticker}'s clock; 0 if it has no deadline and
+   *     nothing else asks (no channel listener, no outlier detection)
    * @param timeoutNanos the timeout the deadline stands for, or 0 for an absolute deadline (messages)
    * @param ticker the channel's clock
    * @param result turns the response message and trailers into the future's value
@@ -178,7 +179,10 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
     return progress;
   }
 
-  /** When the call started, on the {@link System#nanoTime()} clock. */
+  /**
+   * When the call started, on the {@link System#nanoTime()} clock; 0 for a call without a deadline on a
+   * channel with no listener and no outlier detection, where nothing reads it.
+   */
   long startNanos() {
     return startNanos;
   }
@@ -513,6 +517,20 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall {
   @Override
   public MessageLite body() {
     return request;
+  }
+
+  /**
+   * The call's queued write (the connection's write queue runs the call itself: no command object per
+   * call). While that write is queued the call is {@link CallProgress#BOUND} to the connection that
+   * queued it, and only the write itself moves it on (or its completion, after which it has no
+   * connection), so the connection found here is the one that queued it. Event loop.
+   */
+  @Override
+  public void run() {
+    ClientConnection c = connection();
+    if (c != null) {
+      c.writeQueued(this);
+    }
   }
 
   /** Event loop: {@code writer} is about to write the first attempt's REQUEST, which is this call. */

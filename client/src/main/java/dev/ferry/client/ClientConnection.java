@@ -211,20 +211,24 @@ final class ClientConnection {
     });
   }
 
+  /** Queues {@code call}'s write: the call is its own command (see {@link ClientCall#run}). */
   private void enqueueWrite(ClientCall<?, ?> call) {
-    writeQueue.enqueue(() -> {
-      if (eventLoop.inEventLoop()) {
-        try {
-          handler.write(call);
-        } catch (RuntimeException e) {
-          // A bug, or a request message that throws while being measured: the call still completes.
-          call.fail(StatusCode.INTERNAL, "could not write the request: " + Failures.describe(e), e);
-        }
-      } else {
-        // The write queue runs commands on the calling thread once the event loop is gone.
-        call.fail(StatusCode.UNAVAILABLE, "connection's event loop was shut down", null);
+    writeQueue.enqueue(call);
+  }
+
+  /** The queued write of {@code call}, which is bound here, runs. */
+  void writeQueued(ClientCall<?, ?> call) {
+    if (eventLoop.inEventLoop()) {
+      try {
+        handler.write(call);
+      } catch (RuntimeException e) {
+        // A bug, or a request message that throws while being measured: the call still completes.
+        call.fail(StatusCode.INTERNAL, "could not write the request: " + Failures.describe(e), e);
       }
-    });
+    } else {
+      // The write queue runs commands on the calling thread once the event loop is gone.
+      call.fail(StatusCode.UNAVAILABLE, "connection's event loop was shut down", null);
+    }
   }
 
   /**

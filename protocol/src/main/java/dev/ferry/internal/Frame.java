@@ -36,6 +36,8 @@ public final class Frame extends DefaultByteBufHolder {
   private final int flags;
   private final int requestId;
   private final int metaLength;
+  /** {@link #content()} without its check that the frame was not released (for the index getters). */
+  private final ByteBuf payload;
 
   /**
    * A frame. {@code payload} is everything after the 16-byte header: for REQUEST and RESPONSE its first
@@ -43,6 +45,7 @@ public final class Frame extends DefaultByteBufHolder {
    */
   public Frame(FrameType type, int flags, int requestId, int metaLength, ByteBuf payload) {
     super(payload);
+    this.payload = payload;
     this.type = requireNonNull(type, "type");
     this.flags = flags & 0xFF;
     this.requestId = requestId;
@@ -72,7 +75,7 @@ public final class Frame extends DefaultByteBufHolder {
 
   /** Length of the whole frame on the wire, header included. */
   public int frameLength() {
-    return HEADER_SIZE + content().readableBytes();
+    return HEADER_SIZE + payload.readableBytes();
   }
 
   /** The call header bytes: a view of the payload, not a copy, valid while this frame is. */
@@ -86,17 +89,17 @@ public final class Frame extends DefaultByteBufHolder {
    * what a parser reads the header from without a {@link #callHeader()} slice.
    */
   public int callHeaderIndex() {
-    return content().readerIndex();
+    return payload.readerIndex();
   }
 
   /** Where the message body starts in {@link #content()}; it runs for {@link #bodyLength()} bytes. */
   public int bodyIndex() {
-    return content().readerIndex() + metaLength;
+    return payload.readerIndex() + metaLength;
   }
 
   /** The message body's length in bytes (the payload after the call header). */
   public int bodyLength() {
-    return content().readableBytes() - metaLength;
+    return payload.readableBytes() - metaLength;
   }
 
   /** The message body (payload after the call header): a view, not a copy, valid while this frame is. */

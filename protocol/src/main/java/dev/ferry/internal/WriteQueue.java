@@ -124,7 +124,7 @@ public final class WriteQueue {
   }
 
   private void scheduleDrain() {
-    while (scheduled.compareAndSet(false, true)) {
+    while (!scheduled.get() && scheduled.compareAndSet(false, true)) { // a plain read first: usually it is already scheduled
       try {
         channel.eventLoop().execute(drainTask);
         return;

@@ -304,10 +304,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** A call left {@link #calls}: it no longer waits, and gives back the request it never started with. */
   private void forget(ServerCall<?, ?> call) {
-    if (waitingToStart.remove(call)) {
+    // Both are empty unless responses back up: not asking them spares every call an identity hash.
+    if (!waitingToStart.isEmpty() && waitingToStart.remove(call)) {
       call.dropRequest();
     }
-    waitingToSend.remove(call);
+    if (!waitingToSend.isEmpty()) {
+      waitingToSend.remove(call);
+    }
   }
 
   /**
