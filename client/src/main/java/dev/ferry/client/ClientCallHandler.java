@@ -9,6 +9,7 @@ import dev.ferry.internal.CallHeader;
 import dev.ferry.internal.ConnectionErrorHandler;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameEncoder;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.HandshakeCompleted;
 import dev.ferry.internal.HeartbeatHandler;
@@ -268,11 +269,15 @@ final class ClientCallHandler extends ChannelInboundHandlerAdapter {
       return; // completed (or moved off by a GOAWAY) meanwhile
     }
     Throwable cause = failure;
-    if (!ctx.channel().isActive() || cause instanceof ClosedChannelException) {
+    if (cause instanceof FrameEncoder.EncodeException) {
+      // Its message cannot be serialised: another connection would fail the same way.
+      call.fail(StatusCode.INTERNAL, "could not encode the request: " + Failures.describe(cause), cause);
+    } else if (!ctx.channel().isActive() || cause instanceof ClosedChannelException) {
       retryOrFail(call, "could not write to " + peer + ": "
           + (closeReason != null ? closeReason : Failures.describe(cause)), cause);
     } else {
-      call.fail(StatusCode.INTERNAL, "could not encode the request: " + Failures.describe(cause), cause);
+      // Nothing of it went out (out of direct memory for its buffer, say), on a connection still open.
+      call.fail(StatusCode.INTERNAL, "could not write the request: " + Failures.describe(cause), cause);
     }
     closeIfDrained();
   }

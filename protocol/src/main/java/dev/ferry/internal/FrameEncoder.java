@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * allocation, one outbound-buffer entry and one write promise instead of one of each per call. Each
  * frame of a batch is told how its write ended through {@link OutgoingCall#written}: whole on the
  * transport, or failed; a batch that failed part of the way through tells the frames that were
- * written whole so (the transport advances the buffer's reader index over what it wrote; behind TLS
+ * written whole so (the transport advances the buffer's reader index over what it wrote; batches are
+ * made only of direct buffers, which transports write as they are, and an allocator that gives heap
+ * buffers gets a buffer per frame instead; behind TLS
  * that index says what the TLS handler took, which may be more than reached the socket, so a frame may
  * be told it was written when it was not: that errs towards at most once, since a call whose request
  * was written is never sent again). A frame
@@ -59,6 +61,8 @@ public final class FrameEncoder extends ChannelDuplexHandler {
   private int nextBatchSize = MIN_BATCH;
   /** Bytes of call frames collected since the last flush. */
   private int sinceFlush;
+  /** False once the allocator gave a heap buffer: then each frame gets a buffer of its own. */
+  private boolean directBatches = true;
   /** The channel is closed: nothing is collected any more (nothing would flush it). */
   private boolean inactive;
 
@@ -133,9 +137,15 @@ public final class FrameEncoder extends ChannelDuplexHandler {
     if (batch == null && !inactive && !ctx.channel().isActive()) {
       inactive = true; // closed, and channelInactive is on its way: nothing would flush a new batch
     }
-    if (length > MAX_BATCHED_FRAME || inactive) {
+    if (length > MAX_BATCHED_FRAME || inactive || !directBatches) {
       writeBatch(ctx);
-      ByteBuf own = ctx.alloc().ioBuffer((int) length);
+      ByteBuf own;
+      try {
+        own = ctx.alloc().ioBuffer((int) length);
+      } catch (Throwable t) {
+        frame.written(t); // out of (direct) memory: nothing of the frame was written
+        return;
+      }
       if (serialiseInto(ctx, own, frame, header, headerSize, body, bodySize, (int) length)) {
         track(frame, own.writerIndex());
         writeBatch(ctx, own);
@@ -149,12 +159,37 @@ public final class FrameEncoder extends ChannelDuplexHandler {
       writeBatch(ctx);
     }
     if (batch == null) {
-      batch = ctx.alloc().ioBuffer(Math.max(nextBatchSize, (int) length));
+      ByteBuf b;
+      try {
+        b = ctx.alloc().ioBuffer(Math.max(nextBatchSize, (int) length));
+      } catch (Throwable t) {
+        frame.written(t); // out of (direct) memory: nothing of the frame was written
+        return;
+      }
+      if (!b.isDirect()) {
+        // A transport copies a heap buffer into a direct one to write it, and the copy's reader index
+        // is not this buffer's: how far a failed batch got could not be told. Frames go one per buffer
+        // on this channel from now on, where a failed write means the frame did not go out whole.
+        directBatches = false;
+        b.release();
+        writeBatched(ctx, frame);
+        return;
+      }
+      batch = b;
     }
     if (serialiseInto(ctx, batch, frame, header, headerSize, body, bodySize, (int) length)) {
       track(frame, batch.writerIndex());
       sinceFlush += (int) length;
     }
+  }
+
+  /**
+   * Bytes of call frames collected in the batch, not yet written down the pipeline: they are not in the
+   * channel's outbound buffer yet, so whoever weighs what is queued on the channel adds them.
+   */
+  public int pendingBytes() {
+    ByteBuf b = batch;
+    return b == null ? 0 : b.readableBytes();
   }
 
   /**

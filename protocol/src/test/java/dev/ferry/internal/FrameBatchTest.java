@@ -352,4 +352,97 @@ class FrameBatchTest {
     assertThat(dec.finishAndReleaseAll()).isFalse();
     assertThat(ch.finishAndReleaseAll()).isFalse();
   }
+
+  /** An allocator that gives what {@code delegate} gives, or throws once {@link #failing} is set. */
+  private static final class FlakyAllocator extends io.netty.buffer.AbstractByteBufAllocator {
+    final boolean heap;
+    boolean failing;
+
+    FlakyAllocator(boolean heap) {
+      super(!heap);
+      this.heap = heap;
+    }
+
+    @Override
+    public ByteBuf ioBuffer(int initialCapacity) {
+      if (failing) {
+        throw new OutOfMemoryError("Cannot reserve direct memory (on purpose)");
+      }
+      return heap ? heapBuffer(initialCapacity) : directBuffer(initialCapacity);
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+      return UnpooledByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+      return UnpooledByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    public boolean isDirectBufferPooled() {
+      return false;
+    }
+  }
+
+  @Test
+  void aFrameWhoseBufferCannotBeAllocatedIsToldSoAndNothingOfItIsWritten() {
+    FlakyAllocator alloc = new FlakyAllocator(false);
+    EmbeddedChannel ch = new EmbeddedChannel(new FrameEncoder());
+    ch.config().setAllocator(alloc);
+    Recorded before = request(1, 5);
+    ch.write(before, ch.voidPromise());
+    ch.flush();
+    alloc.failing = true;
+    Recorded small = request(2, 5);
+    Recorded large = request(3, FrameEncoder.MAX_BATCHED_FRAME);
+    ch.write(small, ch.voidPromise());
+    ch.write(large, ch.voidPromise());
+    assertThat(small.calls).isEqualTo(1);
+    assertThat(small.told.get(0)).isInstanceOf(OutOfMemoryError.class);
+    assertThat(large.calls).isEqualTo(1);
+    assertThat(large.told.get(0)).isInstanceOf(OutOfMemoryError.class);
+    alloc.failing = false;
+    Recorded after = request(4, 5);
+    ch.write(after, ch.voidPromise());
+    ch.flush();
+    assertThat(frames(drain(ch, new int[1]))).containsExactly("REQUEST 1", "REQUEST 4");
+    assertThat(before.toldSuccess()).isTrue();
+    assertThat(after.toldSuccess()).isTrue();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
+
+  @Test
+  void withAnAllocatorOfHeapBuffersEachFrameGetsABufferOfItsOwnAndAFailureIsTheFramesAlone() {
+    // A transport copies heap buffers before writing them, so a batch's reader index could not say how
+    // far a failed write got: frames go one per buffer instead.
+    EmbeddedChannel ch = new EmbeddedChannel(new FrameEncoder());
+    ch.config().setAllocator(new FlakyAllocator(true));
+    for (int i = 1; i <= 3; i++) {
+      ch.write(request(i, 5), ch.voidPromise());
+    }
+    ch.flush();
+    int[] buffers = {0};
+    assertThat(frames(drain(ch, buffers))).containsExactly("REQUEST 1", "REQUEST 2", "REQUEST 3");
+    assertThat(buffers[0]).isEqualTo(3);
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
+
+  @Test
+  void theBatchsBytesAreCountedAsPendingUntilItIsWrittenDownThePipeline() {
+    FrameEncoder encoder = new FrameEncoder();
+    EmbeddedChannel ch = new EmbeddedChannel(encoder);
+    assertThat(encoder.pendingBytes()).isZero();
+    ch.write(request(1, 100), ch.voidPromise());
+    int one = encoder.pendingBytes();
+    assertThat(one).isGreaterThan(100);
+    ch.write(request(2, 100), ch.voidPromise());
+    assertThat(encoder.pendingBytes()).isEqualTo(2 * one);
+    ch.flush();
+    assertThat(encoder.pendingBytes()).isZero();
+    drain(ch, new int[1]).release();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
 }

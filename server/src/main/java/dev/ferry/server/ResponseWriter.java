@@ -5,6 +5,7 @@ import dev.ferry.Metadata;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.CallFrame;
 import dev.ferry.internal.Frame;
+import dev.ferry.internal.FrameEncoder;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.ResponseHead;
 import dev.ferry.internal.Settings;
@@ -29,6 +30,9 @@ final class ResponseWriter {
   private final Channel channel;
   private final ConnectionMemory memory;
   private Settings remote = Settings.DEFAULTS;
+  /** The channel's frame encoder, whose batch holds responses not yet in the outbound buffer; found once. */
+  private FrameEncoder encoder;
+  private static final FrameEncoder NO_ENCODER = new FrameEncoder();
 
   ResponseWriter(Channel channel, ConnectionMemory memory) {
     this.channel = channel;
@@ -106,10 +110,15 @@ final class ResponseWriter {
     return ResponseHead.bounded(code, message, remote.maxMetadataSize()).message();
   }
 
-  /** Bytes written to this connection and not yet to its socket. */
+  /** Bytes written to this connection and not yet to its socket: the encoder's batch, then the channel's. */
   private long queuedBytes() {
+    FrameEncoder encoder = this.encoder;
+    if (encoder == null) {
+      encoder = channel.pipeline().get(FrameEncoder.class);
+      this.encoder = encoder != null ? encoder : NO_ENCODER;
+    }
     ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
-    return out == null ? 0 : out.totalPendingWriteBytes();
+    return (out == null ? 0 : out.totalPendingWriteBytes()) + encoder.pendingBytes();
   }
 
   /**
