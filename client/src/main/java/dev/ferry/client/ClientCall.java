@@ -17,14 +17,12 @@ import dev.ferry.internal.ProtocolException;
 import dev.ferry.internal.RequestHead;
 import dev.ferry.internal.ResponseHead;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,30 +65,33 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
   }
 
   private static final Object RELEASED = new Object();
+  private static final byte NO_DEADLINE = 0;
+  private static final byte ABSOLUTE_DEADLINE = 1;
+  private static final byte RELATIVE_DEADLINE = 2;
 
   private final MethodDescriptor<?, RespT> method;
   private final MessageLite request;
   private final Metadata metadata;
   private final long startNanos;
-  private final boolean hasDeadline;
+  /** {@link #NO_DEADLINE}, {@link #ABSOLUTE_DEADLINE} or {@link #RELATIVE_DEADLINE} (a timeout: the deadline less the start). */
+  private final byte deadlineKind;
   private final long deadlineNanos;
-  private final long timeoutNanos;
   private final boolean waitForReady;
   private final BiFunction<? super RespT, Metadata, ? extends T> result;
-  private final Consumer<ClientCall<?, ?>> onDone;
   /** The channel's clock: {@link System#nanoTime()} unless a test runs the channel on a fake one. */
-  private final Ticker ticker;
+  /** The channel: its clock ({@link System#nanoTime()} unless a test runs it on a fake one), told once the call is done. */
+  private final FerryChannel channel;
   private final CallFuture<T> future = new CallFuture<>(this);
 
   /** Where the request got; see {@link CallProgress}. Changed only by CAS. */
   private volatile CallProgress progress = CallProgress.IDLE;
-  /** The progress the call had when it completed; written before {@code onDone} runs. */
+  /** The progress the call had when it completed; written before the channel's {@code callDone} runs. */
   private CallProgress progressAtDone;
   /** The status the call completed with, and its response's size: for {@link ChannelListener}s, as above. */
   private StatusCode outcome;
   /** Whether {@link #outcome} is what the server answered (not a failure raised on this side). */
   private boolean statusFromServer;
-  /** The connection the call was on when it completed (for the balancer); written before {@code onDone}. */
+  /** The connection the call was on when it completed (for the balancer); written before the channel's {@code callDone}. */
   private ClientConnection connectionAtDone;
   private int responseBytes;
   /**
@@ -119,27 +120,25 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
    * @param startNanos when the call started, on {@code ticker}'s clock; 0 if it has no deadline and
    *     nothing else asks (no channel listener, no outlier detection)
    * @param timeoutNanos the timeout the deadline stands for, or 0 for an absolute deadline (messages)
-   * @param ticker the channel's clock
+   * @param channel the channel: its clock, and told once the call completed, however it did (after the
+   *     connection forgot it)
    * @param result turns the response message and trailers into the future's value
-   * @param onDone told once the call completed, however it did (after the connection forgot it)
    * @param stream a streaming call's streams, or null for a unary call
    */
   ClientCall(MethodDescriptor<?, RespT> method, MessageLite request, Metadata metadata, long startNanos,
-      boolean hasDeadline, long deadlineNanos, long timeoutNanos, boolean waitForReady, Ticker ticker,
-      BiFunction<? super RespT, Metadata, ? extends T> result, Consumer<ClientCall<?, ?>> onDone,
+      boolean hasDeadline, long deadlineNanos, long timeoutNanos, boolean waitForReady, FerryChannel channel,
+      BiFunction<? super RespT, Metadata, ? extends T> result,
       ClientStream<?, RespT> stream) {
     this.stream = stream;
     this.method = requireNonNull(method, "method");
     this.request = requireNonNull(request, "request");
     this.metadata = requireNonNull(metadata, "metadata");
     this.startNanos = startNanos;
-    this.hasDeadline = hasDeadline;
+    this.deadlineKind = !hasDeadline ? NO_DEADLINE : timeoutNanos > 0 ? RELATIVE_DEADLINE : ABSOLUTE_DEADLINE;
     this.deadlineNanos = deadlineNanos;
-    this.timeoutNanos = timeoutNanos;
     this.waitForReady = waitForReady;
-    this.ticker = requireNonNull(ticker, "ticker");
+    this.channel = requireNonNull(channel, "channel");
     this.result = requireNonNull(result, "result");
-    this.onDone = requireNonNull(onDone, "onDone");
   }
 
   /** The caller's view of the call. */
@@ -160,7 +159,7 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
   }
 
   boolean hasDeadline() {
-    return hasDeadline;
+    return deadlineKind != NO_DEADLINE;
   }
 
   /** The deadline on the channel's clock; meaningful only if {@link #hasDeadline()}. */
@@ -187,30 +186,30 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
     return startNanos;
   }
 
-  /** The status the call completed with; null while it runs. Read by {@code onDone}. */
+  /** The status the call completed with; null while it runs. Read by the channel's {@code callDone}. */
   StatusCode outcome() {
     return outcome;
   }
 
-  /** Whether the outcome is the server's answer rather than a failure raised here. Read by {@code onDone}. */
+  /** Whether the outcome is the server's answer rather than a failure raised here. Read by the channel's {@code callDone}. */
   boolean statusFromServer() {
     return statusFromServer;
   }
 
   /**
    * The connection the call was on when it completed (the last it was handed to), or null if none.
-   * Read by {@code onDone}.
+   * Read by the channel's {@code callDone}.
    */
   ClientConnection connectionAtDone() {
     return connectionAtDone;
   }
 
-  /** The size of the response message (OK responses); 0 otherwise. Read by {@code onDone}. */
+  /** The size of the response message (OK responses); 0 otherwise. Read by the channel's {@code callDone}. */
   int responseBytes() {
     return responseBytes;
   }
 
-  /** The progress when the call completed; null while it runs. Read by {@code onDone}. */
+  /** The progress when the call completed; null while it runs. Read by the channel's {@code callDone}. */
   CallProgress progressAtDone() {
     return progressAtDone;
   }
@@ -283,10 +282,10 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
    * passed. Any thread.
    */
   void armDeadline(EventExecutor home) {
-    if (!hasDeadline) {
+    if (deadlineKind == NO_DEADLINE) {
       return;
     }
-    long remaining = deadlineNanos - ticker.nanoTime();
+    long remaining = deadlineNanos - channel.ticker().nanoTime();
     if (remaining <= 0) {
       expire();
       return;
@@ -328,14 +327,14 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
     if (isFinished()) {
       return;
     }
-    long now = ticker.nanoTime();
+    long now = channel.ticker().nanoTime();
     String what;
     if (deadlineNanos - startNanos <= 0) {
       what = "deadline had already passed when the call started (" + millis(startNanos - deadlineNanos)
           + " ms before)";
     } else {
       what = "deadline exceeded after " + millis(now - startNanos) + " ms ("
-          + (timeoutNanos > 0 ? "timeout " + millis(timeoutNanos) + " ms"
+          + (deadlineKind == RELATIVE_DEADLINE ? "timeout " + millis(deadlineNanos - startNanos) + " ms"
               : "deadline " + millis(deadlineNanos - startNanos) + " ms after the call started") + ")";
     }
     fail(StatusCode.DEADLINE_EXCEEDED, what, null);
@@ -377,7 +376,7 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
   boolean deliver(Frame frame) {
     ResponseHead header;
     try {
-      header = ResponseHead.parse(frame.content(), frame.callHeaderIndex(), frame.metaLength());
+      header = ResponseHead.parse(frame.buffer(), frame.callHeaderIndex(), frame.metaLength());
     } catch (ProtocolException e) {
       fail(StatusCode.INTERNAL, "malformed response header from the server: " + e.getMessage(), e);
       return false;
@@ -395,7 +394,7 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
     RespT message;
     try {
       // A stream of responses ends with a RESPONSE without a body (one sent anyway is ignored).
-      message = Protobufs.parse(method.responseParser(), frame.content(), frame.bodyIndex(),
+      message = Protobufs.parse(method.responseParser(), frame.buffer(), frame.bodyIndex(),
           stream == null || !stream.serverStreams() ? frame.bodyLength() : 0);
     } catch (InvalidProtocolBufferException e) {
       statusFromServer = false; // the server said OK; this side could not read what it sent
@@ -436,7 +435,7 @@ final class ClientCall<RespT extends MessageLite, T> implements OutgoingCall, Ru
     } catch (RuntimeException e) {
       log.error("Cleaning up after call {} failed", method, e);
     } finally {
-      onDone.accept(this);
+      channel.callDone(this);
     }
     return true;
   }

@@ -19,7 +19,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,7 +88,6 @@ public final class FerryChannel implements AutoCloseable {
   private final AtomicLong droppedResponses = new AtomicLong();
   private final AtomicBoolean heartbeatNoticeLogged = new AtomicBoolean();
   /** Every call's completion hook: one for the channel, not a new method reference per call. */
-  private final Consumer<ClientCall<?, ?>> callDone = this::callDone;
   private volatile boolean shutdown;
   private final ChannelStats stats;
 
@@ -305,7 +303,7 @@ public final class FerryChannel implements AutoCloseable {
       deadline = 0;
     }
     return new ClientCall<>(method, request, options.metadata(), start, hasDeadline, deadline, timeout,
-        options.waitForReady(), ticker, result, callDone, stream);
+        options.waitForReady(), this, result, stream);
   }
 
   /** Starts {@code call}: its deadline, then a connection for it. Any thread. */
@@ -418,7 +416,13 @@ public final class FerryChannel implements AutoCloseable {
     balancer.dispatch(call);
   }
 
-  private void callDone(ClientCall<?, ?> call) {
+  /** The channel's clock. */
+  Ticker ticker() {
+    return ticker;
+  }
+
+  /** {@code call} completed, however it did (after its connection forgot it). Any thread. */
+  void callDone(ClientCall<?, ?> call) {
     int left = active.decrementAndGet();
     balancer.callDone(call);
     listener.callCompleted(call.method(), call.outcome(), call.startNanos(), call.request().getSerializedSize(),

@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.DefaultByteBufHolder;
+import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 
@@ -15,9 +15,12 @@ import java.nio.charset.StandardCharsets;
  * {@link CallFrame}s), stream messages as {@link StreamFrame}s, which serialise their protobuf parts
  * straight into the outgoing buffer.
  *
- * <p>A frame owns its payload ({@link #content()}): whoever receives one releases it.
+ * <p>A frame owns its payload ({@link #content()}): whoever receives one releases it. A decoded frame's
+ * payload lies in the buffer the decoder collected it in ({@link #buffer()}, from
+ * {@link #callHeaderIndex()}), which the frame holds a reference to: no slice is made for it unless
+ * {@link #content()} is asked for.
  */
-public final class Frame extends DefaultByteBufHolder {
+public final class Frame implements ByteBufHolder {
   /** Size of the fixed frame header. */
   public static final int HEADER_SIZE = 16;
   /** The largest request id (31 bits; the top bit is reserved). */
@@ -36,23 +39,38 @@ public final class Frame extends DefaultByteBufHolder {
   private final int flags;
   private final int requestId;
   private final int metaLength;
-  /** {@link #content()} without its check that the frame was not released (for the index getters). */
-  private final ByteBuf payload;
+  /**
+   * The frame's one reference: the payload itself while {@link #offset} is -1, else the buffer that
+   * holds the payload's {@link #length} bytes at {@link #offset} (a decoded frame, until
+   * {@link #content()} makes the payload a buffer of its own).
+   */
+  private ByteBuf buf;
+  private int offset;
+  private int length;
 
   /**
    * A frame. {@code payload} is everything after the 16-byte header: for REQUEST and RESPONSE its first
    * {@code metaLength} bytes are the call header and the rest is the message body.
    */
   public Frame(FrameType type, int flags, int requestId, int metaLength, ByteBuf payload) {
-    super(payload);
-    this.payload = payload;
+    this(type, flags, requestId, metaLength, payload, payload.readerIndex(), payload.readableBytes());
+    this.offset = -1; // the payload is the whole buffer, its reader index and readable bytes as they are
+  }
+
+  /**
+   * A frame whose payload is the {@code length} bytes of {@code buf} at {@code offset}; the frame takes
+   * over one reference to {@code buf} (a decoder retains what it collected frames in once per frame).
+   */
+  public Frame(FrameType type, int flags, int requestId, int metaLength, ByteBuf buf, int offset, int length) {
+    this.buf = requireNonNull(buf, "buf");
     this.type = requireNonNull(type, "type");
     this.flags = flags & 0xFF;
     this.requestId = requestId;
     this.metaLength = metaLength;
-    if (metaLength < 0 || metaLength > payload.readableBytes()) {
-      throw new IllegalArgumentException(
-          "metaLength: " + metaLength + " (expected: 0 to " + payload.readableBytes() + ")");
+    this.offset = offset;
+    this.length = length;
+    if (metaLength < 0 || metaLength > length) {
+      throw new IllegalArgumentException("metaLength: " + metaLength + " (expected: 0 to " + length + ")");
     }
   }
 
@@ -75,37 +93,52 @@ public final class Frame extends DefaultByteBufHolder {
 
   /** Length of the whole frame on the wire, header included. */
   public int frameLength() {
-    return HEADER_SIZE + payload.readableBytes();
+    return HEADER_SIZE + payloadLength();
+  }
+
+  private int payloadIndex() {
+    return offset >= 0 ? offset : buf.readerIndex();
+  }
+
+  private int payloadLength() {
+    return offset >= 0 ? length : buf.readableBytes();
+  }
+
+  /**
+   * The buffer the payload lies in, at {@link #callHeaderIndex()} for {@link #frameLength()} minus
+   * {@link #HEADER_SIZE} bytes: what parsers read from by index, without a slice. Valid while this
+   * frame is.
+   */
+  public ByteBuf buffer() {
+    return buf;
   }
 
   /** The call header bytes: a view of the payload, not a copy, valid while this frame is. */
   public ByteBuf callHeader() {
-    ByteBuf p = content();
-    return p.slice(p.readerIndex(), metaLength);
+    return buf.slice(payloadIndex(), metaLength);
   }
 
   /**
-   * Where the call header starts in {@link #content()} (its reader index): with {@link #metaLength()},
+   * Where the payload, and so the call header, starts in {@link #buffer()}: with {@link #metaLength()},
    * what a parser reads the header from without a {@link #callHeader()} slice.
    */
   public int callHeaderIndex() {
-    return payload.readerIndex();
+    return payloadIndex();
   }
 
-  /** Where the message body starts in {@link #content()}; it runs for {@link #bodyLength()} bytes. */
+  /** Where the message body starts in {@link #buffer()}; it runs for {@link #bodyLength()} bytes. */
   public int bodyIndex() {
-    return payload.readerIndex() + metaLength;
+    return payloadIndex() + metaLength;
   }
 
   /** The message body's length in bytes (the payload after the call header). */
   public int bodyLength() {
-    return payload.readableBytes() - metaLength;
+    return payloadLength() - metaLength;
   }
 
   /** The message body (payload after the call header): a view, not a copy, valid while this frame is. */
   public ByteBuf body() {
-    ByteBuf p = content();
-    return p.slice(p.readerIndex() + metaLength, p.readableBytes() - metaLength);
+    return buf.slice(payloadIndex() + metaLength, payloadLength() - metaLength);
   }
 
   // ---- connection frames ----
@@ -127,7 +160,7 @@ public final class Frame extends DefaultByteBufHolder {
 
   /** The 8 opaque bytes of a PING or PONG. */
   public long pingData() {
-    return content().getLong(content().readerIndex());
+    return buf.getLong(payloadIndex());
   }
 
   public static Frame cancel(int requestId) {
@@ -150,7 +183,7 @@ public final class Frame extends DefaultByteBufHolder {
 
   /** WINDOW_UPDATE: the credit granted (u32 on the wire; checked to be 1 to 2^31-1 by the decoder). */
   public long windowIncrement() {
-    return content().getUnsignedInt(content().readerIndex());
+    return buf.getUnsignedInt(payloadIndex());
   }
 
   /** STREAM_MESSAGE: whether it carries a message (it does unless NO_MESSAGE is set). */
@@ -177,7 +210,7 @@ public final class Frame extends DefaultByteBufHolder {
 
   /** GOAWAY: the highest request id the sender processed or will process. */
   public int goAwayLastRequestId() {
-    return content().getInt(content().readerIndex());
+    return buf.getInt(payloadIndex());
   }
 
   /** GOAWAY or ERROR: the error code ({@link ErrorCode#INTERNAL_ERROR} for a number v1 does not know). */
@@ -188,14 +221,48 @@ public final class Frame extends DefaultByteBufHolder {
   /** GOAWAY or ERROR: the error code's number as sent. */
   public long rawErrorCode() {
     int offset = type == FrameType.GOAWAY ? 4 : 0;
-    return content().getUnsignedInt(content().readerIndex() + offset);
+    return buf.getUnsignedInt(payloadIndex() + offset);
   }
 
   /** GOAWAY or ERROR: the human-readable reason. */
   public String reason() {
-    int offset = type == FrameType.GOAWAY ? 8 : 4;
-    ByteBuf p = content();
-    return p.toString(p.readerIndex() + offset, p.readableBytes() - offset, StandardCharsets.UTF_8);
+    int skip = type == FrameType.GOAWAY ? 8 : 4;
+    return buf.toString(payloadIndex() + skip, payloadLength() - skip, StandardCharsets.UTF_8);
+  }
+
+  // ---- ByteBufHolder: the payload as a buffer of its own, and the reference count of buffer() ----
+
+  /**
+   * The payload as a buffer of its own, its reader index at the call header (made once, a view sharing
+   * {@link #buffer()}'s reference count, if the payload is only part of that buffer).
+   */
+  @Override
+  public ByteBuf content() {
+    ByteBuf b = buf;
+    if (b.refCnt() == 0) {
+      throw new io.netty.util.IllegalReferenceCountException(0);
+    }
+    if (offset >= 0) {
+      b = b.slice(offset, length);
+      buf = b;
+      offset = -1;
+    }
+    return b;
+  }
+
+  @Override
+  public Frame copy() {
+    return replace(content().copy());
+  }
+
+  @Override
+  public Frame duplicate() {
+    return replace(content().duplicate());
+  }
+
+  @Override
+  public Frame retainedDuplicate() {
+    return replace(content().retainedDuplicate());
   }
 
   @Override
@@ -204,20 +271,47 @@ public final class Frame extends DefaultByteBufHolder {
   }
 
   @Override
+  public int refCnt() {
+    return buf.refCnt();
+  }
+
+  @Override
   public Frame retain() {
-    super.retain();
+    buf.retain();
+    return this;
+  }
+
+  @Override
+  public Frame retain(int increment) {
+    buf.retain(increment);
+    return this;
+  }
+
+  @Override
+  public Frame touch() {
+    buf.touch();
     return this;
   }
 
   @Override
   public Frame touch(Object hint) {
-    super.touch(hint);
+    buf.touch(hint);
     return this;
+  }
+
+  @Override
+  public boolean release() {
+    return buf.release();
+  }
+
+  @Override
+  public boolean release(int decrement) {
+    return buf.release(decrement);
   }
 
   @Override
   public String toString() {
     return type + "{id=" + requestId + ", flags=0x" + Integer.toHexString(flags) + ", meta=" + metaLength
-        + ", payload=" + content().readableBytes() + '}';
+        + ", payload=" + payloadLength() + '}';
   }
 }

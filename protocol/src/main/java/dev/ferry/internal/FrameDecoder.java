@@ -230,8 +230,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       throw fail(in, bad.errorCode(), bad.getMessage());
     }
     in.skipBytes(Frame.HEADER_SIZE);
-    ByteBuf payload = payloadLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) payloadLength);
-    out.add(new Frame(type, flags, (int) requestId, (int) metaLength, payload));
+    if (payloadLength == 0) {
+      out.add(new Frame(type, flags, (int) requestId, (int) metaLength, Unpooled.EMPTY_BUFFER));
+    } else {
+      // The frame holds a reference to the collected bytes and describes where its payload lies in
+      // them: no slice per frame (as readRetainedSlice would make).
+      int payloadAt = in.readerIndex();
+      in.skipBytes((int) payloadLength);
+      out.add(new Frame(type, flags, (int) requestId, (int) metaLength, in.retain(), payloadAt, (int) payloadLength));
+    }
     clock.frameEnded();
     passedOn += reserved;
     reserved = 0;

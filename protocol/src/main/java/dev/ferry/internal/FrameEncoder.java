@@ -57,6 +57,9 @@ public final class FrameEncoder extends ChannelDuplexHandler {
   private OutgoingCall[] frames = new OutgoingCall[16];
   private int[] ends = new int[16];
   private int count;
+  /** The arrays of a batch whose write has ended, for the next batch; null if none. */
+  private OutgoingCall[] spareFrames;
+  private int[] spareEnds;
   /** The capacity of the next batch: about what was written between the last two flushes. */
   private int nextBatchSize = MIN_BATCH;
   /** Bytes of call frames collected since the last flush. */
@@ -296,23 +299,45 @@ public final class FrameEncoder extends ChannelDuplexHandler {
       buf.release(); // every frame of it failed to encode
       return;
     }
-    BatchWrite write = new BatchWrite(ctx, buf, Arrays.copyOf(frames, count), Arrays.copyOf(ends, count));
-    Arrays.fill(frames, 0, count, null);
+    // The batch's write takes the arrays; the next batch gets those of a batch whose write has ended.
+    BatchWrite write = new BatchWrite(ctx, buf, frames, ends, count);
     count = 0;
+    if (spareFrames != null) {
+      frames = spareFrames;
+      ends = spareEnds;
+      spareFrames = null;
+      spareEnds = null;
+    } else {
+      frames = new OutgoingCall[frames.length];
+      ends = new int[frames.length];
+    }
     ctx.write(buf.retain(), write); // retained: the listener reads how far a failed write got
   }
 
-  /** The promise of one batch's write, and its own listener, which tells each frame of the batch. */
-  private static final class BatchWrite extends DefaultChannelPromise implements ChannelFutureListener {
+  /** A batch's write ended and it told its frames: its (cleared) arrays can serve a later batch. */
+  private void returnArrays(OutgoingCall[] f, int[] e) {
+    if (spareFrames == null) {
+      spareFrames = f;
+      spareEnds = e;
+    }
+  }
+
+  /**
+   * The promise of one batch's write, and its own listener, which tells each frame of the batch. Its
+   * listener runs on the channel's event loop, as the encoder does.
+   */
+  private final class BatchWrite extends DefaultChannelPromise implements ChannelFutureListener {
     private final ByteBuf buf;
     private final OutgoingCall[] frames;
     private final int[] ends;
+    private final int count;
 
-    BatchWrite(ChannelHandlerContext ctx, ByteBuf buf, OutgoingCall[] frames, int[] ends) {
+    BatchWrite(ChannelHandlerContext ctx, ByteBuf buf, OutgoingCall[] frames, int[] ends, int count) {
       super(ctx.channel(), ctx.executor());
       this.buf = buf;
       this.frames = frames;
       this.ends = ends;
+      this.count = count;
       addListener(this);
     }
 
@@ -323,13 +348,16 @@ public final class FrameEncoder extends ChannelDuplexHandler {
       // there or before are on the wire whole.
       int written = failure == null ? Integer.MAX_VALUE : buf.readerIndex();
       buf.release();
-      for (int i = 0; i < frames.length; i++) {
+      for (int i = 0; i < count; i++) {
+        OutgoingCall frame = frames[i];
+        frames[i] = null;
         try {
-          frames[i].written(ends[i] <= written ? null : failure);
+          frame.written(ends[i] <= written ? null : failure);
         } catch (Throwable t) {
           LoggerFactory.getLogger(FrameEncoder.class).error("Handling the write of a frame on {} failed", channel(), t);
         }
       }
+      returnArrays(frames, ends);
     }
   }
 

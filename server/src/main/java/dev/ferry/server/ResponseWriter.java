@@ -50,9 +50,7 @@ final class ResponseWriter {
    * {@link #written} how its write ended; one replaced by a refusal goes as a {@link CallFrame}.
    */
   void write(ServerCall<?, ?> call) {
-    ResponseHead header = ResponseHead.of(call.responseCode, call.responseMessage, call.responseTrailers);
-    call.responseHead = header;
-    send(call.id, header, call.responseBody, call);
+    send(call.id, call.responseHead, call.responseBody, call);
   }
 
   /**
@@ -98,7 +96,7 @@ final class ResponseWriter {
     // An unencodable message is turned into INTERNAL by the encoder, which tells the call (or the
     // promise) as it would have told the original.
     if (asIs != null) {
-      asIs.responseSize = size;
+      asIs.responseSize = (int) size; // within the client's MAX_FRAME_SIZE, checked above
       channel.write(asIs, channel.voidPromise());
     } else {
       channel.write(new CallFrame(FrameType.RESPONSE, id, header, body), new Written(size));

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import dev.ferry.FerryException;
 import dev.ferry.Metadata;
+import dev.ferry.MethodDescriptor;
 import dev.ferry.StatusCode;
 import dev.ferry.internal.Addresses;
 import dev.ferry.internal.CallHeader;
@@ -58,18 +59,15 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
   private Frame request;
   private int heldBytes;
   // The outcome, set once by whoever wins `done`, then written by run() on the event loop.
-  StatusCode responseCode;
-  String responseMessage;
-  Metadata responseTrailers;
   MessageLite responseBody;
-  /** The outcome's header, set by the {@link ResponseWriter} when it writes the call as its own RESPONSE. */
+  /** The outcome's header: its status, message and trailers. */
   ResponseHead responseHead;
-  /** The size of that RESPONSE frame, whose memory its write holds; set with {@link #responseHead}. */
-  long responseSize;
+  /** The size of the RESPONSE frame, whose memory its write holds; set by the {@link ResponseWriter}. */
+  int responseSize;
 
   ServerCall(ServerConnectionHandler connection, int id, ServerMethod<ReqT, RespT> method, Metadata metadata,
       long deadlineNanos, long startNanos, int requestBytes) {
-    super(connection, method.descriptor, metadata, deadlineNanos);
+    super(connection, metadata, deadlineNanos);
     this.startNanos = startNanos;
     this.requestBytes = requestBytes;
     this.id = id;
@@ -212,7 +210,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** The request message from its REQUEST frame (a streaming call's requests may come later). */
   ReqT readRequest(Frame frame) throws InvalidProtocolBufferException {
-    return Protobufs.parse(method.descriptor.requestParser(), frame.content(), frame.bodyIndex(), frame.bodyLength());
+    return Protobufs.parse(method.descriptor.requestParser(), frame.buffer(), frame.bodyIndex(), frame.bodyLength());
   }
 
   /** Whether the handler's stage may complete with null: the call then ends OK without a body (streams). */
@@ -253,6 +251,11 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
     return DONE.compareAndSet(this, false, true);
   }
 
+  @Override
+  public final MethodDescriptor<?, ?> method() {
+    return method.descriptor;
+  }
+
   /** Event loop (through the connection's WriteQueue): writes the outcome recorded by respond(). */
   @Override
   public void run() {
@@ -261,9 +264,7 @@ class ServerCall<ReqT extends MessageLite, RespT extends MessageLite> extends Se
 
   /** Records the outcome and hands the call to the event loop to write it. Any thread; once. */
   private void respond(StatusCode code, String message, Metadata trailers, MessageLite body) {
-    responseCode = code;
-    responseMessage = message;
-    responseTrailers = trailers;
+    responseHead = ResponseHead.of(code, message, trailers);
     responseBody = body;
     connection.sendResponse(this);
   }

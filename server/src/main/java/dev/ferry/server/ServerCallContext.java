@@ -29,21 +29,33 @@ abstract class ServerCallContext implements CallContext {
   private static final Logger log = LoggerFactory.getLogger(ServerCallContext.class);
 
   final ServerConnectionHandler connection;
-  private final MethodDescriptor<?, ?> descriptor;
   private final Metadata metadata;
   private final long deadlineNanos; // 0 = none
   private volatile boolean cancelled;
-  private List<Runnable> cancelListeners; // guarded by this
-  private Metadata.Builder trailers; // guarded by this
-  private Map<Key<?>, Object> attributes; // guarded by this
+  /** What few calls use: made on first use, guarded by this. */
+  private Extras extras;
+
+  /** A call's cancellation listeners, trailers and attributes: one object, made only if it has any. */
+  private static final class Extras {
+    List<Runnable> cancelListeners;
+    Metadata.Builder trailers;
+    Map<Key<?>, Object> attributes;
+  }
+
+  private Extras extras() {
+    Extras e = extras;
+    if (e == null) {
+      e = new Extras();
+      extras = e;
+    }
+    return e;
+  }
 
   /**
    * @param deadlineNanos the deadline on the server's clock, or 0 for none
    */
-  ServerCallContext(ServerConnectionHandler connection, MethodDescriptor<?, ?> descriptor, Metadata metadata,
-      long deadlineNanos) {
+  ServerCallContext(ServerConnectionHandler connection, Metadata metadata, long deadlineNanos) {
     this.connection = connection;
-    this.descriptor = descriptor;
     this.metadata = metadata;
     this.deadlineNanos = deadlineNanos;
   }
@@ -61,8 +73,10 @@ abstract class ServerCallContext implements CallContext {
     List<Runnable> listeners;
     synchronized (this) {
       cancelled = true;
-      listeners = cancelListeners;
-      cancelListeners = null;
+      listeners = extras == null ? null : extras.cancelListeners;
+      if (listeners != null) {
+        extras.cancelListeners = null;
+      }
     }
     if (listeners != null) {
       connection.runtime().runCancelListeners(() -> {
@@ -70,7 +84,7 @@ abstract class ServerCallContext implements CallContext {
           try {
             r.run();
           } catch (Throwable t) {
-            log.warn("Cancellation listener of {} threw", descriptor, t);
+            log.warn("Cancellation listener of {} threw", method(), t);
           }
         }
       });
@@ -79,15 +93,14 @@ abstract class ServerCallContext implements CallContext {
 
   /** The trailers the handler added so far. */
   final synchronized Metadata trailers() {
-    return trailers == null ? Metadata.EMPTY : trailers.build();
+    return extras == null || extras.trailers == null ? Metadata.EMPTY : extras.trailers.build();
   }
 
   // ---- CallContext ----
 
+  /** The call's method (its server-side method holds it: no field of its own here). */
   @Override
-  public final MethodDescriptor<?, ?> method() {
-    return descriptor;
-  }
+  public abstract MethodDescriptor<?, ?> method();
 
   @Override
   public final Metadata metadata() {
@@ -121,10 +134,11 @@ abstract class ServerCallContext implements CallContext {
     requireNonNull(listener, "listener");
     synchronized (this) {
       if (!cancelled) {
-        if (cancelListeners == null) {
-          cancelListeners = new ArrayList<>(2);
+        Extras e = extras();
+        if (e.cancelListeners == null) {
+          e.cancelListeners = new ArrayList<>(2);
         }
-        cancelListeners.add(listener);
+        e.cancelListeners.add(listener);
         return;
       }
     }
@@ -134,24 +148,26 @@ abstract class ServerCallContext implements CallContext {
   @Override
   public final synchronized <T> T get(Key<T> key) {
     @SuppressWarnings("unchecked")
-    T value = attributes == null ? null : (T) attributes.get(key);
+    T value = extras == null || extras.attributes == null ? null : (T) extras.attributes.get(key);
     return value;
   }
 
   @Override
   public final synchronized <T> void set(Key<T> key, T value) {
     requireNonNull(key, "key");
-    if (attributes == null) {
-      attributes = new IdentityHashMap<>(4);
+    Extras e = extras();
+    if (e.attributes == null) {
+      e.attributes = new IdentityHashMap<>(4);
     }
-    attributes.put(key, value);
+    e.attributes.put(key, value);
   }
 
   @Override
   public final synchronized void addTrailer(String key, String value) {
-    if (trailers == null) {
-      trailers = Metadata.builder();
+    Extras e = extras();
+    if (e.trailers == null) {
+      e.trailers = Metadata.builder();
     }
-    trailers.add(key, value);
+    e.trailers.add(key, value);
   }
 }

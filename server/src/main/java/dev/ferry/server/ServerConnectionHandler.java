@@ -223,7 +223,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     RequestHead.Parsed<ServerMethod<?, ?>> header;
     try {
-      header = RequestHead.parse(frame.content(), frame.callHeaderIndex(), frame.metaLength(), server.methods());
+      header = RequestHead.parse(frame.buffer(), frame.callHeaderIndex(), frame.metaLength(), server.methods());
     } catch (ProtocolException e) {
       frame.release();
       throw e;
@@ -375,7 +375,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     call.disarmDeadline();
     forget(call); // a call that expired while waiting to start gives its request back
     responses.write(call);
-    server.listener.callCompleted(call.method(), call.responseCode, call.startNanos, call.requestBytes,
+    server.listener.callCompleted(call.method(), call.responseHead.status(), call.startNanos, call.requestBytes,
         call.responseBody == null ? 0 : call.responseBody.getSerializedSize()); // measured (and kept) by the write
     callRemoved();
   }
