@@ -10,6 +10,7 @@ import dev.ferry.FerryException;
 import dev.ferry.StatusCode;
 import dev.ferry.client.BackoffOptions;
 import dev.ferry.client.CallOptions;
+import dev.ferry.client.ChannelListener;
 import dev.ferry.client.ChannelState;
 import dev.ferry.client.ClientInternals;
 import dev.ferry.client.FerryChannel;
@@ -133,9 +134,16 @@ class LongConnectionTest {
   void blackHoledServerIsDetectedWithinTheHeartbeatTimeoutAndReplaced() throws Exception {
     FerryServer server = server(0, FerryServer.builder().minClientPingInterval(Duration.ofMillis(50)));
     FaultProxy proxy = closeLater(FaultProxy.start(server.port()));
+    AtomicInteger heartbeatDeaths = new AtomicInteger();
     FerryChannel channel = closeLater(FerryChannel.builder("127.0.0.1", proxy.port())
         .heartbeat(HeartbeatOptions.of(Duration.ofMillis(500), Duration.ofMillis(2000)))
         .reconnectBackoff(FAST_BACKOFF)
+        .addListener(new ChannelListener() {
+          @Override
+          public void heartbeatTimedOut() {
+            heartbeatDeaths.incrementAndGet();
+          }
+        })
         .build());
     echo(channel, "warm up");
     List<CompletableFuture<StringValue>> inFlight = new ArrayList<>();
@@ -146,6 +154,7 @@ class LongConnectionTest {
       assertThat(service.hanging.poll(10, TimeUnit.SECONDS)).isNotNull();
     }
 
+    int silenced = ClientInternals.openConnections(channel);
     proxy.blackHole();
     for (CompletableFuture<StringValue> call : inFlight) {
       // Failed by the heartbeat (the description says so), not by the 60 s deadline.
@@ -155,6 +164,10 @@ class LongConnectionTest {
           .contains("127.0.0.1:" + proxy.port());
     }
 
+    // Every connection of the pool went silent with the black hole; the one without calls may reach its
+    // timeout a little after the others (its last PONG came later). Until it does it is not known dead,
+    // and a call written on it in that moment fails with it: wait until the heartbeat has taken them all.
+    await().atMost(Duration.ofSeconds(10)).until(() -> heartbeatDeaths.get() >= silenced);
     proxy.pass();
     assertThat(echo(channel, "after").getValue().toStringUtf8()).isEqualTo("after");
     assertThat(ClientInternals.activeCalls(channel)).isZero();
