@@ -17,8 +17,6 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.lang.reflect.Proxy;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.List;
@@ -283,31 +281,11 @@ class FrameBatchTest {
     assertThat(ch.finishAndReleaseAll()).isFalse();
   }
 
-  /** A message whose serialisation fails part of the way through, after it has written some bytes. */
-  private static MessageLite brokenMessage() {
-    return (MessageLite) Proxy.newProxyInstance(MessageLite.class.getClassLoader(),
-        new Class<?>[] {MessageLite.class}, (proxy, m, args) -> {
-          switch (m.getName()) {
-            case "getSerializedSize":
-              return 12;
-            case "writeTo":
-              if (args[0] instanceof OutputStream) {
-                ((OutputStream) args[0]).write(new byte[5]);
-              } else {
-                ((com.google.protobuf.CodedOutputStream) args[0]).writeRawBytes(new byte[5]);
-              }
-              throw new IOException("broken on purpose");
-            default:
-              throw new UnsupportedOperationException(m.getName());
-          }
-        });
-  }
-
   @Test
   void aRequestThatCannotBeEncodedIsToldSoAndLeavesNoBytesInTheBatch() {
     EmbeddedChannel ch = new EmbeddedChannel(new FrameEncoder());
     Recorded before = request(1, 5);
-    Recorded broken = new Recorded(FrameType.REQUEST, 2, brokenMessage());
+    Recorded broken = new Recorded(FrameType.REQUEST, 2, FrameCodecTest.brokenMessage());
     Recorded after = request(3, 5);
     ch.write(before, ch.voidPromise());
     ch.write(broken, ch.voidPromise());
@@ -327,7 +305,7 @@ class FrameBatchTest {
   @Test
   void aResponseThatCannotBeEncodedGoesOutAsInternalAndTheCallIsToldOfThatWrite() {
     EmbeddedChannel ch = new EmbeddedChannel(new FrameEncoder());
-    Recorded broken = new Recorded(FrameType.RESPONSE, 4, brokenMessage());
+    Recorded broken = new Recorded(FrameType.RESPONSE, 4, FrameCodecTest.brokenMessage());
     Recorded next = new Recorded(FrameType.RESPONSE, 5, StringValue.of("fine"));
     ch.write(broken, ch.voidPromise());
     ch.write(next, ch.voidPromise());

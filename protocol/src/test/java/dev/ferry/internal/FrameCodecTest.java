@@ -234,8 +234,8 @@ class FrameCodecTest {
     assertThat(dec.finishAndReleaseAll()).isFalse();
   }
 
-  /** A message whose serialisation throws half-way, as a buggy custom marshaller might. */
-  private static MessageLite brokenMessage() {
+  /** A message whose serialisation throws half-way, as a buggy custom marshaller might (FrameBatchTest too). */
+  static MessageLite brokenMessage() {
     return (MessageLite) Proxy.newProxyInstance(MessageLite.class.getClassLoader(),
         new Class<?>[] {MessageLite.class}, (proxy, method, args) -> {
           switch (method.getName()) {
