@@ -125,14 +125,11 @@ public final class FrameEncoder extends ChannelDuplexHandler {
     MessageLite body = frame.body();
     int headerSize;
     int bodySize;
-    long length;
+    int length;
     try {
       headerSize = header.serializedSize();
       bodySize = body == null ? 0 : body.getSerializedSize();
-      length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
-      if (length > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
-      }
+      length = frameLength(frame, headerSize, bodySize);
     } catch (Throwable t) {
       encodeFailed(ctx, frame, t);
       return;
@@ -142,14 +139,11 @@ public final class FrameEncoder extends ChannelDuplexHandler {
     }
     if (length > MAX_BATCHED_FRAME || inactive || !directBatches) {
       writeBatch(ctx);
-      ByteBuf own;
-      try {
-        own = ctx.alloc().ioBuffer((int) length);
-      } catch (Throwable t) {
-        frame.written(t); // out of (direct) memory: nothing of the frame was written
+      ByteBuf own = allocate(ctx, length, frame);
+      if (own == null) {
         return;
       }
-      if (serialiseInto(ctx, own, frame, header, headerSize, body, bodySize, (int) length)) {
+      if (serialiseInto(ctx, own, frame, header, headerSize, body, bodySize, length)) {
         track(frame, own.writerIndex());
         writeBatch(ctx, own);
       } else {
@@ -162,11 +156,8 @@ public final class FrameEncoder extends ChannelDuplexHandler {
       writeBatch(ctx);
     }
     if (batch == null) {
-      ByteBuf b;
-      try {
-        b = ctx.alloc().ioBuffer(Math.max(nextBatchSize, (int) length));
-      } catch (Throwable t) {
-        frame.written(t); // out of (direct) memory: nothing of the frame was written
+      ByteBuf b = allocate(ctx, Math.max(nextBatchSize, length), frame);
+      if (b == null) {
         return;
       }
       if (!b.isDirect()) {
@@ -180,9 +171,19 @@ public final class FrameEncoder extends ChannelDuplexHandler {
       }
       batch = b;
     }
-    if (serialiseInto(ctx, batch, frame, header, headerSize, body, bodySize, (int) length)) {
+    if (serialiseInto(ctx, batch, frame, header, headerSize, body, bodySize, length)) {
       track(frame, batch.writerIndex());
-      sinceFlush += (int) length;
+      sinceFlush += length;
+    }
+  }
+
+  /** A buffer of {@code capacity}, or null after telling {@code frame} (out of direct memory: nothing of it was written). */
+  private static ByteBuf allocate(ChannelHandlerContext ctx, int capacity, OutgoingCall frame) {
+    try {
+      return ctx.alloc().ioBuffer(capacity);
+    } catch (Throwable t) {
+      frame.written(t);
+      return null;
     }
   }
 
@@ -203,14 +204,7 @@ public final class FrameEncoder extends ChannelDuplexHandler {
       int headerSize, MessageLite body, int bodySize, int length) {
     int at = buf.writerIndex();
     try {
-      writeHeader(buf, length, frame.type(), frame.flags(), frame.requestId(), headerSize);
-      header.writeTo(buf);
-      if (body != null) {
-        Protobufs.writeTo(body, bodySize, buf);
-      }
-      if (buf.writerIndex() - at != length) {
-        throw new IllegalStateException("frame wrote " + (buf.writerIndex() - at) + " bytes, expected " + length);
-      }
+      writeCall(buf, frame, header, headerSize, body, bodySize, length);
       return true;
     } catch (Throwable t) {
       buf.writerIndex(at);
@@ -397,22 +391,38 @@ public final class FrameEncoder extends ChannelDuplexHandler {
     MessageLite body = frame.body();
     int headerSize = header.serializedSize();
     int bodySize = body == null ? 0 : body.getSerializedSize();
-    long length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
-    if (length > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
-    }
-    ByteBuf buf = alloc.ioBuffer((int) length);
+    int length = frameLength(frame, headerSize, bodySize);
+    ByteBuf buf = alloc.ioBuffer(length);
     try {
-      writeHeader(buf, (int) length, frame.type(), frame.flags(), frame.requestId(), headerSize);
-      header.writeTo(buf);
-      if (body != null) {
-        Protobufs.writeTo(body, bodySize, buf);
-      }
+      writeCall(buf, frame, header, headerSize, body, bodySize, length);
     } catch (Throwable t) {
       buf.release();
       throw t;
     }
     return buf;
+  }
+
+  /** The length of {@code frame} with these parts, header included. */
+  private static int frameLength(OutgoingCall frame, int headerSize, int bodySize) {
+    long length = (long) Frame.HEADER_SIZE + headerSize + bodySize;
+    if (length > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(frame.type() + " frame of " + length + " bytes is too large");
+    }
+    return (int) length;
+  }
+
+  /** Writes {@code frame}, {@code length} bytes in all, at {@code buf}'s writer index. */
+  private static void writeCall(ByteBuf buf, OutgoingCall frame, CallHeader header, int headerSize, MessageLite body,
+      int bodySize, int length) throws java.io.IOException {
+    int at = buf.writerIndex();
+    writeHeader(buf, length, frame.type(), frame.flags(), frame.requestId(), headerSize);
+    header.writeTo(buf);
+    if (body != null) {
+      Protobufs.writeTo(body, bodySize, buf);
+    }
+    if (buf.writerIndex() - at != length) {
+      throw new IllegalStateException("frame wrote " + (buf.writerIndex() - at) + " bytes, expected " + length);
+    }
   }
 
   /** The frame's bytes, or null after failing {@code promise} (nothing of the frame was written). */

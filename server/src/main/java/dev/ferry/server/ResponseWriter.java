@@ -30,13 +30,13 @@ final class ResponseWriter {
   private final Channel channel;
   private final ConnectionMemory memory;
   private Settings remote = Settings.DEFAULTS;
-  /** The channel's frame encoder, whose batch holds responses not yet in the outbound buffer; found once. */
-  private FrameEncoder encoder;
-  private static final FrameEncoder NO_ENCODER = new FrameEncoder();
+  /** The channel's frame encoder, whose batch holds responses not yet in the outbound buffer; null if none. */
+  private final FrameEncoder encoder;
 
-  ResponseWriter(Channel channel, ConnectionMemory memory) {
+  ResponseWriter(Channel channel, ConnectionMemory memory, FrameEncoder encoder) {
     this.channel = channel;
     this.memory = memory;
+    this.encoder = encoder;
   }
 
   /** The client's settings, once its SETTINGS arrived. */
@@ -110,13 +110,8 @@ final class ResponseWriter {
 
   /** Bytes written to this connection and not yet to its socket: the encoder's batch, then the channel's. */
   private long queuedBytes() {
-    FrameEncoder encoder = this.encoder;
-    if (encoder == null) {
-      encoder = channel.pipeline().get(FrameEncoder.class);
-      this.encoder = encoder != null ? encoder : NO_ENCODER;
-    }
     ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
-    return (out == null ? 0 : out.totalPendingWriteBytes()) + encoder.pendingBytes();
+    return (out == null ? 0 : out.totalPendingWriteBytes()) + (encoder == null ? 0 : encoder.pendingBytes());
   }
 
   /**

@@ -6,6 +6,7 @@ import dev.ferry.internal.Addresses;
 import dev.ferry.internal.ErrorCode;
 import dev.ferry.internal.Frame;
 import dev.ferry.internal.FrameDecoder;
+import dev.ferry.internal.FrameEncoder;
 import dev.ferry.internal.FrameType;
 import dev.ferry.internal.HandshakeCompleted;
 import dev.ferry.internal.HeartbeatTimeoutException;
@@ -110,7 +111,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     channel = ctx.channel();
     decoder = ctx.pipeline().get(FrameDecoder.class);
     writeQueue = new WriteQueue(channel);
-    responses = new ResponseWriter(channel, memory);
+    responses = new ResponseWriter(channel, memory, ctx.pipeline().get(FrameEncoder.class));
     close = new GracefulClose(channel, decoder, server.listener, calls::size);
     lifetime = new ConnectionLifetime(channel, server, () -> close.goAwaySent() || !calls.isEmpty(), this::goAway);
     lifetime.start();
